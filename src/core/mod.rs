@@ -1,0 +1,15 @@
+//! The pure core: from DNS records to ordered Route 53 change batches.
+//! No async, sockets, clocks or AWS SDK types live here.
+
+pub mod convert;
+pub mod diff;
+pub mod mnemonic;
+pub mod name;
+pub mod pipeline;
+pub mod plan;
+mod plan_text;
+pub mod rrset;
+pub mod rules;
+pub mod serial;
+pub mod value;
+pub mod zonefile;

@@ -1,0 +1,265 @@
+//! Canonical owner names in the form Route 53 returns them.
+//!
+//! Route 53 lists names lowercase and absolute, keeps `a-z 0-9 - _` as they
+//! are and writes every other byte as a three-digit *octal* escape (`*` is
+//! `\052`, a dot inside a label is `\056`). Zone files use *decimal* `\DDD`
+//! escapes instead, so names are always turned into raw labels first and then
+//! encoded once, here. Both sides of a diff are compared in this form only.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// A lowercase, absolute domain name in Route 53's escaped form.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+/// Why a name could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid domain name {name:?}: {reason}")]
+pub struct NameError {
+    pub name: String,
+    pub reason: &'static str,
+}
+
+impl Name {
+    /// The root name `.`.
+    pub fn root() -> Name {
+        Name(".".to_string())
+    }
+
+    /// Builds a name from raw labels, most specific first.
+    pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a [u8]>) -> Name {
+        let mut out = String::new();
+        for label in labels {
+            push_label(&mut out, label);
+            out.push('.');
+        }
+        if out.is_empty() {
+            out.push('.');
+        }
+        Name(out)
+    }
+
+    /// Converts a hickory name (e.g. an owner name from a zone transfer).
+    pub fn from_hickory(name: &hickory_proto::rr::Name) -> Name {
+        Name::from_labels(name.iter())
+    }
+
+    /// Reads a name as Route 53 writes it: `\ooo` octal escapes, `\X` for a
+    /// literal character; a bare `*` is accepted too. A missing trailing dot
+    /// is added; case is folded.
+    pub fn parse_route53(text: &str) -> Result<Name, NameError> {
+        let labels = split_labels(text, Escapes::Octal)?;
+        Ok(Name::from_labels(labels.iter().map(Vec::as_slice)))
+    }
+
+    /// Reads a name in zone-file presentation format (`\DDD` decimal escapes),
+    /// relative names completed with `origin`.
+    pub fn parse_presentation(text: &str, origin: &Name) -> Result<Name, NameError> {
+        if text == "@" {
+            return Ok(origin.clone());
+        }
+        let labels = split_labels(text, Escapes::Decimal)?;
+        let mut name = Name::from_labels(labels.iter().map(Vec::as_slice));
+        if !text.ends_with('.') || text.ends_with("\\.") {
+            name = name.join(origin);
+        }
+        Ok(name)
+    }
+
+    /// This name followed by `suffix` (`www.` + `example.com.`).
+    pub fn join(&self, suffix: &Name) -> Name {
+        match (self.is_root(), suffix.is_root()) {
+            (true, _) => suffix.clone(),
+            (_, true) => self.clone(),
+            _ => Name(format!("{}{}", self.0, suffix.0)),
+        }
+    }
+
+    /// The raw labels, most specific first, case folded.
+    pub fn labels(&self) -> Vec<Vec<u8>> {
+        split_labels(&self.0, Escapes::Octal).expect("a canonical name always parses")
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0 == "."
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when this name is `zone` or below it.
+    pub fn is_in(&self, zone: &Name) -> bool {
+        zone.is_root()
+            || self.0 == zone.0
+            || (self.0.ends_with(&zone.0) && self.0[..self.0.len() - zone.0.len()].ends_with('.'))
+    }
+
+    /// The part of this name in front of `zone` without its trailing dot
+    /// (`www` for `www.example.com.` in `example.com.`); empty at the apex.
+    pub fn relative_to(&self, zone: &Name) -> Option<&str> {
+        if self == zone {
+            return Some("");
+        }
+        if !self.is_in(zone) {
+            return None;
+        }
+        let cut = if zone.is_root() { 1 } else { zone.0.len() + 1 };
+        Some(&self.0[..self.0.len() - cut])
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn push_label(out: &mut String, label: &[u8]) {
+    for &byte in label {
+        match byte.to_ascii_lowercase() {
+            b @ (b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_') => out.push(b as char),
+            b => {
+                out.push('\\');
+                out.push(char::from(b'0' + (b >> 6)));
+                out.push(char::from(b'0' + ((b >> 3) & 7)));
+                out.push(char::from(b'0' + (b & 7)));
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Escapes {
+    Octal,
+    Decimal,
+}
+
+/// Splits a textual name into raw labels, decoding escapes.
+fn split_labels(text: &str, escapes: Escapes) -> Result<Vec<Vec<u8>>, NameError> {
+    let error = |reason| NameError {
+        name: text.to_string(),
+        reason,
+    };
+    if text.is_empty() {
+        return Err(error("empty name"));
+    }
+    if text == "." {
+        return Ok(Vec::new());
+    }
+    let mut labels = Vec::new();
+    let mut label = Vec::new();
+    let mut bytes = text.bytes();
+    let mut total = 1;
+    let mut finish = |label: &mut Vec<u8>, labels: &mut Vec<Vec<u8>>| {
+        if label.is_empty() {
+            return Err(error("empty label"));
+        }
+        if label.len() > 63 {
+            return Err(error("label longer than 63 bytes"));
+        }
+        total += label.len() + 1;
+        labels.push(std::mem::take(label));
+        Ok(())
+    };
+    let mut trailing_dot = false;
+    while let Some(byte) = bytes.next() {
+        trailing_dot = false;
+        match byte {
+            b'.' => {
+                finish(&mut label, &mut labels)?;
+                trailing_dot = true;
+            }
+            b'\\' => {
+                let first = bytes.next().ok_or_else(|| error("dangling backslash"))?;
+                if first.is_ascii_digit() {
+                    let radix = match escapes {
+                        Escapes::Octal => 8,
+                        Escapes::Decimal => 10,
+                    };
+                    let mut digit = || bytes.next().ok_or_else(|| error("\\ escape needs three digits"));
+                    let digits = [first, digit()?, digit()?];
+                    let mut value = 0u32;
+                    for d in digits {
+                        let d = (d as char)
+                            .to_digit(radix)
+                            .ok_or_else(|| error("bad digit in \\ escape"))?;
+                        value = value * radix + d;
+                    }
+                    let value = u8::try_from(value).map_err(|_| error("\\ escape above 255"))?;
+                    label.push(value.to_ascii_lowercase());
+                } else {
+                    label.push(first.to_ascii_lowercase());
+                }
+            }
+            b => label.push(b.to_ascii_lowercase()),
+        }
+    }
+    if !trailing_dot {
+        finish(&mut label, &mut labels)?;
+    }
+    if total > 255 {
+        return Err(error("name longer than 255 bytes"));
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r53(s: &str) -> Name {
+        Name::parse_route53(s).unwrap()
+    }
+
+    #[test]
+    fn wildcard_is_escaped_as_route53_returns_it() {
+        let origin = r53("example.com.");
+        let from_file = Name::parse_presentation("*.WWW", &origin).unwrap();
+        assert_eq!(from_file.as_str(), "\\052.www.example.com.");
+        assert_eq!(r53("*.www.example.com"), from_file);
+        assert_eq!(r53("\\052.www.example.com."), from_file);
+    }
+
+    #[test]
+    fn decimal_and_octal_escapes_mean_different_bytes() {
+        let origin = Name::root();
+        // decimal 042 and octal 052 are both `*`
+        let dec = Name::parse_presentation("a\\042b.test.", &origin).unwrap();
+        assert_eq!(dec, r53("a\\052b.test."));
+        // a dot inside a label
+        let dot = Name::parse_presentation("a\\.b.test.", &origin).unwrap();
+        assert_eq!(dot.as_str(), "a\\056b.test.");
+        assert_eq!(dot.labels(), vec![b"a.b".to_vec(), b"test".to_vec()]);
+    }
+
+    #[test]
+    fn relative_and_apex_names() {
+        let origin = r53("Example.COM");
+        assert_eq!(origin.as_str(), "example.com.");
+        assert_eq!(Name::parse_presentation("@", &origin).unwrap(), origin);
+        let www = Name::parse_presentation("www", &origin).unwrap();
+        assert_eq!(www.relative_to(&origin), Some("www"));
+        assert_eq!(origin.relative_to(&origin), Some(""));
+        assert!(!r53("badexample.com").is_in(&origin));
+        assert!(www.is_in(&origin));
+    }
+
+    #[test]
+    fn punycode_stays_punycode() {
+        assert_eq!(r53("xn--bcher-kva.example.").as_str(), "xn--bcher-kva.example.");
+    }
+
+    #[test]
+    fn bad_names_are_errors() {
+        assert!(r53_err("a..b"));
+        assert!(r53_err("a\\9"));
+        assert!(r53_err(&format!("{}.com", "a".repeat(64))));
+        fn r53_err(s: &str) -> bool {
+            Name::parse_route53(s).is_err()
+        }
+    }
+}

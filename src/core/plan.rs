@@ -1,0 +1,272 @@
+//! Changes into ordered Route 53 change batches, with `_serial` last and the
+//! safety rules applied.
+
+use std::cmp::Ordering;
+
+use serde::Serialize;
+
+use super::diff::{equivalent, Change, Diff, Unmanaged};
+use super::name::Name;
+use super::rrset::{RecordSet, RrType};
+use super::rules::{Limits, ZoneRules};
+use super::serial::Serial;
+
+/// One ChangeResourceRecordSets request: atomic in Route 53.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Batch {
+    pub changes: Vec<Change>,
+}
+
+/// One element of a request, in the order it is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Action {
+    Create,
+    Delete,
+}
+
+impl Batch {
+    /// The request's elements in order: a modification is DELETE(old) then
+    /// CREATE(new).
+    pub fn actions(&self) -> impl Iterator<Item = (Action, &RecordSet)> {
+        self.changes.iter().flat_map(|change| {
+            let (first, second) = match change {
+                Change::Create { set } => ((Action::Create, set), None),
+                Change::Delete { set } => ((Action::Delete, set), None),
+                Change::Modify { old, new } => ((Action::Delete, old), Some((Action::Create, new))),
+            };
+            std::iter::once(first).chain(second)
+        })
+    }
+
+    /// (values, characters) as Route 53 counts them against its limits.
+    pub fn size(&self) -> Size {
+        self.changes.iter().map(Size::of).sum()
+    }
+}
+
+/// Values and value characters of a request or part of one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Size {
+    pub values: usize,
+    pub chars: usize,
+}
+
+impl Size {
+    fn of(change: &Change) -> Size {
+        let one = |s: &RecordSet| Size {
+            values: s.values.len(),
+            chars: s.value_chars(),
+        };
+        match change {
+            Change::Create { set } | Change::Delete { set } => one(set),
+            Change::Modify { old, new } => one(old) + one(new),
+        }
+    }
+
+    pub(super) fn fits(self, limits: Limits) -> bool {
+        self.values <= limits.max_values && self.chars <= limits.max_chars
+    }
+}
+
+impl std::ops::Add for Size {
+    type Output = Size;
+    fn add(self, other: Size) -> Size {
+        Size {
+            values: self.values + other.values,
+            chars: self.chars + other.chars,
+        }
+    }
+}
+
+impl std::iter::Sum for Size {
+    fn sum<I: Iterator<Item = Size>>(iter: I) -> Size {
+        iter.fold(Size::default(), |a, b| a + b)
+    }
+}
+
+/// How many sets of each kind of change a plan holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub delete: usize,
+    pub modify: usize,
+    pub batches: usize,
+    pub unmanaged: usize,
+}
+
+/// The ordered batches that bring Route 53 to the primary's zone.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub zone: Name,
+    pub serial: Serial,
+    /// The serial Route 53's `_serial` record held, if it held one.
+    pub previous_serial: Option<Serial>,
+    pub batches: Vec<Batch>,
+    pub unmanaged: Vec<Unmanaged>,
+    /// Safety rules this plan breaks; it is applied only when forced.
+    pub refusals: Vec<String>,
+    pub forced: bool,
+    pub summary: Summary,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
+    /// Broke a safety rule and was not forced: must not be applied.
+    pub fn is_refused(&self) -> bool {
+        !self.refusals.is_empty() && !self.forced
+    }
+}
+
+/// A plan Route 53 could not accept in any batching.
+#[derive(Debug, thiserror::Error)]
+#[error("zone {zone}: {name} {rtype} alone has {} values and {} characters of changes, over Route 53's {} values / {} characters per request", size.values, size.chars, limits.max_values, limits.max_chars)]
+pub struct TooLarge {
+    pub zone: Name,
+    pub name: Name,
+    pub rtype: RrType,
+    pub size: Size,
+    pub limits: Limits,
+}
+
+/// Builds the plan for `diff` bringing Route 53 to `serial`.
+pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Result<Plan, TooLarge> {
+    let previous_serial = diff.current_serial.as_ref().and_then(serial_of);
+    let mut refusals = Vec::new();
+    if let Some(previous) = previous_serial {
+        if !matches!(
+            serial.partial_cmp(&previous),
+            Some(Ordering::Greater | Ordering::Equal)
+        ) {
+            refusals.push(format!(
+                "the primary's serial {serial} is older than the {previous} Route 53's _serial records (RFC 1982); a stale primary or a serial reset?"
+            ));
+        }
+    }
+    let destructive = diff
+        .changes
+        .iter()
+        .filter(|c| !matches!(c, Change::Create { .. }))
+        .count();
+    if rules.max_change.exceeded(destructive, diff.managed_count) {
+        refusals.push(format!(
+            "{destructive} of {} existing record sets would be deleted or modified, over max_change {}",
+            diff.managed_count, rules.max_change
+        ));
+    }
+
+    let mut summary = Summary {
+        unmanaged: diff.unmanaged.len(),
+        ..Summary::default()
+    };
+    for change in &diff.changes {
+        match change {
+            Change::Create { .. } => summary.create += 1,
+            Change::Delete { .. } => summary.delete += 1,
+            Change::Modify { .. } => summary.modify += 1,
+        }
+    }
+    let mut batches = pack(diff.changes, rules)?;
+    if let Some(change) = serial_change(diff.current_serial, serial, rules) {
+        let size = Size::of(&change);
+        match batches.last_mut() {
+            Some(last) if (last.size() + size).fits(rules.limits) => last.changes.push(change),
+            _ => batches.push(Batch {
+                changes: vec![change],
+            }),
+        }
+    }
+    summary.batches = batches.len();
+    Ok(Plan {
+        zone: rules.zone.clone(),
+        serial,
+        previous_serial,
+        batches,
+        unmanaged: diff.unmanaged,
+        refusals,
+        forced: force,
+        summary,
+    })
+}
+
+/// Packs changes greedily into batches, one owner name's changes together.
+fn pack(changes: Vec<Change>, rules: &ZoneRules) -> Result<Vec<Batch>, TooLarge> {
+    let limits = rules.limits;
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut current = Batch::default();
+    let mut current_size = Size::default();
+    let mut changes = changes.into_iter().peekable();
+    while let Some(first) = changes.next() {
+        let mut group = vec![first];
+        while let Some(next) = changes.next_if(|c| c.set().name == group[0].set().name) {
+            group.push(next);
+        }
+        // DELETEs before CREATEs at one name (CNAME exclusivity): deletes,
+        // then compare-and-swap pairs, then creates.
+        group.sort_by_key(|c| match c {
+            Change::Delete { .. } => 0,
+            Change::Modify { .. } => 1,
+            Change::Create { .. } => 2,
+        });
+        let group_size: Size = group.iter().map(Size::of).sum();
+        // A name too large for one request is split change by change.
+        let units: Vec<Vec<Change>> = if group_size.fits(limits) {
+            vec![group]
+        } else {
+            group.into_iter().map(|c| vec![c]).collect()
+        };
+        for unit in units {
+            let size: Size = unit.iter().map(Size::of).sum();
+            if !size.fits(limits) {
+                let set = unit[0].set();
+                return Err(TooLarge {
+                    zone: rules.zone.clone(),
+                    name: set.name.clone(),
+                    rtype: set.rtype,
+                    size,
+                    limits,
+                });
+            }
+            if !(current_size + size).fits(limits) {
+                batches.push(std::mem::take(&mut current));
+                current_size = Size::default();
+            }
+            current.changes.extend(unit);
+            current_size = current_size + size;
+        }
+    }
+    if !current.changes.is_empty() {
+        batches.push(current);
+    }
+    Ok(batches)
+}
+
+/// The `_serial` TXT set for `serial`.
+pub fn serial_set(serial: Serial, rules: &ZoneRules) -> RecordSet {
+    RecordSet {
+        name: rules.serial_name.clone(),
+        rtype: RrType::TXT,
+        ttl: rules.serial_ttl,
+        values: vec![format!("\"{serial}\"")],
+    }
+}
+
+fn serial_change(current: Option<RecordSet>, serial: Serial, rules: &ZoneRules) -> Option<Change> {
+    let new = serial_set(serial, rules);
+    match current {
+        None => Some(Change::Create { set: new }),
+        Some(old) if equivalent(&old, &new) => None,
+        Some(old) => Some(Change::Modify { old, new }),
+    }
+}
+
+/// The serial a `_serial` set holds: one value, one quoted number.
+fn serial_of(set: &RecordSet) -> Option<Serial> {
+    match set.values.as_slice() {
+        [value] => value.trim_matches('"').parse().ok().map(Serial),
+        _ => None,
+    }
+}

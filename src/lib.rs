@@ -1,0 +1,6 @@
+//! xfr53: keeps an Amazon Route 53 hosted zone an exact copy of a zone
+//! served by a primary nameserver.
+
+pub mod cli;
+pub mod commands;
+pub mod core;

@@ -1,0 +1,27 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use xfr53::cli::{Cli, Command};
+use xfr53::commands::{self, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let result = match &cli.command {
+        Command::Plan(args) => commands::plan::run(args),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Refused) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("xfr53: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
