@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "xfr53", version, about = "Keeps a Route 53 hosted zone an exact copy of a zone on a primary nameserver")]
+#[command(
+    name = "xfr53",
+    version,
+    about = "Keeps a Route 53 hosted zone an exact copy of a zone on a primary nameserver"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -13,12 +13,10 @@ use crate::core::zonefile;
 pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let zone = Name::parse_route53(&args.zone)
         .with_context(|| format!("zone {:?} is not a valid domain name", args.zone))?;
-    let origin = hickory_proto::rr::Name::from_ascii(zone.as_str())
-        .with_context(|| format!("zone {zone} is not a valid domain name"))?;
     let path = args.zone_file.display().to_string();
     let text = std::fs::read_to_string(&args.zone_file)
         .with_context(|| format!("zone {zone}: cannot read zone file {path}"))?;
-    let records = zonefile::parse(&path, &text, &origin)?;
+    let records = zonefile::parse(&path, &text, &zone)?;
     let desired = convert(zone.clone(), &records)?;
     for note in desired.notes() {
         tracing::warn!("{note}");

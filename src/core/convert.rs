@@ -32,9 +32,15 @@ impl Converted {
     /// What the operator should hear about: skipped types, then warnings.
     pub fn notes(&self) -> Vec<String> {
         let skipped = self.skipped.iter().map(|(rtype, count)| {
-            format!("{}: skipped {count} {rtype} record(s): Route 53 cannot hold {rtype}", self.origin)
+            format!(
+                "{}: skipped {count} {rtype} record(s): Route 53 cannot hold {rtype}",
+                self.origin
+            )
         });
-        let warnings = self.warnings.iter().map(|w| format!("{}: {w}", self.origin));
+        let warnings = self
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {w}", self.origin));
         skipped.chain(warnings).collect()
     }
 }

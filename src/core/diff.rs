@@ -10,18 +10,25 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::name::Name;
-use super::rules::ZoneRules;
 use super::rrset::{CurrentSet, Key, RecordSet, RecordSets, RrType};
+use super::rules::ZoneRules;
 use super::value;
 
 /// One change to one record set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Change {
-    Create { set: RecordSet },
-    Delete { set: RecordSet },
+    Create {
+        set: RecordSet,
+    },
+    Delete {
+        set: RecordSet,
+    },
     /// Sent as DELETE(old) + CREATE(new) in one batch: a compare-and-swap.
-    Modify { old: RecordSet, new: RecordSet },
+    Modify {
+        old: RecordSet,
+        new: RecordSet,
+    },
 }
 
 impl Change {
@@ -70,7 +77,10 @@ pub fn diff(desired: &RecordSets, current: &[CurrentSet], rules: &ZoneRules) -> 
             out.current_serial = Some(set.clone());
         } else if rules.route53_owned(&key) {
         } else if let Some(pattern) = rules.ignored_by(&set.name) {
-            unmanaged.insert(key, format!("matches ignore pattern {:?}", pattern.as_str()));
+            unmanaged.insert(
+                key,
+                format!("matches ignore pattern {:?}", pattern.as_str()),
+            );
         } else {
             managed.insert(key, set);
         }
@@ -78,18 +88,21 @@ pub fn diff(desired: &RecordSets, current: &[CurrentSet], rules: &ZoneRules) -> 
     out.managed_count = managed.len();
     for (key, want) in desired {
         if key.0 == rules.serial_name {
-            unmanaged.insert(key.clone(), "owner name is reserved for the serial record".into());
+            unmanaged.insert(
+                key.clone(),
+                "owner name is reserved for the serial record".into(),
+            );
             continue;
         }
         if let Some(pattern) = rules.ignored_by(&key.0) {
-            unmanaged.insert(key.clone(), format!("matches ignore pattern {:?}", pattern.as_str()));
-            continue;
-        }
-        if let Some(reason) = blocked.get(key) {
             unmanaged.insert(
                 key.clone(),
-                format!("{reason}; the primary's {} set is not applied", key.1),
+                format!("matches ignore pattern {:?}", pattern.as_str()),
             );
+            continue;
+        }
+        if let Some(reason) = unmanaged_conflict(&blocked, key) {
+            unmanaged.insert(key.clone(), reason);
             continue;
         }
         match managed.remove(key) {
@@ -117,6 +130,22 @@ pub fn diff(desired: &RecordSets, current: &[CurrentSet], rules: &ZoneRules) -> 
         })
         .collect();
     out
+}
+
+/// Why the primary's set at `key` cannot be applied next to the unmanaged
+/// sets Route 53 holds: the same key, or a CNAME beside other data.
+fn unmanaged_conflict(blocked: &BTreeMap<Key, &str>, key: &Key) -> Option<String> {
+    let (name, rtype) = key;
+    blocked
+        .range((name.clone(), RrType::A)..)
+        .take_while(|((n, _), _)| n == name)
+        .find(|((_, t), _)| t == rtype || *t == RrType::CNAME || *rtype == RrType::CNAME)
+        .map(|((_, t), reason)| match t == rtype {
+            true => format!("{reason}; the primary's {rtype} set is not applied"),
+            false => format!(
+                "Route 53 holds an unmanaged {t} set here ({reason}) that a CNAME cannot share the name with; the primary's {rtype} set is not applied"
+            ),
+        })
 }
 
 /// Same TTL and the same values, however Route 53 spells them.

@@ -47,6 +47,14 @@ impl Name {
         Name::from_labels(name.iter())
     }
 
+    /// The same name as hickory's type (for building records).
+    pub fn to_hickory(&self) -> hickory_proto::rr::Name {
+        let mut name = hickory_proto::rr::Name::from_labels(self.labels())
+            .expect("a canonical name has valid labels");
+        name.set_fqdn(true);
+        name
+    }
+
     /// Reads a name as Route 53 writes it: `\ooo` octal escapes, `\X` for a
     /// literal character; a bare `*` is accepted too. A missing trailing dot
     /// is added; case is folded.
@@ -180,7 +188,11 @@ fn split_labels(text: &str, escapes: Escapes) -> Result<Vec<Vec<u8>>, NameError>
                         Escapes::Octal => 8,
                         Escapes::Decimal => 10,
                     };
-                    let mut digit = || bytes.next().ok_or_else(|| error("\\ escape needs three digits"));
+                    let mut digit = || {
+                        bytes
+                            .next()
+                            .ok_or_else(|| error("\\ escape needs three digits"))
+                    };
                     let digits = [first, digit()?, digit()?];
                     let mut value = 0u32;
                     for d in digits {
@@ -250,7 +262,10 @@ mod tests {
 
     #[test]
     fn punycode_stays_punycode() {
-        assert_eq!(r53("xn--bcher-kva.example.").as_str(), "xn--bcher-kva.example.");
+        assert_eq!(
+            r53("xn--bcher-kva.example.").as_str(),
+            "xn--bcher-kva.example."
+        );
     }
 
     #[test]

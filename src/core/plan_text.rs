@@ -9,8 +9,16 @@ use super::rrset::RecordSet;
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.previous_serial {
-            Some(previous) => writeln!(f, "zone {}: serial {previous} -> {}", self.zone, self.serial)?,
-            None => writeln!(f, "zone {}: serial {} (Route 53 has no _serial)", self.zone, self.serial)?,
+            Some(previous) => writeln!(
+                f,
+                "zone {}: serial {previous} -> {}",
+                self.zone, self.serial
+            )?,
+            None => writeln!(
+                f,
+                "zone {}: serial {} (Route 53 has no _serial)",
+                self.zone, self.serial
+            )?,
         }
         let count = self.batches.len();
         for (i, batch) in self.batches.iter().enumerate() {
@@ -48,7 +56,10 @@ impl fmt::Display for Plan {
 }
 
 fn write_change(f: &mut fmt::Formatter<'_>, change: &Change) -> fmt::Result {
-    let value_lines = |f: &mut fmt::Formatter<'_>, sign: char, set: &RecordSet, only: &dyn Fn(&String) -> bool| {
+    let value_lines = |f: &mut fmt::Formatter<'_>,
+                       sign: char,
+                       set: &RecordSet,
+                       only: &dyn Fn(&String) -> bool| {
         set.values
             .iter()
             .filter(|v| only(v))

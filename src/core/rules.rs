@@ -124,7 +124,11 @@ impl FromStr for MaxChange {
 
     /// `"30%"` or an absolute count such as `"50"`.
     fn from_str(text: &str) -> Result<MaxChange, String> {
-        let bad = || format!("max_change {text:?}: expected a percentage like \"30%\" or a count like \"50\"");
+        let bad = || {
+            format!(
+                "max_change {text:?}: expected a percentage like \"30%\" or a count like \"50\""
+            )
+        };
         match text.trim().strip_suffix('%') {
             Some(p) => match p.trim().parse::<u32>() {
                 Ok(p) if p <= 100 => Ok(MaxChange::Percent(p)),
@@ -143,5 +147,3 @@ impl fmt::Display for MaxChange {
         }
     }
 }
-
-

@@ -212,9 +212,9 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
                     if next.is_ascii_digit() {
                         let (d2, d3) = (chars.next()?, chars.next()?);
                         raw.extend([d2, d3]);
-                        let value = [next, d2, d3].iter().try_fold(0u32, |v, d| {
-                            (*d as char).to_digit(8).map(|d| v * 8 + d)
-                        })?;
+                        let value = [next, d2, d3]
+                            .iter()
+                            .try_fold(0u32, |v, d| (*d as char).to_digit(8).map(|d| v * 8 + d))?;
                         bytes.push(u8::try_from(value).ok()?);
                     } else {
                         bytes.push(next);
@@ -339,7 +339,10 @@ mod tests {
         assert_eq!(normalize(RrType::TXT, "unquoted"), "\"unquoted\"");
         assert_eq!(normalize(RrType::TXT, r#""a\042b""#), r#""a\"b""#);
         assert_eq!(normalize(RrType::DS, "1 8 2 ab cd"), "1 8 2 ABCD");
-        assert!(matches!(normalize(RrType::A, "192.0.2.1"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize(RrType::A, "192.0.2.1"),
+            Cow::Borrowed(_)
+        ));
         // not a valid value: left as it is, so it compares unequal
         assert_eq!(normalize(RrType::A, "not-an-ip"), "not-an-ip");
     }

@@ -13,6 +13,7 @@ use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
 use hickory_proto::serialize::txt::{Parser, RDataParser};
 
 use super::mnemonic;
+use super::name::Name;
 
 /// A zone file error: where and why.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +26,7 @@ pub struct ZoneFileError {
 
 /// Reads the records of `text` (the content of `file`), relative names
 /// completed with `origin`.
-pub fn parse(file: &str, text: &str, origin: &DnsName) -> Result<Vec<Record>, ZoneFileError> {
+pub fn parse(file: &str, text: &str, origin: &Name) -> Result<Vec<Record>, ZoneFileError> {
     let error = |line, reason: String| ZoneFileError {
         file: file.to_string(),
         line,
@@ -33,6 +34,7 @@ pub fn parse(file: &str, text: &str, origin: &DnsName) -> Result<Vec<Record>, Zo
     };
     let mut state = State {
         origin: origin.clone(),
+        dns_origin: origin.to_hickory(),
         default_ttl: None,
         last_ttl: None,
         owner: None,
@@ -85,9 +87,7 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                 line += 1;
             }
             ' ' | '\t' | '\r' => {}
-            ';' => {
-                while chars.next_if(|&c| c != '\n').is_some() {}
-            }
+            ';' => while chars.next_if(|&c| c != '\n').is_some() {},
             '(' if open_paren.is_some() => return Err((line, "nested parenthesis".into())),
             '(' => open_paren = Some(line),
             ')' if open_paren.is_none() => return Err((line, "unbalanced ')'".into())),
@@ -135,7 +135,9 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
 }
 
 struct State {
-    origin: DnsName,
+    origin: Name,
+    /// `origin` as hickory's parsers want it.
+    dns_origin: DnsName,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     owner: Option<DnsName>,
@@ -151,7 +153,7 @@ impl State {
         }
         if !entry.inherits_owner {
             let owner = tokens.next().expect("an entry has a token");
-            self.owner = Some(self.name(&owner.text)?);
+            self.owner = Some(self.name(&owner.text)?.to_hickory());
         }
         let owner = self
             .owner
@@ -178,9 +180,10 @@ impl State {
                 self.last_ttl = Some(t);
                 t
             }
-            None => self.default_ttl.or(self.last_ttl).ok_or(
-                "no TTL: give one on the record or set $TTL before it",
-            )?,
+            None => self
+                .default_ttl
+                .or(self.last_ttl)
+                .ok_or("no TTL: give one on the record or set $TTL before it")?,
         };
         let rdata: Vec<&Token> = tokens.collect();
         let data = self
@@ -195,7 +198,10 @@ impl State {
             .map(|t| t.text.as_str())
             .ok_or_else(|| format!("{directive} needs an argument"))?;
         match directive.to_ascii_uppercase().as_str() {
-            "$ORIGIN" => self.origin = self.name(arg)?,
+            "$ORIGIN" => {
+                self.origin = self.name(arg)?;
+                self.dns_origin = self.origin.to_hickory();
+            }
             "$TTL" => {
                 self.default_ttl =
                     Some(Parser::parse_time(arg).map_err(|e| format!("bad $TTL {arg:?}: {e}"))?)
@@ -209,11 +215,8 @@ impl State {
         Ok(())
     }
 
-    fn name(&self, text: &str) -> Result<DnsName, String> {
-        if text == "@" {
-            return Ok(self.origin.clone());
-        }
-        DnsName::parse(text, Some(&self.origin)).map_err(|e| format!("bad name {text:?}: {e}"))
+    fn name(&self, text: &str) -> Result<Name, String> {
+        Name::parse_presentation(text, &self.origin).map_err(|e| e.to_string())
     }
 
     fn rdata(&self, rtype: RecordType, tokens: &[&Token]) -> Result<RData, String> {
@@ -222,7 +225,10 @@ impl State {
         }
         match rtype {
             RecordType::TXT => Ok(RData::TXT(TXT::from_bytes(
-                character_strings(tokens)?.iter().map(Vec::as_slice).collect(),
+                character_strings(tokens)?
+                    .iter()
+                    .map(Vec::as_slice)
+                    .collect(),
             ))),
             RecordType::Unknown(super::convert::SPF_TYPE_CODE) => {
                 let mut wire = Vec::new();
@@ -252,13 +258,19 @@ impl State {
             | RecordType::TLSA => {
                 let texts: Vec<String> = tokens
                     .iter()
-                    .map(|t| match t.quoted {
-                        true => String::from_utf8_lossy(&unescape(&t.text)).into_owned(),
-                        false => t.text.clone(),
+                    .map(|t| match (t.quoted, t.text.as_str()) {
+                        (true, _) => String::from_utf8_lossy(&unescape(&t.text)).into_owned(),
+                        // `@` stands for the origin in RDATA names too.
+                        (false, "@") => self.dns_origin.to_ascii(),
+                        (false, text) => text.to_string(),
                     })
                     .collect();
-                RData::parse(rtype, texts.iter().map(String::as_str), Some(&self.origin))
-                    .map_err(|e| e.to_string())
+                RData::parse(
+                    rtype,
+                    texts.iter().map(String::as_str),
+                    Some(&self.dns_origin),
+                )
+                .map_err(|e| e.to_string())
             }
             // Not a type Route 53 holds: the converter skips it by type alone.
             other => Ok(RData::Unknown {
@@ -291,7 +303,9 @@ fn unescape(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let digits = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(u8::is_ascii_digit));
+        let digits = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
         match (bytes[i], digits) {
             (b'\\', Some(d)) => {
                 let value = d.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
@@ -315,8 +329,8 @@ fn unescape(text: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn origin() -> DnsName {
-        DnsName::from_ascii("example.com.").unwrap()
+    fn origin() -> Name {
+        Name::parse_route53("example.com.").unwrap()
     }
 
     #[test]
@@ -324,12 +338,15 @@ mod tests {
         let text = "$TTL 300\n@ IN A 192.0.2.1\nwww IN A not-an-address\n";
         let err = parse("x.zone", text, &origin()).unwrap_err();
         assert_eq!(err.line, 3);
-        assert!(err.to_string().starts_with("x.zone:3: A record of www.example.com."));
+        assert!(err
+            .to_string()
+            .starts_with("x.zone:3: A record of www.example.com."));
     }
 
     #[test]
     fn parentheses_join_lines_and_blank_owner_repeats() {
-        let text = "$TTL 60\n@ SOA ns hostmaster ( 1 ; serial\n 2 3 4 5 )\n  TXT \"a\\\"b\" \"c\\255\"\n";
+        let text =
+            "$TTL 60\n@ SOA ns hostmaster ( 1 ; serial\n 2 3 4 5 )\n  TXT \"a\\\"b\" \"c\\255\"\n";
         let records = parse("x", text, &origin()).unwrap();
         assert_eq!(records.len(), 2);
         let RData::TXT(txt) = records[1].data() else {
@@ -341,7 +358,10 @@ mod tests {
 
     #[test]
     fn unbalanced_and_unsupported() {
-        assert_eq!(parse("x", "$TTL 1\n@ A (\n", &origin()).unwrap_err().line, 2);
+        assert_eq!(
+            parse("x", "$TTL 1\n@ A (\n", &origin()).unwrap_err().line,
+            2
+        );
         assert!(parse("x", "$INCLUDE other\n", &origin())
             .unwrap_err()
             .reason

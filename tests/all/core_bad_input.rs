@@ -1,0 +1,99 @@
+//! Bad input fails with a clear error naming the file and line, or the zone
+//! and record set, and nothing is planned.
+
+use xfr53::core::convert::convert;
+use xfr53::core::name::Name;
+use xfr53::core::zonefile;
+
+const HEAD: &str = "$ORIGIN bad.test.\n$TTL 300\n@ SOA ns admin 1 2 3 4 5\n";
+
+fn zone_error(body: &str) -> (usize, String) {
+    let text = format!("{HEAD}{body}");
+    let origin = Name::parse_route53("bad.test").unwrap();
+    let err = zonefile::parse("bad.zone", &text, &origin).expect_err(body);
+    assert!(err
+        .to_string()
+        .starts_with(&format!("bad.zone:{}: ", err.line)));
+    (err.line, err.reason)
+}
+
+#[test]
+fn malformed_zone_files_name_file_line_and_reason() {
+    let cases: &[(&str, usize, &str)] = &[
+        ("www A 300.1.1.1\n", 4, "A record of www.bad.test."),
+        ("\n\nmx MX ten mail\n", 6, "MX record of mx.bad.test."),
+        ("x TXT \"unterminated\n", 4, "unterminated quoted string"),
+        ("x TXT ( \"a\"\n\n", 4, "'(' is never closed"),
+        ("x BOGUS data\n", 4, "unknown record type"),
+        ("x CH TXT \"chaos\"\n", 4, "class CH is not supported"),
+        ("$INCLUDE other.zone\n", 4, "$INCLUDE is not supported"),
+        (
+            "$GENERATE 1-10 h$ A 192.0.2.$\n",
+            4,
+            "$GENERATE is not supported",
+        ),
+        ("a..b A 192.0.2.1\n", 4, "empty label"),
+        ("x A\n", 4, "no record data"),
+        ("y A 192.0.2.1 )\n", 4, "unbalanced ')'"),
+    ];
+    for (body, line, reason) in cases {
+        let (got_line, got_reason) = zone_error(body);
+        assert_eq!(got_line, *line, "{body:?}: {got_reason}");
+        assert!(
+            got_reason.contains(reason),
+            "{body:?}: {got_reason:?} lacks {reason:?}"
+        );
+    }
+    let long = format!("x TXT \"{}\"\n", "a".repeat(256));
+    assert!(zone_error(&long).1.contains("256 bytes"));
+}
+
+#[test]
+fn sets_route53_cannot_take_name_zone_and_set() {
+    let strings: Vec<String> = (0..17)
+        .map(|_| format!("\"{}\"", "b".repeat(250)))
+        .collect();
+    let body = format!(
+        "big TXT {}\nc CNAME a.example.\nc A 192.0.2.1\n@ CNAME elsewhere.example.\nout.of.zone. A 192.0.2.1\n",
+        strings.join(" ")
+    );
+    let text = format!("{HEAD}{body}");
+    let origin = Name::parse_route53("bad.test").unwrap();
+    let records = zonefile::parse("bad.zone", &text, &origin).unwrap();
+    let err = convert(origin, &records).unwrap_err().to_string();
+    for expected in [
+        "zone bad.test.",
+        "big.bad.test. TXT: a value of 4300 characters is over Route 53's 4000",
+        "c.bad.test. CNAME: other data at the same name (A)",
+        "bad.test. CNAME: a CNAME at the zone apex",
+        "out.of.zone. A: outside zone bad.test.",
+    ] {
+        assert!(err.contains(expected), "{err} lacks {expected}");
+    }
+}
+
+#[test]
+fn a_set_too_large_for_one_request_is_an_error_naming_it() {
+    use xfr53::core::diff::diff;
+    use xfr53::core::plan::plan;
+    use xfr53::core::rrset::{RecordSet, RecordSets, RrType};
+    use xfr53::core::rules::ZoneRules;
+    use xfr53::core::serial::Serial;
+
+    let zone = Name::parse_route53("big.test").unwrap();
+    let set = RecordSet {
+        name: Name::parse_route53("many.big.test").unwrap(),
+        rtype: RrType::A,
+        ttl: 300,
+        values: (0..1001)
+            .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+            .collect(),
+    };
+    let desired: RecordSets = [(set.key(), set)].into_iter().collect();
+    let rules = ZoneRules::new(zone);
+    let err = plan(diff(&desired, &[], &rules), Serial(1), &rules, false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "zone big.test.: many.big.test. A alone has 1001 values and 9570 characters of changes, over Route 53's 1000 values / 32000 characters per request"
+    );
+}

@@ -1,0 +1,114 @@
+//! Golden tests: each fixture zone's plan against an empty hosted zone, and
+//! one zone's second version against its first, checked in as text.
+//! `UPDATE_GOLDEN=1 cargo test` rewrites the expected files.
+
+use xfr53::core::convert::Converted;
+use xfr53::core::diff::diff;
+use xfr53::core::pipeline::plan_zone;
+use xfr53::core::plan::serial_set;
+use xfr53::core::rrset::CurrentSet;
+use xfr53::core::rules::{Pattern, ZoneRules};
+use xfr53::core::value::normalize;
+
+use crate::support::zones::{data_dir, load};
+
+fn check_golden(name: &str, actual: &str) {
+    let path = data_dir().join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create)",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "{name} differs from the golden file");
+}
+
+fn render(zone: &Converted, current: &[CurrentSet], rules: &ZoneRules) -> String {
+    let plan = plan_zone(zone, current, rules, false).unwrap();
+    let mut out: String = zone
+        .notes()
+        .iter()
+        .map(|n| format!("note: {n}\n"))
+        .collect();
+    out.push_str(&plan.to_string());
+    out
+}
+
+const FIXTURES: [&str; 7] = [
+    "realistic",
+    "wildcards",
+    "escapes",
+    "long_txt",
+    "delegation",
+    "unsupported",
+    "ttls",
+];
+
+#[test]
+fn fixture_plans_from_an_empty_hosted_zone() {
+    for fixture in FIXTURES {
+        let zone = load(&format!("{fixture}.zone"));
+        let rules = ZoneRules::new(zone.origin.clone());
+        check_golden(&format!("{fixture}.plan"), &render(&zone, &[], &rules));
+    }
+}
+
+#[test]
+fn rendered_values_are_already_normal() {
+    // What xfr53 writes must read back as equal, or every sync rewrites it.
+    for fixture in FIXTURES {
+        for set in load(&format!("{fixture}.zone")).sets.values() {
+            for value in &set.values {
+                assert_eq!(
+                    normalize(set.rtype, value),
+                    value.as_str(),
+                    "{fixture}: {set:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn second_version_against_the_first() {
+    let v1 = load("realistic.zone");
+    let v2 = load("realistic.v2.zone");
+    let mut rules = ZoneRules::new(v1.origin.clone());
+    rules.ignore = vec![Pattern::new("_acme-challenge.*")];
+    let mut current: Vec<CurrentSet> = v1.sets.values().cloned().map(CurrentSet::managed).collect();
+    current.push(CurrentSet::managed(serial_set(v1.serial.unwrap(), &rules)));
+    let mut alias = serial_set(v1.serial.unwrap(), &rules);
+    alias.name = xfr53::core::name::Name::parse_route53("cdn.example.com").unwrap();
+    alias.rtype = xfr53::core::rrset::RrType::A;
+    alias.values.clear();
+    current.push(CurrentSet {
+        set: alias,
+        unmanaged: Some("alias to d111111abcdef8.cloudfront.net.".into()),
+    });
+    let mut acme = v1.sets.values().next().unwrap().clone();
+    acme.name = xfr53::core::name::Name::parse_route53("_acme-challenge.www.example.com").unwrap();
+    current.push(CurrentSet::managed(acme));
+    check_golden("realistic.v2.plan", &render(&v2, &current, &rules));
+}
+
+#[test]
+fn diff_of_a_zone_with_itself_is_empty() {
+    for fixture in FIXTURES {
+        let zone = load(&format!("{fixture}.zone"));
+        let rules = ZoneRules::new(zone.origin.clone());
+        let current: Vec<CurrentSet> = zone
+            .sets
+            .values()
+            .cloned()
+            .map(CurrentSet::managed)
+            .collect();
+        assert!(
+            diff(&zone.sets, &current, &rules).changes.is_empty(),
+            "{fixture}"
+        );
+    }
+}

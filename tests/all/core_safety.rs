@@ -1,0 +1,97 @@
+//! The safety rules: too many deletions or modifications, or a serial older
+//! than Route 53's `_serial`, refuse the plan unless forced.
+
+use xfr53::core::diff::diff;
+use xfr53::core::name::Name;
+use xfr53::core::plan::{plan, serial_set, Plan};
+use xfr53::core::rrset::{CurrentSet, RecordSet, RecordSets, RrType};
+use xfr53::core::rules::{MaxChange, ZoneRules};
+use xfr53::core::serial::Serial;
+
+fn sets(count: usize) -> RecordSets {
+    (0..count)
+        .map(|i| {
+            let set = RecordSet {
+                name: Name::parse_route53(&format!("h{i}.safe.test")).unwrap(),
+                rtype: RrType::A,
+                ttl: 300,
+                values: vec![format!("192.0.2.{i}")],
+            };
+            (set.key(), set)
+        })
+        .collect()
+}
+
+fn planned(
+    existing: usize,
+    kept: usize,
+    route53_serial: u32,
+    serial: u32,
+    rules: &ZoneRules,
+    force: bool,
+) -> Plan {
+    let mut current: Vec<CurrentSet> = sets(existing)
+        .into_values()
+        .map(CurrentSet::managed)
+        .collect();
+    current.push(CurrentSet::managed(serial_set(
+        Serial(route53_serial),
+        rules,
+    )));
+    let desired: RecordSets = sets(existing).into_iter().take(kept).collect();
+    plan(
+        diff(&desired, &current, rules),
+        Serial(serial),
+        rules,
+        force,
+    )
+    .unwrap()
+}
+
+#[test]
+fn deleting_more_than_the_threshold_is_refused() {
+    let rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    // 3 of 10 is exactly 30 %: allowed; 4 of 10 is not
+    assert!(!planned(10, 7, 1, 2, &rules, false).is_refused());
+    let refused = planned(10, 6, 1, 2, &rules, false);
+    assert!(refused.is_refused());
+    assert_eq!(
+        refused.refusals,
+        ["4 of 10 existing record sets would be deleted or modified, over max_change 30%"]
+    );
+    assert!(refused.to_string().contains("REFUSED: 4 of 10"));
+    // forced: applied, and the plan still says what was overridden
+    let forced = planned(10, 6, 1, 2, &rules, true);
+    assert!(!forced.is_refused());
+    assert!(forced.to_string().contains("FORCED: 4 of 10"));
+    // a zone of fewer than 10 sets may be emptied
+    assert!(!planned(9, 0, 1, 2, &rules, false).is_refused());
+}
+
+#[test]
+fn an_absolute_max_change() {
+    let mut rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    rules.max_change = "2".parse::<MaxChange>().unwrap();
+    assert!(!planned(5, 3, 1, 2, &rules, false).is_refused());
+    assert!(planned(5, 2, 1, 2, &rules, false).is_refused());
+    assert!("130%".parse::<MaxChange>().is_err());
+    assert!("lots"
+        .parse::<MaxChange>()
+        .unwrap_err()
+        .contains("max_change \"lots\""));
+}
+
+#[test]
+fn an_older_serial_is_refused() {
+    let rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    let older = planned(3, 3, 100, 99, &rules, false);
+    assert!(older.is_refused());
+    assert!(older.refusals[0].contains("serial 99 is older than the 100"));
+    // RFC 1982: 1 follows 4294967295
+    assert!(!planned(3, 3, u32::MAX, 1, &rules, false).is_refused());
+    // exactly 2^31 apart: no order, so not provably newer
+    assert!(planned(3, 3, 0, 1 << 31, &rules, false).is_refused());
+    // the same serial again (repairing drift) is fine
+    assert!(!planned(3, 3, 100, 100, &rules, false).is_refused());
+    assert!(!planned(3, 3, 100, 99, &rules, true).is_refused());
+}

@@ -1,0 +1,7 @@
+//! The one integration-test binary.
+
+mod core_bad_input;
+mod core_golden;
+mod core_props;
+mod core_safety;
+mod support;
