@@ -1,1 +1,159 @@
-fn main() {}
+//! convert + diff + plan on generated zones of 10,000 and 100,000 record
+//! sets: from an empty hosted zone, with 10 changes, and with none.
+//! Before criterion's timings, prints the peak heap each scenario takes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use hickory_proto::rr::rdata::{A, MX, SOA, TXT};
+use hickory_proto::rr::{Name as DnsName, RData, Record};
+use xfr53::core::convert::{convert, Converted};
+use xfr53::core::diff::diff;
+use xfr53::core::name::Name;
+use xfr53::core::pipeline::plan_zone;
+use xfr53::core::plan::serial_set;
+use xfr53::core::rrset::CurrentSet;
+use xfr53::core::rules::ZoneRules;
+
+/// The system allocator, counting live and peak bytes while `COUNTING` is
+/// set (off during the timings, so they are not slowed down).
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            let size = layout.size() as isize;
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const ZONE: &str = "bench.example.";
+
+/// A zone of `sets` record sets (A, TXT and MX in turn), plus its SOA.
+fn records(sets: usize, serial: u32, changed: usize) -> Vec<Record> {
+    let origin = DnsName::from_ascii(ZONE).unwrap();
+    let soa = SOA::new(
+        DnsName::from_ascii("ns.bench.example.").unwrap(),
+        DnsName::from_ascii("admin.bench.example.").unwrap(),
+        serial,
+        3600,
+        600,
+        86400,
+        60,
+    );
+    let mut out = vec![Record::from_rdata(origin.clone(), 3600, RData::SOA(soa))];
+    for i in 0..sets {
+        let owner = DnsName::from_ascii(format!("host{}.{ZONE}", i / 3)).unwrap();
+        // the first `changed` sets get a new value
+        let v = if i < changed { 1 } else { 0 };
+        let data = match i % 3 {
+            0 => RData::A(A(Ipv4Addr::from((i as u32) << 1 | v))),
+            1 => RData::TXT(TXT::new(vec![format!("v={v} id={i} some text to carry")])),
+            _ => RData::MX(MX::new(
+                10 + v as u16,
+                DnsName::from_ascii("mail.bench.example.").unwrap(),
+            )),
+        };
+        out.push(Record::from_rdata(owner, 300, data));
+    }
+    out
+}
+
+fn route53_view(zone: &Converted, rules: &ZoneRules) -> Vec<CurrentSet> {
+    let mut current: Vec<CurrentSet> = zone
+        .sets
+        .values()
+        .cloned()
+        .map(CurrentSet::managed)
+        .collect();
+    current.push(CurrentSet::managed(serial_set(zone.serial.unwrap(), rules)));
+    current
+}
+
+/// convert + diff + plan, as a sync runs them.
+fn run(records: &[Record], current: &[CurrentSet], rules: &ZoneRules) -> usize {
+    let zone = convert(rules.zone.clone(), records).unwrap();
+    let plan = plan_zone(&zone, current, rules, true).unwrap();
+    plan.summary.create + plan.summary.modify + plan.summary.delete
+}
+
+/// Runs `f` and returns the most heap it had allocated at once.
+fn peak_of<T>(f: impl FnOnce() -> T) -> (T, isize) {
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let out = f();
+    COUNTING.store(false, Ordering::Relaxed);
+    (out, PEAK.load(Ordering::Relaxed))
+}
+
+fn bench(c: &mut Criterion) {
+    let rules = ZoneRules::new(Name::parse_route53(ZONE).unwrap());
+    for sets in [10_000, 100_000] {
+        let v1 = records(sets, 1, 0);
+        let v2 = records(sets, 2, 10);
+        let current = route53_view(&convert(rules.zone.clone(), &v1).unwrap(), &rules);
+        let desired = convert(rules.zone.clone(), &v1).unwrap();
+
+        let (changes, peak) = peak_of(|| run(&v1, &[], &rules));
+        eprintln!(
+            "{sets} sets from empty: {changes} changes, peak heap {:.1} MiB",
+            mib(peak)
+        );
+        let (changes, peak) = peak_of(|| run(&v2, &current, &rules));
+        eprintln!(
+            "{sets} sets with 10 changes: {changes} changes, peak heap {:.1} MiB",
+            mib(peak)
+        );
+        let (changes, peak) = peak_of(|| diff(&desired.sets, &current, &rules).changes.len());
+        eprintln!(
+            "{sets} sets, no-change diff: {changes} changes, peak heap {:.1} MiB",
+            mib(peak)
+        );
+
+        let mut group = c.benchmark_group(format!("{sets} sets"));
+        group.sample_size(10);
+        group.bench_function("convert+diff+plan from empty", |b| {
+            b.iter(|| run(&v1, &[], &rules))
+        });
+        group.bench_function("convert+diff+plan, 10 changes", |b| {
+            b.iter(|| run(&v2, &current, &rules))
+        });
+        group.bench_function("convert+diff+plan, no change", |b| {
+            b.iter(|| run(&v1, &current, &rules))
+        });
+        group.bench_function("diff, no change", |b| {
+            b.iter_batched(
+                || (),
+                |_| diff(&desired.sets, &current, &rules).changes.len(),
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+}
+
+fn mib(bytes: isize) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
