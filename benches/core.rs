@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use hickory_proto::rr::rdata::{A, MX, SOA, TXT};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
-use xfr53::core::convert::{convert, Converted};
+use xfr53::core::convert::Converted;
 use xfr53::core::diff::diff;
 use xfr53::core::name::Name;
 use xfr53::core::pipeline::plan_zone;
 use xfr53::core::plan::serial_set;
 use xfr53::core::rrset::CurrentSet;
 use xfr53::core::rules::ZoneRules;
+use xfr53::core::zone::Zone;
 
 /// The system allocator, counting live and peak bytes while `COUNTING` is
 /// set (off during the timings, so they are not slowed down).
@@ -88,10 +89,10 @@ fn route53_view(zone: &Converted, rules: &ZoneRules) -> Vec<CurrentSet> {
     current
 }
 
-/// convert + diff + plan, as a sync runs them.
-fn run(records: &[Record], current: &[CurrentSet], rules: &ZoneRules) -> usize {
-    let zone = convert(rules.zone.clone(), records).unwrap();
-    let plan = plan_zone(&zone, current, rules, true).unwrap();
+/// convert + diff + plan, as a sync runs them on the zone a transfer built.
+fn run(zone: &Zone, current: &[CurrentSet], rules: &ZoneRules) -> usize {
+    let desired = zone.convert().unwrap();
+    let plan = plan_zone(&desired, current, rules, true).unwrap();
     plan.summary.create + plan.summary.modify + plan.summary.delete
 }
 
@@ -108,10 +109,10 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, isize) {
 fn bench(c: &mut Criterion) {
     let rules = ZoneRules::new(Name::parse_route53(ZONE).unwrap());
     for sets in [10_000, 100_000] {
-        let v1 = records(sets, 1, 0);
-        let v2 = records(sets, 2, 10);
-        let current = route53_view(&convert(rules.zone.clone(), &v1).unwrap(), &rules);
-        let desired = convert(rules.zone.clone(), &v1).unwrap();
+        let v1 = Zone::from_records(rules.zone.clone(), &records(sets, 1, 0));
+        let v2 = Zone::from_records(rules.zone.clone(), &records(sets, 2, 10));
+        let desired = v1.convert().unwrap();
+        let current = route53_view(&desired, &rules);
 
         let (changes, peak) = peak_of(|| run(&v1, &[], &rules));
         eprintln!(

@@ -4,10 +4,10 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Format, PlanArgs};
 use crate::commands::Outcome;
-use crate::core::convert::convert;
 use crate::core::name::Name;
 use crate::core::pipeline::plan_zone;
 use crate::core::rules::{Pattern, ZoneRules};
+use crate::core::zone::Zone;
 use crate::core::zonefile;
 
 pub fn run(args: &PlanArgs) -> Result<Outcome> {
@@ -17,7 +17,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let text = std::fs::read_to_string(&args.zone_file)
         .with_context(|| format!("zone {zone}: cannot read zone file {path}"))?;
     let records = zonefile::parse(&path, &text, &zone)?;
-    let desired = convert(zone.clone(), &records)?;
+    let desired = Zone::from_records(zone.clone(), &records).convert()?;
     for note in desired.notes() {
         tracing::warn!("{note}");
     }

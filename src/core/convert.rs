@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hickory_proto::rr::{Record, RecordType};
+use hickory_proto::rr::{Name as DnsName, RData, RecordType};
 
 use super::mnemonic;
 use super::name::Name;
@@ -80,27 +80,25 @@ impl ZoneBuilder {
         }
     }
 
-    pub fn add(&mut self, record: &Record) {
-        let name = Name::from_hickory(record.name());
+    pub fn add(&mut self, owner: &DnsName, ttl: u32, data: &RData) {
+        let record_type = data.record_type();
+        let name = Name::from_hickory(owner);
         if !name.is_in(&self.origin) {
             self.problems.push(format!(
                 "{name} {}: outside zone {}",
-                mnemonic::name(record.record_type()),
+                mnemonic::name(record_type),
                 self.origin
             ));
             return;
         }
-        let Some(rtype) = route53_type(record.record_type()) else {
-            *self
-                .skipped
-                .entry(mnemonic::name(record.record_type()))
-                .or_default() += 1;
+        let Some(rtype) = route53_type(record_type) else {
+            *self.skipped.entry(mnemonic::name(record_type)).or_default() += 1;
             return;
         };
         let apex = name == self.origin;
         match (rtype, apex) {
             (RrType::SOA, true) => {
-                if let Some(soa) = record.data().as_soa() {
+                if let Some(soa) = data.as_soa() {
                     self.serial = Some(Serial(soa.serial()));
                 }
                 return;
@@ -113,12 +111,11 @@ impl ZoneBuilder {
             }
             _ => {}
         }
-        let Some(text) = value::render(rtype, record.data()) else {
+        let Some(text) = value::render(rtype, data) else {
             self.problems
                 .push(format!("{name} {rtype}: record data is not {rtype} data"));
             return;
         };
-        let ttl = record.ttl();
         let set = self.pending.entry((name, rtype)).or_insert(Pending {
             min_ttl: ttl,
             max_ttl: ttl,
@@ -179,18 +176,6 @@ impl ZoneBuilder {
             warnings,
         })
     }
-}
-
-/// Converts a whole list of records.
-pub fn convert<'a>(
-    origin: Name,
-    records: impl IntoIterator<Item = &'a Record>,
-) -> Result<Converted, ConvertError> {
-    let mut builder = ZoneBuilder::new(origin);
-    for record in records {
-        builder.add(record);
-    }
-    builder.finish()
 }
 
 /// A CNAME must be alone at its name, hold one value and not be at the apex.

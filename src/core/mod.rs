@@ -12,4 +12,5 @@ pub mod rrset;
 pub mod rules;
 pub mod serial;
 pub mod value;
+pub mod zone;
 pub mod zonefile;

@@ -1,8 +1,8 @@
 //! Bad input fails with a clear error naming the file and line, or the zone
 //! and record set, and nothing is planned.
 
-use xfr53::core::convert::convert;
 use xfr53::core::name::Name;
+use xfr53::core::zone::Zone;
 use xfr53::core::zonefile;
 
 const HEAD: &str = "$ORIGIN bad.test.\n$TTL 300\n@ SOA ns admin 1 2 3 4 5\n";
@@ -60,7 +60,10 @@ fn sets_route53_cannot_take_name_zone_and_set() {
     let text = format!("{HEAD}{body}");
     let origin = Name::parse_route53("bad.test").unwrap();
     let records = zonefile::parse("bad.zone", &text, &origin).unwrap();
-    let err = convert(origin, &records).unwrap_err().to_string();
+    let err = Zone::from_records(origin, &records)
+        .convert()
+        .unwrap_err()
+        .to_string();
     for expected in [
         "zone bad.test.",
         "big.bad.test. TXT: a value of 4300 characters is over Route 53's 4000",

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use xfr53::core::convert::{convert, Converted};
+use xfr53::core::convert::Converted;
 use xfr53::core::name::Name;
+use xfr53::core::zone::Zone;
 use xfr53::core::zonefile;
 
 pub fn data_dir() -> PathBuf {
@@ -25,5 +26,5 @@ pub fn load(file: &str) -> Converted {
     let text = std::fs::read_to_string(&path).unwrap();
     let origin = origin_of(&text);
     let records = zonefile::parse(file, &text, &origin).unwrap();
-    convert(origin, &records).unwrap()
+    Zone::from_records(origin, &records).convert().unwrap()
 }

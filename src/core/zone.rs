@@ -1,0 +1,183 @@
+//! A zone's records as the primary serves them: what a transfer builds, what
+//! IXFR deltas apply to, and what is converted into record sets.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use hickory_proto::rr::rdata::SOA;
+use hickory_proto::rr::{Name as DnsName, RData, Record};
+
+use super::convert::{ConvertError, Converted, ZoneBuilder};
+use super::name::Name;
+use super::serial::Serial;
+
+/// Records by (owner, data), holding their TTL. The apex SOA is kept apart:
+/// every IXFR delta replaces it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    origin: Name,
+    /// owner, TTL and data (always `RData::SOA`)
+    soa: Option<(DnsName, u32, RData)>,
+    records: HashMap<Rr, u32>,
+}
+
+/// A record's identity in a zone: owner and data, not the TTL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rr {
+    owner: DnsName,
+    data: RData,
+}
+
+/// hickory's RDATA has no hash; owner and type spread records well enough,
+/// and equality then compares the data.
+impl Hash for Rr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.owner.hash(state);
+        self.data.record_type().hash(state);
+    }
+}
+
+/// One IXFR difference sequence (RFC 1995): the records removed going from
+/// one serial to the next and those added.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delta {
+    pub from: Serial,
+    pub to: Serial,
+    /// The new apex SOA.
+    pub soa: Record,
+    pub removed: Vec<Record>,
+    pub added: Vec<Record>,
+}
+
+/// IXFR deltas that do not fit the zone they are applied to.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DeltaError {
+    #[error("zone {zone}: delta from serial {from} does not follow the held serial {held}")]
+    NotNext {
+        zone: Name,
+        held: String,
+        from: Serial,
+    },
+    #[error("zone {zone}: delta {from} -> {to} removes a record the zone does not hold: {record}")]
+    Missing {
+        zone: Name,
+        from: Serial,
+        to: Serial,
+        record: String,
+    },
+}
+
+impl Rr {
+    fn of(record: &Record) -> Rr {
+        Rr {
+            owner: record.name().clone(),
+            data: record.data().clone(),
+        }
+    }
+}
+
+impl Zone {
+    pub fn new(origin: Name) -> Zone {
+        Zone {
+            origin,
+            soa: None,
+            records: HashMap::new(),
+        }
+    }
+
+    /// A zone holding `records`.
+    pub fn from_records<'a>(origin: Name, records: impl IntoIterator<Item = &'a Record>) -> Zone {
+        let mut zone = Zone::new(origin);
+        for record in records {
+            zone.insert(record);
+        }
+        zone
+    }
+
+    pub fn origin(&self) -> &Name {
+        &self.origin
+    }
+
+    /// The apex SOA's serial, once the zone has one.
+    pub fn serial(&self) -> Option<Serial> {
+        self.soa().map(|soa| Serial(soa.serial()))
+    }
+
+    pub fn soa(&self) -> Option<&SOA> {
+        self.soa.as_ref().and_then(|(_, _, data)| data.as_soa())
+    }
+
+    /// Records held, the apex SOA included.
+    pub fn len(&self) -> usize {
+        self.records.len() + usize::from(self.soa.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a record (a repeat only updates its TTL).
+    pub fn insert(&mut self, record: &Record) {
+        if self.is_apex_soa(record) {
+            self.soa = Some((record.name().clone(), record.ttl(), record.data().clone()));
+            return;
+        }
+        self.records.insert(Rr::of(record), record.ttl());
+    }
+
+    /// Removes a record whatever its TTL; false when it was not held.
+    fn remove(&mut self, record: &Record) -> bool {
+        self.records.remove(&Rr::of(record)).is_some()
+    }
+
+    fn is_apex_soa(&self, record: &Record) -> bool {
+        record.data().as_soa().is_some() && Name::from_hickory(record.name()) == self.origin
+    }
+
+    /// Applies IXFR deltas in order, all or nothing.
+    pub fn apply(&mut self, deltas: &[Delta]) -> Result<(), DeltaError> {
+        let before = self.clone();
+        let result = deltas.iter().try_for_each(|delta| self.apply_one(delta));
+        if result.is_err() {
+            *self = before;
+        }
+        result
+    }
+
+    fn apply_one(&mut self, delta: &Delta) -> Result<(), DeltaError> {
+        if self.serial() != Some(delta.from) {
+            return Err(DeltaError::NotNext {
+                zone: self.origin.clone(),
+                held: self.serial().map_or("none".into(), |s| s.to_string()),
+                from: delta.from,
+            });
+        }
+        for record in &delta.removed {
+            if !self.remove(record) {
+                return Err(DeltaError::Missing {
+                    zone: self.origin.clone(),
+                    from: delta.from,
+                    to: delta.to,
+                    record: record.to_string(),
+                });
+            }
+        }
+        for record in &delta.added {
+            self.insert(record);
+        }
+        self.insert(&delta.soa);
+        Ok(())
+    }
+
+    /// The record sets Route 53 should hold for this zone.
+    pub fn convert(&self) -> Result<Converted, ConvertError> {
+        let mut builder = ZoneBuilder::new(self.origin.clone());
+        if let Some((owner, ttl, data)) = &self.soa {
+            builder.add(owner, *ttl, data);
+        }
+        for (rr, ttl) in &self.records {
+            builder.add(&rr.owner, *ttl, &rr.data);
+        }
+        builder.finish()
+    }
+}
