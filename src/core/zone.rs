@@ -67,6 +67,13 @@ pub enum DeltaError {
     },
 }
 
+/// One step of `Zone::apply`, to take back.
+enum Undo {
+    Removed(Rr, u32),
+    Inserted(Rr, Option<u32>),
+    Soa(Option<(DnsName, u32, RData)>),
+}
+
 impl Rr {
     fn of(record: &Record) -> Rr {
         Rr {
@@ -125,26 +132,37 @@ impl Zone {
         self.records.insert(Rr::of(record), record.ttl());
     }
 
-    /// Removes a record whatever its TTL; false when it was not held.
-    fn remove(&mut self, record: &Record) -> bool {
-        self.records.remove(&Rr::of(record)).is_some()
-    }
-
     fn is_apex_soa(&self, record: &Record) -> bool {
         record.data().as_soa().is_some() && Name::from_hickory(record.name()) == self.origin
     }
 
-    /// Applies IXFR deltas in order, all or nothing.
+    /// Applies IXFR deltas in order, all or nothing: on error every step
+    /// taken is undone, without copying the zone.
     pub fn apply(&mut self, deltas: &[Delta]) -> Result<(), DeltaError> {
-        let before = self.clone();
-        let result = deltas.iter().try_for_each(|delta| self.apply_one(delta));
+        let mut undo = Vec::new();
+        let result = deltas
+            .iter()
+            .try_for_each(|delta| self.apply_one(delta, &mut undo));
         if result.is_err() {
-            *self = before;
+            for step in undo.into_iter().rev() {
+                match step {
+                    Undo::Removed(rr, ttl) => {
+                        self.records.insert(rr, ttl);
+                    }
+                    Undo::Inserted(rr, None) => {
+                        self.records.remove(&rr);
+                    }
+                    Undo::Inserted(rr, Some(ttl)) => {
+                        self.records.insert(rr, ttl);
+                    }
+                    Undo::Soa(soa) => self.soa = soa,
+                }
+            }
         }
         result
     }
 
-    fn apply_one(&mut self, delta: &Delta) -> Result<(), DeltaError> {
+    fn apply_one(&mut self, delta: &Delta, undo: &mut Vec<Undo>) -> Result<(), DeltaError> {
         if self.serial() != Some(delta.from) {
             return Err(DeltaError::NotNext {
                 zone: self.origin.clone(),
@@ -153,18 +171,23 @@ impl Zone {
             });
         }
         for record in &delta.removed {
-            if !self.remove(record) {
+            let rr = Rr::of(record);
+            let Some(ttl) = self.records.remove(&rr) else {
                 return Err(DeltaError::Missing {
                     zone: self.origin.clone(),
                     from: delta.from,
                     to: delta.to,
                     record: record.to_string(),
                 });
-            }
+            };
+            undo.push(Undo::Removed(rr, ttl));
         }
         for record in &delta.added {
-            self.insert(record);
+            let rr = Rr::of(record);
+            let previous = self.records.insert(rr.clone(), record.ttl());
+            undo.push(Undo::Inserted(rr, previous));
         }
+        undo.push(Undo::Soa(self.soa.clone()));
         self.insert(&delta.soa);
         Ok(())
     }

@@ -1,0 +1,218 @@
+//! What the NOTIFY listener answers to one message, decided without I/O.
+//!
+//! Only a well-formed NOTIFY (opcode NOTIFY, one SOA question) for a
+//! configured zone, from an allowed source, with a valid TSIG where the zone
+//! has a key, is accepted (RFC 1996: same ID, QR and AA set, question
+//! echoed). Well-formed queries otherwise get REFUSED or NOTAUTH and never
+//! data; garbage and responses get silence. No reply is larger than the
+//! message it answers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use hickory_proto::dnssec::rdata::tsig::{make_tsig_record, message_tbs, TSIG};
+use hickory_proto::op::{Header, Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use ipnet::IpNet;
+
+use super::tsig::{TsigKey, FUDGE_SECONDS};
+use crate::core::name::Name;
+use crate::core::serial::Serial;
+
+/// Who may NOTIFY a zone.
+#[derive(Clone, Debug)]
+pub struct NotifyZone {
+    pub zone: Name,
+    pub notify_from: Vec<IpNet>,
+    pub key: Option<TsigKey>,
+}
+
+/// The zones the listener knows.
+#[derive(Clone, Debug, Default)]
+pub struct NotifyPolicy {
+    zones: HashMap<Name, NotifyZone>,
+}
+
+impl NotifyPolicy {
+    pub fn new(zones: impl IntoIterator<Item = NotifyZone>) -> NotifyPolicy {
+        NotifyPolicy {
+            zones: zones.into_iter().map(|z| (z.zone.clone(), z)).collect(),
+        }
+    }
+}
+
+/// What became of one message; the listener counts these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Accepted,
+    /// Not a DNS message: silence.
+    Garbage,
+    /// A response, not a query: silence (never answer answers).
+    Response,
+    /// Over the per-source rate: silence.
+    RateLimited,
+    /// Not opcode NOTIFY: REFUSED.
+    NotNotify,
+    /// NOTIFY without exactly one IN SOA question: FORMERR.
+    BadQuestion,
+    /// A zone not configured here: NOTAUTH.
+    UnknownZone,
+    /// A source outside the zone's `notify_from`: REFUSED.
+    SourceRefused,
+    /// Missing, unknown or invalid TSIG where the zone needs one: NOTAUTH.
+    BadTsig,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 9] = [
+        Verdict::Accepted,
+        Verdict::Garbage,
+        Verdict::Response,
+        Verdict::RateLimited,
+        Verdict::NotNotify,
+        Verdict::BadQuestion,
+        Verdict::UnknownZone,
+        Verdict::SourceRefused,
+        Verdict::BadTsig,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Garbage => "garbage",
+            Verdict::Response => "response",
+            Verdict::RateLimited => "rate_limited",
+            Verdict::NotNotify => "not_notify",
+            Verdict::BadQuestion => "bad_question",
+            Verdict::UnknownZone => "unknown_zone",
+            Verdict::SourceRefused => "source_refused",
+            Verdict::BadTsig => "bad_tsig",
+        }
+    }
+}
+
+/// An accepted NOTIFY: a hint that `zone` may have changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotifyEvent {
+    pub zone: Name,
+    /// The serial the NOTIFY carried, if any: only a hint.
+    pub serial: Option<Serial>,
+    pub source: SocketAddr,
+}
+
+/// The decision about one message.
+#[derive(Debug)]
+pub struct Handled {
+    pub verdict: Verdict,
+    pub reply: Option<Vec<u8>>,
+    pub event: Option<NotifyEvent>,
+}
+
+/// Decides what to do with `query` from `source`; `now` is Unix time, for
+/// TSIG.
+pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64) -> Handled {
+    let silent = |verdict| Handled {
+        verdict,
+        reply: None,
+        event: None,
+    };
+    let Ok(header) = Header::read(&mut BinDecoder::new(query)) else {
+        return silent(Verdict::Garbage);
+    };
+    if header.message_type() != MessageType::Query {
+        return silent(Verdict::Response);
+    }
+    let Ok(message) = Message::from_vec(query) else {
+        return silent(Verdict::Garbage);
+    };
+    let refuse = |verdict, rcode| Handled {
+        verdict,
+        reply: reply(&message, rcode, None).filter(|r| r.len() <= query.len()),
+        event: None,
+    };
+    if message.op_code() != OpCode::Notify {
+        return refuse(Verdict::NotNotify, ResponseCode::Refused);
+    }
+    let question = match message.queries() {
+        [q] if q.query_type() == RecordType::SOA && q.query_class() == DNSClass::IN => q,
+        _ => return refuse(Verdict::BadQuestion, ResponseCode::FormErr),
+    };
+    let zone_name = Name::from_hickory(question.name());
+    let Some(zone) = policy.zones.get(&zone_name) else {
+        return refuse(Verdict::UnknownZone, ResponseCode::NotAuth);
+    };
+    if !zone
+        .notify_from
+        .iter()
+        .any(|net| net.contains(&source.ip()))
+    {
+        return refuse(Verdict::SourceRefused, ResponseCode::Refused);
+    }
+    let signed_with = match (&zone.key, message.signature().is_empty()) {
+        (None, true) => None,
+        (Some(key), false) => match verify(key, query, now) {
+            Some(request_mac) => Some((key, request_mac)),
+            None => return refuse(Verdict::BadTsig, ResponseCode::NotAuth),
+        },
+        // a key is needed but missing, or one we do not know was used
+        _ => return refuse(Verdict::BadTsig, ResponseCode::NotAuth),
+    };
+    let serial = message
+        .answers()
+        .iter()
+        .filter(|r| Name::from_hickory(r.name()) == zone_name)
+        .find_map(|r| r.data().as_soa())
+        .map(|soa| Serial(soa.serial()));
+    let signer = signed_with.map(|(key, mac)| (key, mac, now));
+    match reply(&message, ResponseCode::NoError, signer).filter(|r| r.len() <= query.len()) {
+        Some(bytes) => Handled {
+            verdict: Verdict::Accepted,
+            reply: Some(bytes),
+            event: Some(NotifyEvent {
+                zone: zone_name,
+                serial,
+                source,
+            }),
+        },
+        None => silent(Verdict::Garbage),
+    }
+}
+
+/// The request's MAC when its TSIG is valid and timely.
+fn verify(key: &TsigKey, query: &[u8], now: u64) -> Option<Vec<u8>> {
+    let (mac, valid_times, _) = key.signer().verify_message_byte(None, query, true).ok()?;
+    valid_times.contains(&now).then_some(mac)
+}
+
+/// A reply echoing `query`'s ID, opcode and question; signed when the
+/// request was, chaining the request's MAC (RFC 8945 section 5.3).
+fn reply(
+    query: &Message,
+    rcode: ResponseCode,
+    signer: Option<(&TsigKey, Vec<u8>, u64)>,
+) -> Option<Vec<u8>> {
+    let mut reply = Message::new();
+    reply
+        .set_id(query.id())
+        .set_message_type(MessageType::Response)
+        .set_op_code(query.op_code())
+        .set_authoritative(rcode == ResponseCode::NoError)
+        .set_response_code(rcode)
+        .add_queries(query.queries().iter().cloned());
+    if let Some((key, request_mac, now)) = signer {
+        let pre_tsig = TSIG::new(
+            key.algorithm().clone(),
+            now,
+            FUDGE_SECONDS,
+            Vec::new(),
+            query.id(),
+            0,
+            Vec::new(),
+        );
+        let tbs = message_tbs(Some(&request_mac), &reply, &pre_tsig, key.name()).ok()?;
+        let mac = key.signer().sign(&tbs).ok()?;
+        reply.add_tsig(make_tsig_record(key.name().clone(), pre_tsig.set_mac(mac)));
+    }
+    reply.to_vec().ok()
+}

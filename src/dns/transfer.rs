@@ -1,0 +1,369 @@
+//! Zone transfers: AXFR (RFC 5936) and IXFR (RFC 1995) over TCP, checked
+//! message by message (ID, question, TSIG) and record by record (opening and
+//! closing SOA with one serial, every owner inside the zone). Records go into
+//! a new zone as they arrive; IXFR deltas are applied only once the whole
+//! answer has been read and checked. On any error the held zone is unchanged.
+
+use anyhow::{bail, Context, Result};
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Record, RecordType};
+use tokio::net::TcpStream;
+
+use super::primary::Primary;
+use super::wire::{read_frame, write_frame, Outgoing, ResponseError};
+use crate::core::name::Name;
+use crate::core::serial::Serial;
+use crate::core::zone::{Delta, Zone};
+
+/// What a refresh did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The primary has nothing newer than the serial held.
+    UpToDate,
+    /// These IXFR deltas were applied.
+    Incremental(Vec<Delta>),
+    /// The whole zone was transferred; `reason` says why when IXFR was tried.
+    Full { reason: Option<String> },
+}
+
+/// How much came over the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub messages: usize,
+    pub records: usize,
+    pub bytes: usize,
+}
+
+/// Brings `zone` up to the primary's serial: IXFR from the serial held,
+/// falling back to AXFR when the primary refuses IXFR, answers with the
+/// whole zone, or has no journal that fits; AXFR when nothing is held.
+pub async fn refresh(primary: &Primary, zone: &mut Zone) -> Result<(Outcome, Stats)> {
+    let Some(held) = zone.soa().cloned() else {
+        let (full, stats) = axfr(primary, zone.origin()).await?;
+        *zone = full;
+        return Ok((Outcome::Full { reason: None }, stats));
+    };
+    let origin = zone.origin().clone();
+    let context = || {
+        format!(
+            "zone {origin}: IXFR from serial {} from primary {}",
+            held.serial(),
+            primary.addr
+        )
+    };
+    let (answer, stats) = match ixfr(primary, &origin, held.serial()).await {
+        Err(e) if matches!(e.downcast_ref(), Some(ResponseError::Rcode(_))) => {
+            (Ixfr::Fallback(format!("{e}")), Stats::default())
+        }
+        other => other.with_context(context)?,
+    };
+    let reason = match answer {
+        Ixfr::UpToDate => return Ok((Outcome::UpToDate, stats)),
+        Ixfr::Full(full) => {
+            *zone = *full;
+            return Ok((
+                Outcome::Full {
+                    reason: Some("the primary sent the whole zone".into()),
+                },
+                stats,
+            ));
+        }
+        Ixfr::Deltas(deltas) => match zone.apply(&deltas) {
+            Ok(()) => return Ok((Outcome::Incremental(deltas), stats)),
+            Err(e) => e.to_string(),
+        },
+        Ixfr::Fallback(reason) => reason,
+    };
+    tracing::info!(zone = %origin, primary = %primary.addr, %reason, "IXFR not usable; falling back to AXFR");
+    let (full, stats) = axfr(primary, &origin).await?;
+    *zone = full;
+    Ok((
+        Outcome::Full {
+            reason: Some(reason),
+        },
+        stats,
+    ))
+}
+
+/// Transfers the whole zone.
+pub async fn axfr(primary: &Primary, origin: &Name) -> Result<(Zone, Stats)> {
+    let transfer = async {
+        let mut exchange = Exchange::start(primary, origin, RecordType::AXFR, None).await?;
+        let mut reader = FullZone::new(origin.clone());
+        let first = exchange.next().await?;
+        exchange.read_answer(first, &mut reader).await?;
+        Ok::<_, anyhow::Error>((reader.zone, exchange.stats))
+    };
+    transfer
+        .await
+        .with_context(|| format!("zone {origin}: AXFR from primary {}", primary.addr))
+}
+
+enum Ixfr {
+    UpToDate,
+    Deltas(Vec<Delta>),
+    Full(Box<Zone>),
+    Fallback(String),
+}
+
+async fn ixfr(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stats)> {
+    let mut held_soa = Record::from_rdata(
+        origin.to_hickory(),
+        0,
+        hickory_proto::rr::RData::SOA(hickory_proto::rr::rdata::SOA::new(
+            origin.to_hickory(),
+            origin.to_hickory(),
+            held,
+            0,
+            0,
+            0,
+            0,
+        )),
+    );
+    held_soa.set_dns_class(hickory_proto::rr::DNSClass::IN);
+    let mut exchange = Exchange::start(primary, origin, RecordType::IXFR, Some(held_soa)).await?;
+    let first = exchange.next().await?;
+    let answers = first.answers();
+    let newest = match answers.first().and_then(|r| apex_soa(r, origin)) {
+        Some(serial) => serial,
+        None => bail!("the answer does not start with the zone's SOA"),
+    };
+    if answers.len() == 1 {
+        // A lone SOA: nothing newer, or no incremental transfer on offer.
+        return Ok((
+            match newest > Serial(held) {
+                true => Ixfr::Fallback(format!("the primary offers serial {newest} but no IXFR")),
+                false => Ixfr::UpToDate,
+            },
+            exchange.stats,
+        ));
+    }
+    let incremental = answers.get(1).and_then(|r| apex_soa(r, origin)) == Some(Serial(held));
+    if !incremental {
+        let mut reader = FullZone::new(origin.clone());
+        exchange.read_answer(first, &mut reader).await?;
+        return Ok((Ixfr::Full(Box::new(reader.zone)), exchange.stats));
+    }
+    let mut reader = Deltas::new(origin.clone(), newest, Serial(held));
+    exchange.read_answer(first, &mut reader).await?;
+    Ok((Ixfr::Deltas(reader.deltas), exchange.stats))
+}
+
+/// Reads a transfer answer record by record.
+trait Answer {
+    fn push(&mut self, record: &Record) -> Result<()>;
+    fn is_complete(&self) -> bool;
+}
+
+/// One query on a TCP connection and its stream of answer messages.
+struct Exchange {
+    stream: TcpStream,
+    query: Outgoing,
+    primary_timeout: std::time::Duration,
+    stats: Stats,
+}
+
+impl Exchange {
+    async fn start(
+        primary: &Primary,
+        origin: &Name,
+        qtype: RecordType,
+        authority: Option<Record>,
+    ) -> Result<Exchange> {
+        let query = Outgoing::new(&origin.to_hickory(), qtype, authority, primary.key.as_ref())?;
+        let mut stream = primary.connect().await?;
+        write_frame(&mut stream, &query.bytes).await?;
+        Ok(Exchange {
+            stream,
+            query,
+            primary_timeout: primary.timeout,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Feeds `first` and the messages after it to `reader` until it is complete.
+    async fn read_answer(&mut self, first: Message, reader: &mut impl Answer) -> Result<()> {
+        let mut message = first;
+        loop {
+            for record in message.answers() {
+                reader.push(record)?;
+            }
+            if reader.is_complete() {
+                return Ok(());
+            }
+            message = self.next().await?;
+        }
+    }
+
+    /// The next message; the end of the stream here means the transfer was cut.
+    async fn next(&mut self) -> Result<Message> {
+        let bytes = read_frame(&mut self.stream, u16::MAX as usize, self.primary_timeout)
+            .await
+            .context("reading the transfer")?
+            .with_context(|| {
+                format!(
+                    "the primary closed the connection after {} messages, before the closing SOA",
+                    self.stats.messages
+                )
+            })?;
+        let message = self.query.accept(&bytes, self.stats.messages == 0)?;
+        self.stats.messages += 1;
+        self.stats.records += message.answers().len();
+        self.stats.bytes += bytes.len();
+        Ok(message)
+    }
+}
+
+/// The serial of `record` when it is the zone's apex SOA.
+fn apex_soa(record: &Record, origin: &Name) -> Option<Serial> {
+    let soa = record.data().as_soa()?;
+    (Name::from_hickory(record.name()) == *origin).then_some(Serial(soa.serial()))
+}
+
+fn in_zone(record: &Record, origin: &Name) -> Result<()> {
+    let name = Name::from_hickory(record.name());
+    if !name.is_in(origin) {
+        bail!("record {name} {} is outside the zone", record.record_type());
+    }
+    Ok(())
+}
+
+/// An AXFR-style answer: SOA, the records, the same SOA again.
+struct FullZone {
+    zone: Zone,
+    opening: Option<Serial>,
+    complete: bool,
+}
+
+impl FullZone {
+    fn new(origin: Name) -> FullZone {
+        FullZone {
+            zone: Zone::new(origin),
+            opening: None,
+            complete: false,
+        }
+    }
+}
+
+impl Answer for FullZone {
+    fn is_complete(&self) -> bool {
+        self.complete
+    }
+
+    fn push(&mut self, record: &Record) -> Result<()> {
+        let origin = self.zone.origin();
+        in_zone(record, origin)?;
+        if self.complete {
+            bail!("records follow the closing SOA");
+        }
+        let soa = apex_soa(record, origin);
+        match (self.opening, soa) {
+            (None, Some(serial)) => {
+                self.opening = Some(serial);
+                self.zone.insert(record);
+            }
+            (None, None) => bail!("the transfer does not start with the zone's SOA"),
+            (Some(opening), Some(closing)) if opening == closing => self.complete = true,
+            (Some(opening), Some(closing)) => {
+                bail!("the closing SOA has serial {closing}, the opening one {opening}")
+            }
+            (Some(_), None) => self.zone.insert(record),
+        }
+        Ok(())
+    }
+}
+
+/// An incremental answer (RFC 1995 section 4): the newest SOA, then for each
+/// step the old SOA, removed records, the new SOA, added records; then the
+/// newest SOA again.
+struct Deltas {
+    origin: Name,
+    newest: Serial,
+    held: Serial,
+    deltas: Vec<Delta>,
+    step: Step,
+}
+
+enum Step {
+    /// Next: the newest SOA.
+    Opening,
+    /// Next: the SOA a difference sequence starts from.
+    Start {
+        from: Serial,
+    },
+    Removing {
+        from: Serial,
+        removed: Vec<Record>,
+    },
+    Adding(Box<Delta>),
+    Complete,
+}
+
+impl Deltas {
+    fn new(origin: Name, newest: Serial, held: Serial) -> Deltas {
+        Deltas {
+            origin,
+            newest,
+            held,
+            deltas: Vec::new(),
+            step: Step::Opening,
+        }
+    }
+}
+
+impl Answer for Deltas {
+    fn is_complete(&self) -> bool {
+        matches!(self.step, Step::Complete)
+    }
+
+    fn push(&mut self, record: &Record) -> Result<()> {
+        in_zone(record, &self.origin)?;
+        let soa = apex_soa(record, &self.origin);
+        let step = std::mem::replace(&mut self.step, Step::Complete);
+        self.step = match (step, soa) {
+            (Step::Opening, Some(serial)) if serial == self.newest => {
+                Step::Start { from: self.held }
+            }
+            (Step::Opening, _) => bail!("the answer does not start with the newest SOA"),
+            (Step::Start { from }, Some(serial)) if serial == from => Step::Removing {
+                from,
+                removed: Vec::new(),
+            },
+            (Step::Start { from }, _) => {
+                bail!("a difference sequence should start with the SOA of serial {from}")
+            }
+            (Step::Removing { from, removed }, Some(to)) => Step::Adding(Box::new(Delta {
+                from,
+                to,
+                soa: record.clone(),
+                removed,
+                added: Vec::new(),
+            })),
+            (Step::Removing { from, mut removed }, None) => {
+                removed.push(record.clone());
+                Step::Removing { from, removed }
+            }
+            (Step::Adding(delta), Some(serial)) => {
+                let to = delta.to;
+                self.deltas.push(*delta);
+                match (to == self.newest, serial == to) {
+                    // the closing SOA: the same serial as the opening one
+                    (true, true) => Step::Complete,
+                    (false, true) => Step::Removing {
+                        from: serial,
+                        removed: Vec::new(),
+                    },
+                    _ => bail!(
+                        "a difference sequence starts at serial {serial}, not at {to} where the last one ended"
+                    ),
+                }
+            }
+            (Step::Adding(mut delta), None) => {
+                delta.added.push(record.clone());
+                Step::Adding(delta)
+            }
+            (Step::Complete, _) => bail!("records follow the closing SOA"),
+        };
+        Ok(())
+    }
+}

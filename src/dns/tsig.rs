@@ -1,0 +1,206 @@
+//! TSIG keys (RFC 8945): loaded from a file or the environment, never
+//! printed. A file holds either the bare base64 secret or a `key` clause as
+//! `tsig-keygen` writes it.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
+use hickory_proto::dnssec::tsig::TSigner;
+use hickory_proto::rr::Name as DnsName;
+
+/// Allowed clock difference between the signer and us (RFC 8945 suggests 300 s).
+pub const FUDGE_SECONDS: u16 = 300;
+
+/// A shared secret key. `Debug` shows its name and algorithm only.
+#[derive(Clone)]
+pub struct TsigKey {
+    name: DnsName,
+    algorithm: TsigAlgorithm,
+    secret: Vec<u8>,
+}
+
+impl fmt::Debug for TsigKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TsigKey")
+            .field("name", &self.name.to_string())
+            .field("algorithm", &self.algorithm.to_string())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl TsigKey {
+    /// A key from its name, algorithm (`hmac-sha256`, `hmac-sha384`,
+    /// `hmac-sha512`) and base64 secret.
+    pub fn new(name: &str, algorithm: &str, secret_base64: &str) -> Result<TsigKey> {
+        let algorithm = parse_algorithm(algorithm)?;
+        let secret = data_encoding::BASE64
+            .decode(secret_base64.trim().as_bytes())
+            .with_context(|| format!("TSIG key {name}: the secret is not valid base64"))?;
+        if secret.is_empty() {
+            bail!("TSIG key {name}: the secret is empty");
+        }
+        let name = DnsName::from_ascii(name)
+            .with_context(|| format!("TSIG key name {name:?} is not a valid domain name"))?;
+        Ok(TsigKey {
+            name,
+            algorithm,
+            secret,
+        })
+    }
+
+    /// Reads `path`: a bare secret (then `name` and `algorithm` say the rest)
+    /// or a `key "name" { algorithm …; secret "…"; };` clause, whose name and
+    /// algorithm win; a configured algorithm must then agree.
+    pub fn from_file(path: &Path, name: &str, algorithm: Option<&str>) -> Result<TsigKey> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("TSIG key {name}: cannot read {}", path.display()))?;
+        TsigKey::from_text(&text, name, algorithm)
+            .with_context(|| format!("TSIG key file {}", path.display()))
+    }
+
+    /// Reads the secret (or key clause) from environment variable `var`.
+    pub fn from_env(var: &str, name: &str, algorithm: Option<&str>) -> Result<TsigKey> {
+        let text = std::env::var(var)
+            .with_context(|| format!("TSIG key {name}: environment variable {var} is not set"))?;
+        TsigKey::from_text(&text, name, algorithm)
+            .with_context(|| format!("TSIG key in environment variable {var}"))
+    }
+
+    fn from_text(text: &str, name: &str, algorithm: Option<&str>) -> Result<TsigKey> {
+        match parse_key_clause(text)? {
+            Some(clause) => {
+                if let Some(configured) = algorithm {
+                    if parse_algorithm(configured)? != parse_algorithm(&clause.algorithm)? {
+                        bail!(
+                            "key {} uses {} but the configuration says {configured}",
+                            clause.name,
+                            clause.algorithm
+                        );
+                    }
+                }
+                TsigKey::new(&clause.name, &clause.algorithm, &clause.secret)
+            }
+            None => {
+                let algorithm = algorithm.with_context(|| {
+                    format!("TSIG key {name}: a bare secret needs `algorithm` in the configuration")
+                })?;
+                TsigKey::new(name, algorithm, text)
+            }
+        }
+    }
+
+    pub fn name(&self) -> &DnsName {
+        &self.name
+    }
+
+    pub fn algorithm(&self) -> &TsigAlgorithm {
+        &self.algorithm
+    }
+
+    /// hickory's signer and verifier for this key.
+    pub fn signer(&self) -> TSigner {
+        TSigner::new(
+            self.secret.clone(),
+            self.algorithm.clone(),
+            self.name.clone(),
+            FUDGE_SECONDS,
+        )
+        .expect("only supported algorithms are accepted")
+    }
+}
+
+fn parse_algorithm(text: &str) -> Result<TsigAlgorithm> {
+    let algorithm = match text
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "hmac-sha256" => TsigAlgorithm::HmacSha256,
+        "hmac-sha384" => TsigAlgorithm::HmacSha384,
+        "hmac-sha512" => TsigAlgorithm::HmacSha512,
+        other => bail!(
+            "TSIG algorithm {other:?} is not supported: use hmac-sha256, hmac-sha384 or hmac-sha512"
+        ),
+    };
+    Ok(algorithm)
+}
+
+struct KeyClause {
+    name: String,
+    algorithm: String,
+    secret: String,
+}
+
+/// `key "name" { algorithm hmac-sha256; secret "base64"; };`, or `None`
+/// when the text is not a key clause.
+fn parse_key_clause(text: &str) -> Result<Option<KeyClause>> {
+    let text: String = text
+        .lines()
+        .map(|l| {
+            l.split('#')
+                .next()
+                .unwrap_or("")
+                .split("//")
+                .next()
+                .unwrap_or("")
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let spaced = text.replace(['{', '}', ';'], " ");
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    if tokens.first() != Some(&"key") {
+        return Ok(None);
+    }
+    let unquote = |s: &str| s.trim_matches('"').to_string();
+    let name = tokens
+        .get(1)
+        .map(|s| unquote(s))
+        .context("key clause without a name")?;
+    let value_of = |field: &str| {
+        tokens
+            .windows(2)
+            .find(|w| w[0] == field)
+            .map(|w| unquote(w[1]))
+            .with_context(|| format!("key clause {name} has no {field}"))
+    };
+    Ok(Some(KeyClause {
+        algorithm: value_of("algorithm")?,
+        secret: value_of("secret")?,
+        name,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==";
+
+    #[test]
+    fn reads_a_tsig_keygen_clause() {
+        let text =
+            format!("key \"xfr-key\" {{\n\talgorithm hmac-sha512;\n\tsecret \"{SECRET}\";\n}};\n");
+        let key = TsigKey::from_text(&text, "label", None).unwrap();
+        assert_eq!(key.name().to_string(), "xfr-key");
+        assert_eq!(*key.algorithm(), TsigAlgorithm::HmacSha512);
+        let err = TsigKey::from_text(&text, "label", Some("hmac-sha256")).unwrap_err();
+        assert!(err.to_string().contains("uses hmac-sha512"));
+    }
+
+    #[test]
+    fn bare_secret_needs_an_algorithm_and_is_never_printed() {
+        let key = TsigKey::from_text(SECRET, "dyn", Some("hmac-sha256")).unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(SECRET) && shown.contains("<redacted>"));
+        assert!(TsigKey::from_text(SECRET, "dyn", None).is_err());
+        assert!(TsigKey::from_text(SECRET, "dyn", Some("hmac-md5"))
+            .unwrap_err()
+            .to_string()
+            .contains("not supported"));
+        assert!(TsigKey::from_text("not base64!", "dyn", Some("hmac-sha256")).is_err());
+    }
+}
