@@ -20,7 +20,7 @@ pub enum ResponseError {
     WrongId { expected: u16, got: u16 },
     #[error("not a response to our query: {0}")]
     NotOurs(&'static str),
-    #[error("the primary answered {0}")]
+    #[error("the primary answered {}", rcode_hint(*.0))]
     Rcode(ResponseCode),
     #[error("the response is truncated")]
     Truncated,
@@ -30,6 +30,18 @@ pub enum ResponseError {
     Tsig(String),
     #[error("malformed response: {0}")]
     Malformed(String),
+}
+
+/// An rcode as operators know it, with what to check.
+fn rcode_hint(rcode: ResponseCode) -> String {
+    match rcode {
+        ResponseCode::Refused => "REFUSED: does the primary allow transfers (and queries) from this host, and does it want a TSIG key?".into(),
+        ResponseCode::NotAuth => "NOTAUTH: the primary does not serve the zone, or rejected the TSIG key (check its name, algorithm, secret and the clocks)".into(),
+        ResponseCode::NotImp => "NOTIMP: the primary does not implement this query".into(),
+        ResponseCode::ServFail => "SERVFAIL: the primary cannot serve the zone now".into(),
+        ResponseCode::FormErr => "FORMERR: the primary could not parse the query".into(),
+        other => format!("rcode {other}"),
+    }
 }
 
 /// A query on its way out, and what its responses are checked against.

@@ -4,4 +4,5 @@ mod core_bad_input;
 mod core_golden;
 mod core_props;
 mod core_safety;
+mod dns_transfer;
 mod support;

@@ -1,0 +1,245 @@
+//! BIND 9's `named` as the primary: started on a free loopback port in a
+//! temporary directory with its own configuration, zone files, TSIG keys,
+//! journal and `also-notify`, and stopped when the handle is dropped.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::programs::{free_port, require};
+
+/// A TSIG key as both BIND and xfr53 are given it.
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub name: &'static str,
+    pub algorithm: &'static str,
+    pub secret: &'static str,
+}
+
+pub const KEY_SHA256: Key = Key {
+    name: "xfr-key",
+    algorithm: "hmac-sha256",
+    secret: "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=",
+};
+
+pub const KEY_SHA512: Key = Key {
+    name: "xfr-key-512",
+    algorithm: "hmac-sha512",
+    secret:
+        "C0ZLxm0f3uF0pXh1hI4Bte3m4Ugml2Mc+lz2HXwI0fbNKvqa8H3o1CNhXffJHMuvEWOEnmOpjNuRwP2U2QqB6A==",
+};
+
+impl Key {
+    pub fn tsig(&self) -> xfr53::dns::tsig::TsigKey {
+        xfr53::dns::tsig::TsigKey::new(self.name, self.algorithm, self.secret).unwrap()
+    }
+}
+
+/// One zone BIND serves.
+pub struct Zone {
+    pub name: String,
+    /// The zone file's text.
+    pub text: String,
+    /// Transfers need this key (else anyone on loopback may transfer).
+    pub transfer_key: Option<Key>,
+    /// Where BIND sends NOTIFY, signed with `notify_key` when set.
+    pub also_notify: Option<u16>,
+    pub notify_key: Option<Key>,
+}
+
+impl Zone {
+    /// A zone from a fixture file under tests/data, open to transfers.
+    pub fn fixture(file: &str) -> Zone {
+        let text = std::fs::read_to_string(super::zones::data_dir().join(file)).unwrap();
+        let name = super::zones::origin_of(&text).to_string();
+        Zone::new(&name, text)
+    }
+
+    pub fn new(name: &str, text: String) -> Zone {
+        Zone {
+            name: name.trim_end_matches('.').to_string(),
+            text,
+            transfer_key: None,
+            also_notify: None,
+            notify_key: None,
+        }
+    }
+}
+
+pub struct Bind {
+    child: Child,
+    dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+}
+
+impl Bind {
+    /// Starts `named` serving `zones`; `None` when named is missing (local runs).
+    pub fn start(zones: Vec<Zone>) -> Option<Bind> {
+        let named = require("named")?;
+        require("nsupdate")?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let path = dir.path().display().to_string();
+        let mut keys: Vec<Key> = Vec::new();
+        let mut zone_clauses = String::new();
+        for zone in &zones {
+            let file = format!("{}.zone", zone.name);
+            std::fs::write(dir.path().join(&file), &zone.text).unwrap();
+            keys.extend(zone.transfer_key.clone());
+            keys.extend(zone.notify_key.clone());
+            let transfer = match &zone.transfer_key {
+                Some(k) => format!("key \"{}\";", k.name),
+                None => "any;".into(),
+            };
+            let notify = match (zone.also_notify, &zone.notify_key) {
+                (Some(p), Some(k)) => format!(
+                    "notify explicit; also-notify {{ 127.0.0.1 port {p} key \"{}\"; }};",
+                    k.name
+                ),
+                (Some(p), None) => {
+                    format!("notify explicit; also-notify {{ 127.0.0.1 port {p}; }};")
+                }
+                (None, _) => "notify no;".into(),
+            };
+            writeln!(
+                zone_clauses,
+                "zone \"{}\" {{ type primary; file \"{file}\"; allow-transfer {{ {transfer} }}; allow-update {{ key \"{}\"; }}; {notify} }};",
+                zone.name, UPDATE_KEY.name
+            )
+            .unwrap();
+        }
+        keys.push(UPDATE_KEY);
+        keys.sort_by_key(|k| k.name);
+        keys.dedup_by_key(|k| k.name);
+        let key_clauses: String = keys
+            .iter()
+            .map(|k| {
+                format!(
+                    "key \"{}\" {{ algorithm {}; secret \"{}\"; }};\n",
+                    k.name, k.algorithm, k.secret
+                )
+            })
+            .collect();
+        std::fs::write(dir.path().join("bind.keys"), "").unwrap();
+        let conf = format!(
+            r#"options {{
+    directory "{path}";
+    pid-file "{path}/named.pid";
+    session-keyfile "{path}/session.key";
+    managed-keys-directory "{path}";
+    bindkeys-file "{path}/bind.keys";
+    listen-on port {port} {{ 127.0.0.1; }};
+    listen-on-v6 {{ none; }};
+    recursion no;
+    dnssec-validation no;
+    check-names primary ignore;
+    notify-delay 0;
+    // BIND sends the whole zone when IXFR deltas outgrow it; the small test
+    // zones would never see IXFR otherwise
+    max-ixfr-ratio unlimited;
+    transfers-out 64;
+}};
+controls {{ }};
+{key_clauses}{zone_clauses}"#
+        );
+        std::fs::write(dir.path().join("named.conf"), conf).unwrap();
+        let log = std::fs::File::create(dir.path().join("named.log")).unwrap();
+        let child = Command::new(named)
+            .args(["-g", "-c"])
+            .arg(dir.path().join("named.conf"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("named starts");
+        let mut bind = Bind {
+            child,
+            dir,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        };
+        bind.wait_ready();
+        Some(bind)
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("named exited with {status}:\n{}", self.log());
+            }
+            if self.log().contains("running") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("named did not start within 20 s:\n{}", self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// Runs `nsupdate` with `commands` (each `update …` line), then `send`.
+    pub fn nsupdate(&self, zone: &str, commands: &str) {
+        let script = format!(
+            "server 127.0.0.1 {}\nzone {zone}\n{commands}\nsend\n",
+            self.addr.port()
+        );
+        let mut child = Command::new(require("nsupdate").unwrap())
+            .arg("-y")
+            .arg(format!(
+                "{}:{}:{}",
+                UPDATE_KEY.algorithm, UPDATE_KEY.name, UPDATE_KEY.secret
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(script.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "nsupdate failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+    }
+}
+
+impl Drop for Bind {
+    fn drop(&mut self) {
+        // SIGTERM, then SIGKILL if it lingers
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The key `nsupdate` signs dynamic updates with.
+pub const UPDATE_KEY: Key = Key {
+    name: "update-key",
+    algorithm: "hmac-sha256",
+    secret: "3HOUOdC3Rl7SYasPDzgk9bnmN8RzlYGLsMXIX8NnZ6k=",
+};

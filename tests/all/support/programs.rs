@@ -1,0 +1,40 @@
+//! Finding the real programs the tests run. Under CI a missing program
+//! fails the test; on a developer's machine the test is skipped with a
+//! message saying how to install it.
+
+use std::path::PathBuf;
+
+/// The path of `program`, looked up in PATH and the sbin directories.
+pub fn find(program: &str) -> Option<PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"])
+        .map(|dir| PathBuf::from(dir).join(program))
+        .find(|p| p.is_file());
+    found
+}
+
+/// `program`'s path; `None` (skip) locally when it is missing, a panic in CI.
+pub fn require(program: &str) -> Option<PathBuf> {
+    let found = find(program);
+    if found.is_none() {
+        let hint = format!("{program} is not installed: run scripts/install-test-deps");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{hint}");
+        }
+        eprintln!("SKIPPED: {hint}");
+    }
+    found
+}
+
+/// A free loopback port, for both UDP and TCP.
+pub fn free_port() -> u16 {
+    loop {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
