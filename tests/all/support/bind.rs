@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -179,10 +178,6 @@ controls {{ }};
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
-    }
-
-    pub fn dir(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
     }
 
     /// Runs `nsupdate` with `commands` (each `update …` line), then `send`.
