@@ -1,0 +1,406 @@
+//! The NOTIFY listener: BIND's real NOTIFYs, TSIG, and bad input in bulk.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name as DnsName, RecordType};
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use xfr53::core::name::Name;
+use xfr53::core::serial::Serial;
+use xfr53::dns::listener::{Limits, Listener};
+use xfr53::dns::notify::{handle, NotifyEvent, NotifyPolicy, NotifyZone, Verdict};
+use xfr53::dns::tsig::TsigKey;
+use xfr53::dns::wire::unix_now;
+
+use crate::support::bind::{self, Bind, KEY_SHA256};
+
+fn policy(zone: &str, key: Option<TsigKey>) -> NotifyPolicy {
+    NotifyPolicy::new([NotifyZone {
+        zone: Name::parse_route53(zone).unwrap(),
+        notify_from: vec!["127.0.0.1/32".parse().unwrap()],
+        key,
+    }])
+}
+
+struct Running {
+    listener: Listener,
+    events: mpsc::Receiver<NotifyEvent>,
+    addr: SocketAddr,
+}
+
+async fn listen(policy: NotifyPolicy, limits: Limits) -> Running {
+    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = udp.local_addr().unwrap();
+    let tcp = TcpListener::bind(addr).await.unwrap();
+    let (tx, events) = mpsc::channel(64);
+    let listener = Listener::start(vec![udp], vec![tcp], policy, limits, tx);
+    Running {
+        listener,
+        events,
+        addr,
+    }
+}
+
+/// A NOTIFY for `zone`, signed with `key` when given.
+fn notify(zone: &str, qtype: RecordType, key: Option<&TsigKey>) -> Vec<u8> {
+    let mut message = Message::new();
+    message
+        .set_id(rand::random())
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Notify)
+        .set_authoritative(true)
+        .add_query(Query::query(DnsName::from_ascii(zone).unwrap(), qtype));
+    if let Some(key) = key {
+        message.finalize(&key.signer(), unix_now()).unwrap();
+    }
+    message.to_vec().unwrap()
+}
+
+async fn exchange_udp(from: &str, to: SocketAddr, query: &[u8]) -> Option<Message> {
+    let socket = UdpSocket::bind(from).await.unwrap();
+    socket.send_to(query, to).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let len = tokio::time::timeout(Duration::from_millis(500), socket.recv(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    assert!(
+        len <= query.len(),
+        "a reply of {len} bytes to a {}-byte query",
+        query.len()
+    );
+    Some(Message::from_vec(&buf[..len]).unwrap())
+}
+
+#[tokio::test]
+async fn nsupdate_on_bind_sends_a_signed_notify_the_listener_accepts() {
+    let mut running = listen(
+        policy("parent.test", Some(KEY_SHA256.tsig())),
+        Limits::default(),
+    )
+    .await;
+    let mut zone = bind::Zone::fixture("delegation.zone");
+    zone.also_notify = Some(running.addr.port());
+    zone.notify_key = Some(KEY_SHA256);
+    let Some(bind) = Bind::start(vec![zone]) else {
+        return;
+    };
+    // BIND notifies once at start, for the loaded serial
+    let first = tokio::time::timeout(Duration::from_secs(10), running.events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.serial, Some(Serial(2024010100)));
+    bind.nsupdate(
+        "parent.test",
+        "update add fresh.parent.test. 300 A 192.0.2.99",
+    );
+    let event = loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), running.events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if event.serial != first.serial {
+            break event;
+        }
+    };
+    assert_eq!(event.zone, Name::parse_route53("parent.test").unwrap());
+    assert_eq!(event.serial, Some(Serial(2024010101)));
+    assert_eq!(event.source.ip().to_string(), "127.0.0.1");
+    assert!(running.listener.counters().get(Verdict::Accepted) >= 2);
+    assert_eq!(running.listener.counters().get(Verdict::BadTsig), 0);
+    running.listener.stop().await;
+}
+
+#[tokio::test]
+async fn a_notify_with_a_bad_tsig_is_refused() {
+    let other_secret = TsigKey::new(
+        KEY_SHA256.name,
+        KEY_SHA256.algorithm,
+        "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldCE=",
+    )
+    .unwrap();
+    let mut running = listen(policy("parent.test", Some(other_secret)), Limits::default()).await;
+    let mut zone = bind::Zone::fixture("delegation.zone");
+    zone.also_notify = Some(running.addr.port());
+    zone.notify_key = Some(KEY_SHA256);
+    let Some(bind) = Bind::start(vec![zone]) else {
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while running.listener.counters().get(Verdict::BadTsig) == 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        running.listener.counters().get(Verdict::BadTsig) >= 1,
+        "{}",
+        bind.log()
+    );
+    assert_eq!(running.listener.counters().get(Verdict::Accepted), 0);
+    assert!(running.events.try_recv().is_err());
+
+    // unsigned, and signed with an unknown key: NOTAUTH
+    for query in [
+        notify("parent.test.", RecordType::SOA, None),
+        notify("parent.test.", RecordType::SOA, Some(&KEY_SHA256.tsig())),
+    ] {
+        let reply = exchange_udp("127.0.0.1:0", running.addr, &query)
+            .await
+            .unwrap();
+        assert_eq!(reply.response_code(), ResponseCode::NotAuth);
+        assert!(reply.answers().is_empty());
+    }
+    running.listener.stop().await;
+}
+
+#[test]
+fn a_signed_notify_gets_a_reply_signed_over_the_request_mac() {
+    let key = KEY_SHA256.tsig();
+    let mut message = Message::new();
+    message
+        .set_id(4242)
+        .set_op_code(OpCode::Notify)
+        .add_query(Query::query(
+            DnsName::from_ascii("parent.test.").unwrap(),
+            RecordType::SOA,
+        ));
+    let mut verify = message
+        .finalize(&key.signer(), unix_now())
+        .unwrap()
+        .unwrap();
+    let query = message.to_vec().unwrap();
+    let source: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+    let handled = handle(
+        &policy("parent.test", Some(key)),
+        &query,
+        source,
+        u64::from(unix_now()),
+    );
+    assert_eq!(handled.verdict, Verdict::Accepted);
+    let reply = handled.reply.unwrap();
+    // hickory's client-side check of RFC 8945 section 5.3: the MAC covers
+    // the request's MAC and the reply, so a changed byte fails
+    let mut tampered = reply.clone();
+    tampered[3] ^= 0x01;
+    assert!(verify(&tampered).is_err());
+    let checked = verify(&reply).expect("the reply's TSIG verifies");
+    assert_eq!(checked.id(), 4242);
+}
+
+#[tokio::test]
+async fn refused_notauth_and_silence_each_counted() {
+    let running = listen(policy("parent.test", None), Limits::default()).await;
+    let to = running.addr;
+    let ok = exchange_udp(
+        "127.0.0.1:0",
+        to,
+        &notify("parent.test.", RecordType::SOA, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.response_code(), ResponseCode::NoError);
+    assert!(ok.authoritative() && ok.message_type() == MessageType::Response);
+    assert_eq!(ok.op_code(), OpCode::Notify);
+    assert_eq!(ok.queries().len(), 1);
+
+    let unknown = exchange_udp(
+        "127.0.0.1:0",
+        to,
+        &notify("other.test.", RecordType::SOA, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.response_code(), ResponseCode::NotAuth);
+    let wrong_type = exchange_udp(
+        "127.0.0.1:0",
+        to,
+        &notify("parent.test.", RecordType::A, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(wrong_type.response_code(), ResponseCode::FormErr);
+    let stranger = exchange_udp(
+        "127.0.0.2:0",
+        to,
+        &notify("parent.test.", RecordType::SOA, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stranger.response_code(), ResponseCode::Refused);
+
+    // a plain query: REFUSED, never data
+    let mut query = Message::new();
+    query.set_id(7).add_query(Query::query(
+        DnsName::from_ascii("parent.test.").unwrap(),
+        RecordType::A,
+    ));
+    let refused = exchange_udp("127.0.0.1:0", to, &query.to_vec().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(refused.response_code(), ResponseCode::Refused);
+    assert!(refused.answers().is_empty());
+
+    // garbage and responses: silence
+    assert!(exchange_udp("127.0.0.1:0", to, b"\x00\x01garbage")
+        .await
+        .is_none());
+    let mut response = Message::from_vec(&notify("parent.test.", RecordType::SOA, None)).unwrap();
+    response.set_message_type(MessageType::Response);
+    assert!(exchange_udp("127.0.0.1:0", to, &response.to_vec().unwrap())
+        .await
+        .is_none());
+
+    // TCP: a NOTIFY is answered; an oversized length prefix closes the connection
+    let mut tcp = TcpStream::connect(to).await.unwrap();
+    let query = notify("parent.test.", RecordType::SOA, None);
+    tcp.write_all(&(query.len() as u16).to_be_bytes())
+        .await
+        .unwrap();
+    tcp.write_all(&query).await.unwrap();
+    let mut len = [0u8; 2];
+    tcp.read_exact(&mut len).await.unwrap();
+    assert!(u16::from_be_bytes(len) as usize <= query.len());
+    let mut big = TcpStream::connect(to).await.unwrap();
+    big.write_all(&[0xff, 0xff, 1, 2, 3]).await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(2), big.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "connection left open"
+    );
+
+    let counters = running.listener.counters();
+    assert_eq!(counters.get(Verdict::Accepted), 2);
+    assert_eq!(counters.get(Verdict::UnknownZone), 1);
+    assert_eq!(counters.get(Verdict::BadQuestion), 1);
+    assert_eq!(counters.get(Verdict::SourceRefused), 1);
+    assert_eq!(counters.get(Verdict::NotNotify), 1);
+    assert_eq!(counters.get(Verdict::Response), 1);
+    assert!(counters.get(Verdict::Garbage) >= 2);
+    running.listener.stop().await;
+}
+
+/// Messages to throw at the listener: random bytes, and real messages with
+/// bytes flipped, cut short or padded.
+fn bad_inputs(count: usize) -> impl Iterator<Item = Vec<u8>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1996);
+    let key = KEY_SHA256.tsig();
+    let seeds = [
+        notify("parent.test.", RecordType::SOA, None),
+        notify("parent.test.", RecordType::SOA, Some(&key)),
+        notify("other.test.", RecordType::SOA, None),
+        notify("parent.test.", RecordType::MX, None),
+    ];
+    (0..count).map(move |i| {
+        let mut bytes = match i % 4 {
+            0 => (0..rng.random_range(0..600))
+                .map(|_| rng.random())
+                .collect(),
+            _ => seeds[i % seeds.len()].clone(),
+        };
+        if i % 4 != 0 && !bytes.is_empty() {
+            for _ in 0..rng.random_range(1..4) {
+                let at = rng.random_range(0..bytes.len());
+                bytes[at] = rng.random();
+            }
+            match i % 3 {
+                0 => bytes.truncate(rng.random_range(0..bytes.len())),
+                1 => bytes.extend((0..rng.random_range(0..64)).map(|_| rng.random::<u8>())),
+                _ => {}
+            }
+        }
+        bytes
+    })
+}
+
+#[test]
+fn a_hundred_thousand_bad_messages_never_crash_or_amplify() {
+    let policy = policy("parent.test", Some(KEY_SHA256.tsig()));
+    let source: SocketAddr = "127.0.0.1:5300".parse().unwrap();
+    let mut verdicts = std::collections::HashMap::new();
+    for query in bad_inputs(100_000) {
+        let handled = handle(&policy, &query, source, u64::from(unix_now()));
+        if let Some(reply) = &handled.reply {
+            assert!(
+                reply.len() <= query.len(),
+                "{} byte reply to {} byte query",
+                reply.len(),
+                query.len()
+            );
+        }
+        *verdicts.entry(handled.verdict).or_insert(0) += 1;
+    }
+    // the mix reaches the parser's every exit
+    for verdict in [
+        Verdict::Garbage,
+        Verdict::Response,
+        Verdict::BadTsig,
+        Verdict::UnknownZone,
+        Verdict::BadQuestion,
+    ] {
+        assert!(
+            verdicts.get(&verdict).copied().unwrap_or(0) > 0,
+            "{verdict:?}: {verdicts:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_flood_over_udp_leaves_the_listener_answering() {
+    let limits = Limits {
+        per_second: 1e9,
+        burst: 1e9,
+        max_sources: 1000,
+    };
+    let running = listen(policy("parent.test", None), limits).await;
+    let flood = UdpSocket::bind("127.0.0.3:0").await.unwrap();
+    let sent = 100_000;
+    let started = std::time::Instant::now();
+    for (i, query) in bad_inputs(sent).enumerate() {
+        flood.send_to(&query, running.addr).await.unwrap();
+        if i % 256 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let counters = running.listener.counters();
+    let seen: u64 = Verdict::ALL.iter().map(|v| counters.get(*v)).sum();
+    assert!(seen > 0 && seen <= sent as u64, "{seen}");
+    // still answering a real NOTIFY
+    let ok = exchange_udp(
+        "127.0.0.1:0",
+        running.addr,
+        &notify("parent.test.", RecordType::SOA, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.response_code(), ResponseCode::NoError);
+    running.listener.stop().await;
+}
+
+#[tokio::test]
+async fn one_source_over_its_rate_gets_silence() {
+    let limits = Limits {
+        per_second: 1.0,
+        burst: 5.0,
+        max_sources: 100,
+    };
+    let running = listen(policy("parent.test", None), limits).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let query = notify("parent.test.", RecordType::SOA, None);
+    for _ in 0..20 {
+        socket.send_to(&query, running.addr).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let counters = running.listener.counters();
+    assert_eq!(counters.get(Verdict::Accepted), 5);
+    assert_eq!(counters.get(Verdict::RateLimited), 15);
+    running.listener.stop().await;
+}
