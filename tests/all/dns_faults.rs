@@ -73,8 +73,11 @@ async fn a_primary_cut_off_mid_transfer_is_an_error_and_changes_nothing() {
     }
 }
 
+/// How a scripted primary answers a query.
+type Script = fn(&Message) -> Vec<Message>;
+
 /// A primary that answers one AXFR query with `messages(query)`.
-async fn scripted_primary(messages: fn(&Message) -> Vec<Message>) -> SocketAddr {
+async fn scripted_primary(messages: Script) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -130,7 +133,7 @@ fn answer(query: &Message, records: Vec<Record>) -> Message {
     message
 }
 
-async fn transfer_error(messages: fn(&Message) -> Vec<Message>) -> String {
+async fn transfer_error(messages: Script) -> String {
     let addr = scripted_primary(messages).await;
     let mut primary = Primary::new(addr, None);
     primary.timeout = std::time::Duration::from_millis(500);
@@ -142,7 +145,7 @@ async fn transfer_error(messages: fn(&Message) -> Vec<Message>) -> String {
 
 #[tokio::test]
 async fn answers_a_primary_must_not_send_are_errors() {
-    let cases: [(fn(&Message) -> Vec<Message>, &str); 6] = [
+    let cases: [(Script, &str); 6] = [
         (
             |q| vec![answer(q, vec![soa(5), a("www.fault.test."), soa(6)])],
             "the closing SOA has serial 6, the opening one 5",
