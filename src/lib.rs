@@ -3,5 +3,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod core;
 pub mod dns;
+pub mod route53;
+pub mod state;
+pub mod sync;

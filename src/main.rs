@@ -2,7 +2,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use xfr53::cli::{Cli, Command};
+use xfr53::cli::{Cli, Command, ConfigCommand};
 use xfr53::commands::{self, Outcome};
 
 fn main() -> ExitCode {
@@ -14,9 +14,18 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let result = match &cli.command {
-        Command::Plan(args) => commands::plan::run(args),
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Sync(args) => commands::sync::run(args).await,
+            Command::Plan(args) => commands::plan::run(args).await,
+            Command::Check(args) => commands::check::run(args).await,
+            Command::Config(ConfigCommand::Check(common)) => commands::config_check::run(common),
+        }
+    });
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Refused) => ExitCode::from(1),

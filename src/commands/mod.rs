@@ -1,12 +1,59 @@
-//! What each command does, on top of the core.
+//! What each command does, on top of the library.
 
+pub mod check;
+pub mod config_check;
 pub mod plan;
+pub mod sync;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::cli::Common;
+use crate::config::{Config, ZoneConfig};
+use crate::core::name::Name;
+use crate::route53::aws::{client, AwsHostedZone};
+use crate::route53::throttle::Throttle;
+use crate::state::{StateDir, DEFAULT_DIR};
 
 /// How a command ended, as the exit code tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// Done / in sync: exit 0.
     Ok,
-    /// Drift found or a safety rule refused the plan: exit 1.
+    /// Drift found, or a safety rule refused the plan: exit 1.
     Refused,
+}
+
+/// A zone named on the command line (nsnotifyd passes it without the dot).
+pub fn zone_name(text: &str) -> Result<Name> {
+    Name::parse_route53(text).with_context(|| format!("{text:?} is not a valid zone name"))
+}
+
+pub fn state_dir(common: &Common, config: &Config) -> StateDir {
+    StateDir::new(
+        common
+            .state_dir
+            .clone()
+            .or_else(|| config.state_dir.clone())
+            .unwrap_or_else(|| DEFAULT_DIR.into()),
+    )
+}
+
+/// The hosted zone of `zone`, found by ID or name.
+pub async fn hosted_zone(config: &Config, zone: &ZoneConfig) -> Result<AwsHostedZone> {
+    let throttle = Arc::new(Throttle::new(config.route53.requests_per_second));
+    AwsHostedZone::find(
+        client(&config.route53).await,
+        throttle,
+        &zone.rules.zone,
+        zone.hosted_zone_id.as_deref(),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "zone {}: finding its hosted zone in Route 53",
+            zone.rules.zone
+        )
+    })
 }

@@ -1,29 +1,38 @@
-//! `xfr53 plan`: what a sync would do.
+//! `xfr53 plan ZONE`: what a sync would do; changes nothing.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use super::{hosted_zone, state_dir, zone_name, Outcome};
 use crate::cli::{Format, PlanArgs};
-use crate::commands::Outcome;
-use crate::core::name::Name;
+use crate::config::Config;
 use crate::core::pipeline::plan_zone;
-use crate::core::rules::{Pattern, ZoneRules};
-use crate::core::zone::Zone;
-use crate::core::zonefile;
+use crate::core::plan::Plan;
+use crate::core::rules::ZoneRules;
+use crate::sync::{read_zone_file, Source, ZoneSync};
 
-pub fn run(args: &PlanArgs) -> Result<Outcome> {
-    let zone = Name::parse_route53(&args.zone)
-        .with_context(|| format!("zone {:?} is not a valid domain name", args.zone))?;
-    let path = args.zone_file.display().to_string();
-    let text = std::fs::read_to_string(&args.zone_file)
-        .with_context(|| format!("zone {zone}: cannot read zone file {path}"))?;
-    let records = zonefile::parse(&path, &text, &zone)?;
-    let desired = Zone::from_records(zone.clone(), &records).convert()?;
-    for note in desired.notes() {
-        tracing::warn!("{note}");
-    }
-    let mut rules = ZoneRules::new(zone);
-    rules.ignore = args.ignore.iter().map(|g| Pattern::new(g)).collect();
-    let plan = plan_zone(&desired, &[], &rules, false)?;
+pub async fn run(args: &PlanArgs) -> Result<Outcome> {
+    let zone = zone_name(&args.zone)?;
+    let plan = if args.assume_empty {
+        plan_from_empty(args, &zone)?
+    } else {
+        let config = Config::load(&args.common.config)?;
+        let zone_config = config.zone(&zone)?;
+        let hosted = hosted_zone(&config, zone_config).await?;
+        let mut state = state_dir(&args.common, &config).load(&zone);
+        let source = match &args.zone_file {
+            Some(file) => Source::ZoneFile(file.clone()),
+            None => Source::Primaries(zone_config.primaries.clone()),
+        };
+        ZoneSync {
+            config: zone_config,
+            source,
+            hosted: &hosted,
+            state: &mut state,
+            insync_timeout: config.route53.insync_timeout,
+        }
+        .plan()
+        .await?
+    };
     match args.format {
         Format::Text => print!("{plan}"),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
@@ -32,4 +41,19 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         true => Outcome::Refused,
         false => Outcome::Ok,
     })
+}
+
+/// The zone file against an empty hosted zone, with the zone's configured
+/// rules when a configuration file exists.
+fn plan_from_empty(args: &PlanArgs, zone: &crate::core::name::Name) -> Result<Plan> {
+    let rules = match args.common.config.exists() {
+        true => Config::load(&args.common.config)?.zone(zone)?.rules.clone(),
+        false => ZoneRules::new(zone.clone()),
+    };
+    let path = args.zone_file.as_ref().expect("clap requires --zone-file");
+    let desired = read_zone_file(path, zone)?.convert()?;
+    for note in desired.notes() {
+        tracing::warn!("{note}");
+    }
+    Ok(plan_zone(&desired, &[], &rules, false)?)
 }

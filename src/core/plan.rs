@@ -2,12 +2,13 @@
 //! safety rules applied.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::diff::{equivalent, Change, Diff, Unmanaged};
 use super::name::Name;
-use super::rrset::{RecordSet, RrType};
+use super::rrset::{CurrentSet, Key, RecordSet, RrType};
 use super::rules::{Limits, ZoneRules};
 use super::serial::Serial;
 
@@ -113,6 +114,30 @@ pub struct Plan {
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
+    }
+
+    /// What Route 53 holds once every batch of this plan landed on `current`.
+    pub fn after(&self, current: &[CurrentSet]) -> Vec<CurrentSet> {
+        let mut managed: BTreeMap<Key, RecordSet> = BTreeMap::new();
+        let mut unmanaged = Vec::new();
+        for set in current {
+            match set.unmanaged {
+                Some(_) => unmanaged.push(set.clone()),
+                None => {
+                    managed.insert(set.set.key(), set.set.clone());
+                }
+            }
+        }
+        for batch in &self.batches {
+            for (action, set) in batch.actions() {
+                match action {
+                    Action::Delete => managed.remove(&set.key()),
+                    Action::Create => managed.insert(set.key(), set.clone()),
+                };
+            }
+        }
+        unmanaged.extend(managed.into_values().map(CurrentSet::managed));
+        unmanaged
     }
 
     /// Broke a safety rule and was not forced: must not be applied.
@@ -264,7 +289,7 @@ fn serial_change(current: Option<RecordSet>, serial: Serial, rules: &ZoneRules) 
 }
 
 /// The serial a `_serial` set holds: one value, one quoted number.
-fn serial_of(set: &RecordSet) -> Option<Serial> {
+pub fn serial_of(set: &RecordSet) -> Option<Serial> {
     match set.values.as_slice() {
         [value] => value.trim_matches('"').parse().ok().map(Serial),
         _ => None,

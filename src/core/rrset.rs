@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::name::Name;
 
 /// The record types Route 53 accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum RrType {
     A,
     AAAA,
@@ -98,7 +98,7 @@ pub type Key = (Name, RrType);
 ///
 /// `values` are the presentation-format values exactly as Route 53 holds or
 /// will hold them: a DELETE must repeat them byte for byte.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordSet {
     pub name: Name,
     #[serde(rename = "type")]
@@ -120,7 +120,7 @@ impl RecordSet {
 
 /// A record set as read from Route 53, with what makes it something the
 /// primary cannot express.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentSet {
     pub set: RecordSet,
     /// `Some(reason)` for alias sets and sets with a SetIdentifier.

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name as DnsName, RData, Record};
+use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
 use super::convert::{ConvertError, Converted, ZoneBuilder};
 use super::name::Name;
@@ -190,6 +191,44 @@ impl Zone {
         undo.push(Undo::Soa(self.soa.clone()));
         self.insert(&delta.soa);
         Ok(())
+    }
+
+    /// The zone as bytes, for the state directory: each record in DNS wire
+    /// format behind a 2-byte length, the apex SOA first.
+    pub fn to_wire(&self) -> Vec<u8> {
+        let soa = self
+            .soa
+            .iter()
+            .map(|(owner, ttl, data)| (owner, *ttl, data));
+        let records = self
+            .records
+            .iter()
+            .map(|(rr, ttl)| (&rr.owner, *ttl, &rr.data));
+        let mut out = Vec::new();
+        for (owner, ttl, data) in soa.chain(records) {
+            let record = Record::from_rdata(owner.clone(), ttl, data.clone());
+            let bytes = record
+                .to_bytes()
+                .expect("a record read from the wire encodes");
+            out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+
+    /// Reads what `to_wire` wrote.
+    pub fn from_wire(origin: Name, mut bytes: &[u8]) -> Result<Zone, String> {
+        let mut zone = Zone::new(origin);
+        while let [a, b, rest @ ..] = bytes {
+            let len = usize::from(u16::from_be_bytes([*a, *b]));
+            if rest.len() < len {
+                return Err("truncated".into());
+            }
+            let record = Record::from_bytes(&rest[..len]).map_err(|e| e.to_string())?;
+            zone.insert(&record);
+            bytes = &rest[len..];
+        }
+        Ok(zone)
     }
 
     /// The record sets Route 53 should hold for this zone.

@@ -1,0 +1,134 @@
+//! `xfr53 check [ZONE...] [--deep]`: is Route 53 in sync with the primary?
+//! Exit 0 in sync, 1 drift, 2 error; one line per zone, for Nagios or cron.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use super::{hosted_zone, state_dir, zone_name, Outcome};
+use crate::cli::{CheckArgs, Format};
+use crate::config::{Config, ZoneConfig};
+use crate::core::diff::Change;
+use crate::state::StateDir;
+use crate::sync::{Source, ZoneSync};
+
+#[derive(Debug, Serialize)]
+struct Report {
+    zone: String,
+    status: &'static str,
+    primary_serial: Option<u32>,
+    route53_serial: Option<u32>,
+    /// With --deep: the managed record sets that differ.
+    differences: Vec<String>,
+    error: Option<String>,
+}
+
+pub async fn run(args: &CheckArgs) -> Result<Outcome> {
+    let config = Config::load(&args.common.config)?;
+    let zones: Vec<&ZoneConfig> = match args.zones.is_empty() {
+        true => config.zones.iter().collect(),
+        false => args
+            .zones
+            .iter()
+            .map(|z| config.zone(&zone_name(z)?))
+            .collect::<Result<_>>()?,
+    };
+    let states = state_dir(&args.common, &config);
+    let mut reports = Vec::new();
+    for zone in zones {
+        let report = match check(&config, zone, &states, args.deep).await {
+            Ok(report) => report,
+            Err(e) => Report {
+                zone: zone.rules.zone.to_string(),
+                status: "error",
+                primary_serial: None,
+                route53_serial: None,
+                differences: Vec::new(),
+                error: Some(format!("{e:#}")),
+            },
+        };
+        reports.push(report);
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
+        Format::Text => reports.iter().for_each(print_text),
+    }
+    let count = |status| reports.iter().filter(|r| r.status == status).count();
+    if count("error") > 0 {
+        bail!("{} zone(s) could not be checked", count("error"));
+    }
+    Ok(match count("drift") {
+        0 => Outcome::Ok,
+        _ => Outcome::Refused,
+    })
+}
+
+async fn check(
+    config: &Config,
+    zone: &ZoneConfig,
+    states: &StateDir,
+    deep: bool,
+) -> Result<Report> {
+    let hosted = hosted_zone(config, zone).await?;
+    let mut state = states.load(&zone.rules.zone);
+    let mut sync = ZoneSync {
+        config: zone,
+        source: Source::Primaries(zone.primaries.clone()),
+        hosted: &hosted,
+        state: &mut state,
+        insync_timeout: config.route53.insync_timeout,
+    };
+    let (primary, route53) = sync.serials().await?;
+    let differences: Vec<String> = match deep {
+        true => sync
+            .deep_differences()
+            .await?
+            .iter()
+            .map(describe)
+            .collect(),
+        false => Vec::new(),
+    };
+    let in_sync = route53 == Some(primary) && differences.is_empty();
+    Ok(Report {
+        zone: zone.rules.zone.to_string(),
+        status: if in_sync { "in_sync" } else { "drift" },
+        primary_serial: Some(primary.0),
+        route53_serial: route53.map(|s| s.0),
+        differences,
+        error: None,
+    })
+}
+
+fn describe(change: &Change) -> String {
+    let (sign, set) = match change {
+        Change::Create { set } => ('+', set),
+        Change::Delete { set } => ('-', set),
+        Change::Modify { new, .. } => ('~', new),
+    };
+    format!("{sign} {} {}", set.name, set.rtype)
+}
+
+fn print_text(report: &Report) {
+    let serials = format!(
+        "primary serial {}, Route 53 _serial {}",
+        report.primary_serial.map_or("?".into(), |s| s.to_string()),
+        report
+            .route53_serial
+            .map_or("none".into(), |s| s.to_string())
+    );
+    match report.status {
+        "in_sync" => println!("OK {}: in sync ({serials})", report.zone),
+        "drift" => {
+            println!(
+                "DRIFT {}: {serials}; {} record set(s) differ",
+                report.zone,
+                report.differences.len()
+            );
+            report.differences.iter().for_each(|d| println!("  {d}"));
+        }
+        _ => println!(
+            "ERROR {}: {}",
+            report.zone,
+            report.error.as_deref().unwrap_or("")
+        ),
+    }
+}

@@ -1,0 +1,23 @@
+//! `xfr53 config check`: validate the configuration and exit.
+
+use anyhow::Result;
+
+use super::Outcome;
+use crate::cli::Common;
+use crate::config::Config;
+
+pub fn run(common: &Common) -> Result<Outcome> {
+    let config = Config::load(&common.config)?;
+    println!(
+        "{}: OK, {} zone(s): {}",
+        common.config.display(),
+        config.zones.len(),
+        config
+            .zones
+            .iter()
+            .map(|z| z.rules.zone.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,55 @@
+//! `xfr53 sync ZONE [SERIAL [SOURCE]]`: one sync now.
+
+use anyhow::Result;
+
+use super::{hosted_zone, state_dir, zone_name, Outcome};
+use crate::cli::SyncArgs;
+use crate::config::Config;
+use crate::sync::{self, Source, ZoneSync};
+
+pub async fn run(args: &SyncArgs) -> Result<Outcome> {
+    let config = Config::load(&args.common.config)?;
+    let zone = zone_name(&args.zone)?;
+    let zone_config = config.zone(&zone)?;
+    tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
+    let hosted = hosted_zone(&config, zone_config).await?;
+    let states = state_dir(&args.common, &config);
+    let mut state = states.load(&zone);
+    let source = match &args.zone_file {
+        Some(file) => Source::ZoneFile(file.clone()),
+        None => Source::Primaries(zone_config.primaries.clone()),
+    };
+    let result = ZoneSync {
+        config: zone_config,
+        source,
+        hosted: &hosted,
+        state: &mut state,
+        insync_timeout: config.route53.insync_timeout,
+    }
+    .sync(args.force)
+    .await;
+    states.save(&zone, &state);
+    Ok(match result? {
+        sync::Outcome::UpToDate(serial) => {
+            println!("{zone}: up to date at serial {serial}");
+            Outcome::Ok
+        }
+        sync::Outcome::Applied(plan) => {
+            let s = &plan.summary;
+            println!(
+                "{zone}: serial {} -> {}: {} created, {} deleted, {} modified in {} batch(es); INSYNC",
+                plan.previous_serial.map_or("none".into(), |p| p.to_string()),
+                plan.serial,
+                s.create,
+                s.delete,
+                s.modify,
+                s.batches
+            );
+            Outcome::Ok
+        }
+        sync::Outcome::Refused(plan) => {
+            print!("{plan}");
+            Outcome::Refused
+        }
+    })
+}

@@ -1,0 +1,316 @@
+//! The TOML configuration: read, checked, and turned into the settings the
+//! rest of xfr53 uses. Every error names the key and says how to fix it.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::core::name::Name;
+use crate::core::rules::{MaxChange, Pattern, ZoneRules};
+use crate::dns::primary::Primary;
+use crate::dns::tsig::TsigKey;
+
+pub const DEFAULT_PATH: &str = "/etc/xfr53/xfr53.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    listen: RawListen,
+    #[serde(default)]
+    route53: RawRoute53,
+    #[serde(default)]
+    tsig: BTreeMap<String, RawTsig>,
+    #[serde(default)]
+    zone: Vec<RawZone>,
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListen {
+    #[serde(default)]
+    dns: Vec<String>,
+    http: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute53 {
+    region: Option<String>,
+    endpoint: Option<String>,
+    requests_per_second: Option<f64>,
+    insync_timeout_seconds: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTsig {
+    /// The key's name on the wire; default: the section's name.
+    name: Option<String>,
+    algorithm: Option<String>,
+    secret_file: Option<PathBuf>,
+    secret_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawZone {
+    name: String,
+    #[serde(default)]
+    primaries: Vec<String>,
+    notify_from: Option<Vec<String>>,
+    tsig: Option<String>,
+    hosted_zone_id: Option<String>,
+    serial_record: Option<String>,
+    serial_ttl: Option<u32>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    max_change: Option<String>,
+}
+
+/// Where the listeners bind.
+#[derive(Clone, Debug, Default)]
+pub struct Listen {
+    pub dns: Vec<SocketAddr>,
+    pub http: Option<SocketAddr>,
+}
+
+/// How Route 53 is reached.
+#[derive(Clone, Debug)]
+pub struct Route53Settings {
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub requests_per_second: f64,
+    pub insync_timeout: Duration,
+}
+
+impl Default for Route53Settings {
+    fn default() -> Route53Settings {
+        Route53Settings {
+            region: None,
+            endpoint: None,
+            requests_per_second: 4.0,
+            insync_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One zone xfr53 keeps in sync.
+#[derive(Clone, Debug)]
+pub struct ZoneConfig {
+    pub rules: ZoneRules,
+    /// SOA queries and transfers go here, in order, and nowhere else.
+    pub primaries: Vec<Primary>,
+    pub notify_from: Vec<IpNet>,
+    pub key: Option<TsigKey>,
+    pub hosted_zone_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub listen: Listen,
+    pub route53: Route53Settings,
+    pub state_dir: Option<PathBuf>,
+    pub zones: Vec<ZoneConfig>,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+        Config::parse(&text).with_context(|| format!("configuration {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text)?;
+        let mut keys = BTreeMap::new();
+        for (label, tsig) in &raw.tsig {
+            keys.insert(label.clone(), tsig_key(label, tsig)?);
+        }
+        let listen = Listen {
+            dns: raw
+                .listen
+                .dns
+                .iter()
+                .map(|a| {
+                    a.parse().with_context(|| {
+                        format!("listen.dns: {a:?} is not an address:port like \"0.0.0.0:53\"")
+                    })
+                })
+                .collect::<Result<_>>()?,
+            http: raw
+                .listen
+                .http
+                .as_deref()
+                .map(|a| {
+                    a.parse().with_context(|| {
+                        format!("listen.http: {a:?} is not an address:port like \"127.0.0.1:9153\"")
+                    })
+                })
+                .transpose()?,
+        };
+        let defaults = Route53Settings::default();
+        let route53 = Route53Settings {
+            region: raw.route53.region,
+            endpoint: raw.route53.endpoint,
+            requests_per_second: raw
+                .route53
+                .requests_per_second
+                .unwrap_or(defaults.requests_per_second),
+            insync_timeout: raw
+                .route53
+                .insync_timeout_seconds
+                .map_or(defaults.insync_timeout, Duration::from_secs),
+        };
+        if route53.requests_per_second.is_nan() || route53.requests_per_second <= 0.0 {
+            bail!("route53.requests_per_second must be above 0 (Route 53 allows about 5 per second per account)");
+        }
+        let mut zones: Vec<ZoneConfig> = Vec::new();
+        for (i, zone) in raw.zone.iter().enumerate() {
+            let parsed =
+                zone_config(zone, &keys).with_context(|| format!("zone[{i}] ({})", zone.name))?;
+            if zones.iter().any(|z| z.rules.zone == parsed.rules.zone) {
+                bail!(
+                    "zone[{i}]: {} is configured twice; keep one [[zone]] section",
+                    parsed.rules.zone
+                );
+            }
+            zones.push(parsed);
+        }
+        Ok(Config {
+            listen,
+            route53,
+            state_dir: raw.state_dir,
+            zones,
+        })
+    }
+
+    /// The configured zone `name`.
+    pub fn zone(&self, name: &Name) -> Result<&ZoneConfig> {
+        self.zones.iter().find(|z| z.rules.zone == *name).with_context(|| {
+            format!("zone {name} is not in the configuration: add a [[zone]] section with name = \"{name}\"")
+        })
+    }
+}
+
+fn tsig_key(label: &str, raw: &RawTsig) -> Result<TsigKey> {
+    let name = raw.name.as_deref().unwrap_or(label);
+    let algorithm = raw.algorithm.as_deref();
+    match (&raw.secret_file, &raw.secret_env) {
+        (Some(file), None) => TsigKey::from_file(file, name, algorithm),
+        (None, Some(var)) => TsigKey::from_env(var, name, algorithm),
+        _ => bail!("tsig.{label}: set exactly one of secret_file and secret_env"),
+    }
+    .with_context(|| format!("tsig.{label}"))
+}
+
+fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneConfig> {
+    let zone = Name::parse_route53(&raw.name).context("name: not a valid domain name")?;
+    let key = match &raw.tsig {
+        Some(label) => Some(keys.get(label).cloned().with_context(|| {
+            format!("tsig = {label:?} names no [tsig.{label}] section: add one, or remove tsig")
+        })?),
+        None => None,
+    };
+    if raw.primaries.is_empty() {
+        bail!("primaries: list at least one primary, e.g. primaries = [\"192.0.2.1:53\"]");
+    }
+    let primaries: Vec<Primary> = raw
+        .primaries
+        .iter()
+        .map(|p| primary_addr(p).map(|addr| Primary::new(addr, key.clone())))
+        .collect::<Result<_>>()?;
+    let notify_from = match &raw.notify_from {
+        Some(prefixes) => prefixes
+            .iter()
+            .map(|p| {
+                prefix(p).with_context(|| {
+                    format!("notify_from: {p:?} is not an address or prefix like \"192.0.2.0/24\"")
+                })
+            })
+            .collect::<Result<_>>()?,
+        None => primaries.iter().map(|p| IpNet::from(p.addr.ip())).collect(),
+    };
+    let mut rules = ZoneRules::new(zone.clone());
+    if let Some(record) = &raw.serial_record {
+        rules.serial_name = Name::parse_presentation(record, &zone)
+            .with_context(|| format!("serial_record: {record:?} is not a valid name"))?;
+        if !rules.serial_name.is_in(&zone) || rules.serial_name == zone {
+            bail!("serial_record: {record:?} must be a name below the zone, like \"_serial._dyn\"");
+        }
+    }
+    if let Some(ttl) = raw.serial_ttl {
+        rules.serial_ttl = ttl;
+    }
+    rules.ignore = raw.ignore.iter().map(|g| Pattern::new(g)).collect();
+    if let Some(max) = &raw.max_change {
+        rules.max_change = max.parse::<MaxChange>().map_err(anyhow::Error::msg)?;
+    }
+    Ok(ZoneConfig {
+        rules,
+        primaries,
+        notify_from,
+        key,
+        hosted_zone_id: raw.hosted_zone_id.clone(),
+    })
+}
+
+/// `192.0.2.1:53`, `[2001:db8::1]:53`, or an address alone (port 53).
+fn primary_addr(text: &str) -> Result<SocketAddr> {
+    text.parse::<SocketAddr>()
+        .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .with_context(|| format!("primaries: {text:?} is not an address like \"192.0.2.1:53\" (names are not resolved)"))
+}
+
+fn prefix(text: &str) -> Result<IpNet> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(anyhow::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_derived_values() {
+        let config = Config::parse(
+            "[[zone]]\nname = \"Example.com\"\nprimaries = [\"192.0.2.1\", \"[2001:db8::1]:5353\"]\n",
+        )
+        .unwrap();
+        let zone = &config.zones[0];
+        assert_eq!(zone.rules.zone.as_str(), "example.com.");
+        assert_eq!(zone.rules.serial_name.as_str(), "_serial._dyn.example.com.");
+        assert_eq!(zone.primaries[0].addr, "192.0.2.1:53".parse().unwrap());
+        assert_eq!(
+            zone.notify_from.len(),
+            2,
+            "notify_from defaults to the primaries"
+        );
+        assert_eq!(config.route53.requests_per_second, 4.0);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let cases = [
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\ntsig = \"nope\"\n", "zone[0] (a.test): tsig = \"nope\" names no [tsig.nope] section"),
+            ("[[zone]]\nname = \"a.test\"\n", "primaries: list at least one primary"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"ns1.example\"]\n", "names are not resolved"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nmax_change = \"lots\"\n", "max_change \"lots\""),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"x.other.\"\n", "must be a name below the zone"),
+            ("[route53]\nregoin = \"us-east-1\"\n", "unknown field `regoin`"),
+            ("[tsig.k]\nalgorithm = \"hmac-sha256\"\n", "tsig.k: set exactly one of secret_file and secret_env"),
+            ("[listen]\ndns = [\"0.0.0.0\"]\n", "listen.dns"),
+        ];
+        for (text, expected) in cases {
+            let error = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Applying a plan: its batches in order, then waiting until the last one
+//! is INSYNC. A rejected batch stops everything after it, so `_serial`
+//! (always in the last batch) moves only when all before it landed.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{HostedZone, Route53Error};
+use crate::core::plan::Plan;
+
+/// Submits `plan`'s batches and waits up to `insync_timeout` for the last
+/// one to reach every Route 53 name server. Returns the requests sent.
+pub async fn apply(
+    zone: &impl HostedZone,
+    plan: &Plan,
+    insync_timeout: Duration,
+) -> Result<usize, Route53Error> {
+    let mut last = None;
+    let total = plan.batches.len();
+    for (i, batch) in plan.batches.iter().enumerate() {
+        let size = batch.size();
+        let started = Instant::now();
+        let id = zone.change(batch).await.map_err(|e| match e {
+            Route53Error::Rejected(reason) => {
+                Route53Error::Rejected(format!("batch {} of {total}: {reason}", i + 1))
+            }
+            other => other,
+        })?;
+        tracing::info!(zone = %plan.zone, batch = i + 1, batches = total, changes = batch.changes.len(), values = size.values, chars = size.chars, change_id = %id, duration_ms = started.elapsed().as_millis() as u64, "change batch accepted");
+        last = Some(id);
+    }
+    let Some(id) = last else {
+        return Ok(0);
+    };
+    wait_insync(zone, &id, insync_timeout).await?;
+    Ok(total)
+}
+
+async fn wait_insync(
+    zone: &impl HostedZone,
+    id: &str,
+    timeout: Duration,
+) -> Result<(), Route53Error> {
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        if zone.insync(id).await? {
+            return Ok(());
+        }
+        if Instant::now() + delay > deadline {
+            return Err(Route53Error::Fatal(format!(
+                "change {id} is not INSYNC after {timeout:?}: Route 53 accepted it and will finish on its own; raise route53.insync_timeout_seconds if this recurs"
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}

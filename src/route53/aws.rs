@@ -1,0 +1,368 @@
+//! The hosted zone through aws-sdk-route53: credentials from aws-config's
+//! standard chain (environment, profile, SSO, EC2 instance role through
+//! IMDSv2), an optional endpoint override for emulators, and the SDK's own
+//! retries off: `Throttle` paces and retries every request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet,
+    RrType as AwsRrType,
+};
+use aws_sdk_route53::Client;
+
+use super::throttle::Throttle;
+use super::{HostedZone, Route53Error};
+use crate::config::Route53Settings;
+use crate::core::name::Name;
+use crate::core::plan::{Action, Batch};
+use crate::core::rrset::{CurrentSet, RecordSet, RrType};
+
+/// Route 53's largest page of ListResourceRecordSets.
+const PAGE: i32 = 300;
+
+/// A Route 53 client for `settings`.
+pub async fn client(settings: &Route53Settings) -> Client {
+    // Route 53 is global; any region will do when none is configured
+    let region = RegionProviderChain::first_try(settings.region.clone().map(Region::new))
+        .or_default_provider()
+        .or_else(Region::new("us-east-1"));
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .build(),
+        )
+        .load()
+        .await;
+    let mut config = aws_sdk_route53::config::Builder::from(&shared);
+    if let Some(endpoint) = &settings.endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    Client::from_conf(config.build())
+}
+
+/// One hosted zone, found by ID or by name.
+pub struct AwsHostedZone {
+    client: Client,
+    id: String,
+    zone: Name,
+    throttle: Arc<Throttle>,
+}
+
+impl AwsHostedZone {
+    /// Finds the hosted zone of `zone`: the one with `id` (checking it is
+    /// that zone), else the only one of that name.
+    pub async fn find(
+        client: Client,
+        throttle: Arc<Throttle>,
+        zone: &Name,
+        id: Option<&str>,
+    ) -> Result<AwsHostedZone, Route53Error> {
+        let id = match id {
+            Some(id) => {
+                let found = throttle
+                    .run("GetHostedZone", || async {
+                        client
+                            .get_hosted_zone()
+                            .id(id)
+                            .send()
+                            .await
+                            .map_err(|e| classify("GetHostedZone", e))
+                    })
+                    .await?;
+                let name = found.hosted_zone().map(|z| z.name()).unwrap_or_default();
+                if Name::parse_route53(name).ok().as_ref() != Some(zone) {
+                    return Err(Route53Error::Fatal(format!(
+                        "hosted zone {id} is {name}, not {zone}: fix hosted_zone_id"
+                    )));
+                }
+                id.to_string()
+            }
+            None => {
+                let listed = throttle
+                    .run("ListHostedZonesByName", || async {
+                        client
+                            .list_hosted_zones_by_name()
+                            .dns_name(zone.as_str())
+                            .max_items(100)
+                            .send()
+                            .await
+                            .map_err(|e| classify("ListHostedZonesByName", e))
+                    })
+                    .await?;
+                let matching: Vec<_> = listed
+                    .hosted_zones()
+                    .iter()
+                    .filter(|z| Name::parse_route53(z.name()).ok().as_ref() == Some(zone))
+                    .collect();
+                match matching.as_slice() {
+                    [only] => only.id().to_string(),
+                    [] => {
+                        return Err(Route53Error::Fatal(format!(
+                            "no hosted zone is named {zone}: create it, or set hosted_zone_id"
+                        )))
+                    }
+                    several => {
+                        let ids: Vec<String> = several
+                            .iter()
+                            .map(|z| {
+                                let private = z.config().is_some_and(|c| c.private_zone());
+                                format!(
+                                    "{} ({})",
+                                    z.id(),
+                                    if private { "private" } else { "public" }
+                                )
+                            })
+                            .collect();
+                        return Err(Route53Error::Fatal(format!(
+                            "{} hosted zones are named {zone}: {}; set hosted_zone_id to the one to keep in sync",
+                            several.len(),
+                            ids.join(", ")
+                        )));
+                    }
+                }
+            }
+        };
+        Ok(AwsHostedZone {
+            client,
+            id: id.trim_start_matches("/hostedzone/").to_string(),
+            zone: zone.clone(),
+            throttle,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    async fn page(
+        &self,
+        start: Option<(String, AwsRrType, Option<String>)>,
+        max_items: i32,
+    ) -> Result<
+        aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput,
+        Route53Error,
+    > {
+        self.throttle
+            .run("ListResourceRecordSets", || async {
+                let mut request = self
+                    .client
+                    .list_resource_record_sets()
+                    .hosted_zone_id(&self.id)
+                    .max_items(max_items);
+                if let Some((name, rtype, identifier)) = &start {
+                    request = request
+                        .start_record_name(name)
+                        .start_record_type(rtype.clone())
+                        .set_start_record_identifier(identifier.clone());
+                }
+                request
+                    .send()
+                    .await
+                    .map_err(|e| classify("ListResourceRecordSets", e))
+            })
+            .await
+    }
+}
+
+impl HostedZone for AwsHostedZone {
+    async fn list(&self) -> Result<Vec<CurrentSet>, Route53Error> {
+        let mut sets = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self.page(start, PAGE).await?;
+            for set in page.resource_record_sets() {
+                sets.extend(current_set(set, &self.zone)?);
+            }
+            if !page.is_truncated() {
+                return Ok(sets);
+            }
+            start = match (page.next_record_name(), page.next_record_type()) {
+                (Some(name), Some(rtype)) => Some((
+                    name.to_string(),
+                    rtype.clone(),
+                    page.next_record_identifier().map(str::to_string),
+                )),
+                _ => {
+                    return Err(Route53Error::Fatal(
+                        "a truncated listing without a next record".into(),
+                    ))
+                }
+            };
+        }
+    }
+
+    async fn get(&self, name: &Name, rtype: RrType) -> Result<Option<RecordSet>, Route53Error> {
+        let start = Some((name.to_string(), AwsRrType::from(rtype.as_str()), None));
+        let page = self.page(start, 1).await?;
+        let found = page.resource_record_sets().first();
+        Ok(
+            match found
+                .map(|s| current_set(s, &self.zone))
+                .transpose()?
+                .flatten()
+            {
+                Some(current)
+                    if current.unmanaged.is_none()
+                        && current.set.key() == (name.clone(), rtype) =>
+                {
+                    Some(current.set)
+                }
+                _ => None,
+            },
+        )
+    }
+
+    async fn change(&self, batch: &Batch) -> Result<String, Route53Error> {
+        let changes: Vec<Change> = batch
+            .actions()
+            .map(|(action, set)| aws_change(action, set))
+            .collect::<Result<_, _>>()?;
+        let change_batch = ChangeBatch::builder()
+            .set_changes(Some(changes))
+            .comment("xfr53")
+            .build()
+            .map_err(|e| Route53Error::Fatal(e.to_string()))?;
+        let output = self
+            .throttle
+            .run("ChangeResourceRecordSets", || async {
+                self.client
+                    .change_resource_record_sets()
+                    .hosted_zone_id(&self.id)
+                    .change_batch(change_batch.clone())
+                    .send()
+                    .await
+                    .map_err(|e| match e.as_service_error() {
+                        Some(ChangeResourceRecordSetsError::InvalidChangeBatch(invalid)) => {
+                            let mut reasons = invalid.messages().to_vec();
+                            reasons.extend(invalid.message().map(str::to_string));
+                            Route53Error::Rejected(reasons.join("; "))
+                        }
+                        _ => classify("ChangeResourceRecordSets", e),
+                    })
+            })
+            .await?;
+        Ok(output
+            .change_info()
+            .map(|c| c.id().to_string())
+            .unwrap_or_default())
+    }
+
+    async fn insync(&self, id: &str) -> Result<bool, Route53Error> {
+        let output = self
+            .throttle
+            .run("GetChange", || async {
+                self.client
+                    .get_change()
+                    .id(id)
+                    .send()
+                    .await
+                    .map_err(|e| classify("GetChange", e))
+            })
+            .await?;
+        Ok(output.change_info().map(|c| c.status()) == Some(&ChangeStatus::Insync))
+    }
+}
+
+/// A Route 53 record set in core terms; `None` for a type xfr53 does not know.
+fn current_set(set: &ResourceRecordSet, zone: &Name) -> Result<Option<CurrentSet>, Route53Error> {
+    let name = Name::parse_route53(set.name())
+        .map_err(|e| Route53Error::Fatal(format!("hosted zone of {zone} lists a bad name: {e}")))?;
+    let Ok(rtype) = set.r#type().as_str().parse::<RrType>() else {
+        tracing::warn!(zone = %zone, name = %name, rtype = set.r#type().as_str(), "Route 53 holds a record type xfr53 does not know; left alone");
+        return Ok(None);
+    };
+    let unmanaged = if let Some(alias) = set.alias_target() {
+        Some(format!("alias to {}", alias.dns_name()))
+    } else if let Some(identifier) = set.set_identifier() {
+        Some(format!("routing policy set {identifier:?}"))
+    } else {
+        set.traffic_policy_instance_id()
+            .map(|id| format!("traffic policy instance {id}"))
+    };
+    Ok(Some(CurrentSet {
+        set: RecordSet {
+            name,
+            rtype,
+            ttl: set.ttl().unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
+            values: set
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_string())
+                .collect(),
+        },
+        unmanaged,
+    }))
+}
+
+fn aws_change(action: Action, set: &RecordSet) -> Result<Change, Route53Error> {
+    let records = set
+        .values
+        .iter()
+        .map(|v| ResourceRecord::builder().value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Route53Error::Fatal(e.to_string()))?;
+    let rrset = ResourceRecordSet::builder()
+        .name(set.name.as_str())
+        .r#type(AwsRrType::from(set.rtype.as_str()))
+        .ttl(i64::from(set.ttl))
+        .set_resource_records(Some(records))
+        .build()
+        .map_err(|e| Route53Error::Fatal(e.to_string()))?;
+    Change::builder()
+        .action(match action {
+            Action::Create => ChangeAction::Create,
+            Action::Delete => ChangeAction::Delete,
+        })
+        .resource_record_set(rrset)
+        .build()
+        .map_err(|e| Route53Error::Fatal(e.to_string()))
+}
+
+/// Sorts an SDK error into transient, rejected or fatal, naming the IAM
+/// action when access is denied.
+fn classify<E, R>(action: &str, error: SdkError<E, R>) -> Route53Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+    SdkError<E, R>: std::error::Error + 'static,
+{
+    let text = format!("{action}: {}", DisplayErrorContext(&error));
+    let status = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            return Route53Error::Transient(text)
+        }
+        SdkError::ServiceError(service) => raw_status(service.raw()),
+        _ => None,
+    };
+    match error.code() {
+        Some(
+            "Throttling"
+            | "ThrottlingException"
+            | "PriorRequestNotComplete"
+            | "RequestLimitExceeded",
+        ) => Route53Error::Transient(text),
+        Some("AccessDenied" | "AccessDeniedException") => Route53Error::Fatal(format!(
+            "{text}: allow route53:{action} on this hosted zone in the IAM policy of xfr53's role"
+        )),
+        _ if status.is_some_and(|s| s >= 500) => Route53Error::Transient(text),
+        _ => Route53Error::Fatal(text),
+    }
+}
+
+fn raw_status<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {
+    (raw as &dyn std::any::Any)
+        .downcast_ref::<aws_sdk_route53::config::http::HttpResponse>()
+        .map(|r| r.status().as_u16())
+}

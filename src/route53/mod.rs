@@ -1,0 +1,46 @@
+//! The Route 53 side: a hosted zone in core terms, its aws-sdk-route53
+//! implementation, and applying plans to it.
+
+pub mod apply;
+pub mod aws;
+pub mod throttle;
+
+use std::future::Future;
+
+use crate::core::name::Name;
+use crate::core::plan::Batch;
+use crate::core::rrset::{CurrentSet, RecordSet, RrType};
+
+/// Why a Route 53 request failed, as far as the caller must tell apart.
+#[derive(Debug, thiserror::Error)]
+pub enum Route53Error {
+    /// Worth retrying: throttling, PriorRequestNotComplete, 5xx, timeouts,
+    /// dropped connections.
+    #[error("{0}")]
+    Transient(String),
+    /// The batch was refused as a whole (InvalidChangeBatch): Route 53 does
+    /// not hold what the plan assumed. Nothing of the batch was applied.
+    #[error("Route 53 rejected the change batch: {0}")]
+    Rejected(String),
+    /// Anything else: access denied, no such zone, bad input.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// One hosted zone. Implementations pace their requests and retry transient
+/// failures themselves (see `throttle`); errors that reach the caller are
+/// final for this attempt.
+pub trait HostedZone {
+    /// Every record set, all pages.
+    fn list(&self) -> impl Future<Output = Result<Vec<CurrentSet>, Route53Error>> + Send;
+    /// The set at (`name`, `rtype`), in one small request.
+    fn get(
+        &self,
+        name: &Name,
+        rtype: RrType,
+    ) -> impl Future<Output = Result<Option<RecordSet>, Route53Error>> + Send;
+    /// Submits one batch (atomic in Route 53); returns the change ID.
+    fn change(&self, batch: &Batch) -> impl Future<Output = Result<String, Route53Error>> + Send;
+    /// Whether change `id` has reached every Route 53 name server.
+    fn insync(&self, id: &str) -> impl Future<Output = Result<bool, Route53Error>> + Send;
+}

@@ -1,0 +1,125 @@
+//! Pacing and retrying Route 53 requests: a client-side rate limit shared
+//! by every request of the process (Route 53 allows about 5 per second per
+//! account, shared with every other tool), and jittered exponential backoff
+//! for transient failures.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::Route53Error;
+
+pub struct Throttle {
+    interval: Duration,
+    next_slot: Mutex<Instant>,
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Throttle {
+    pub fn new(requests_per_second: f64) -> Throttle {
+        Throttle {
+            interval: Duration::from_secs_f64(1.0 / requests_per_second),
+            next_slot: Mutex::new(Instant::now()),
+            max_attempts: 8,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+
+    /// Waits for this request's turn under the rate limit.
+    async fn pace(&self) {
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Runs `request` under the rate limit, retrying transient failures
+    /// with full-jitter exponential backoff; `what` names it in logs.
+    pub async fn run<T, F, Fut>(&self, what: &str, mut request: F) -> Result<T, Route53Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Route53Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            self.pace().await;
+            match request().await {
+                Err(Route53Error::Transient(reason)) if attempt + 1 < self.max_attempts => {
+                    let ceiling = self
+                        .base_delay
+                        .saturating_mul(1 << attempt.min(16))
+                        .min(self.max_delay);
+                    let delay = rand::rng().random_range(Duration::ZERO..=ceiling);
+                    attempt += 1;
+                    tracing::warn!(%reason, attempt, delay_ms = delay.as_millis() as u64, "{what}: retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(Route53Error::Transient(reason)) => {
+                    return Err(Route53Error::Transient(format!(
+                        "{reason} (gave up after {} attempts)",
+                        self.max_attempts
+                    )))
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn paces_requests_and_retries_only_transient_failures() {
+        let throttle = Throttle::new(4.0);
+        let started = Instant::now();
+        let calls = AtomicU32::new(0);
+        let result = throttle
+            .run("test", || async {
+                match calls.fetch_add(1, Ordering::SeqCst) {
+                    0..=2 => Err(Route53Error::Transient("Throttling".into())),
+                    _ => Ok(7),
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        // four requests at 4 per second take at least 750 ms
+        assert!(started.elapsed() >= Duration::from_millis(750));
+
+        let calls = AtomicU32::new(0);
+        let rejected: Result<(), _> = throttle
+            .run("test", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(Route53Error::Rejected("no".into()))
+            })
+            .await;
+        assert!(matches!(rejected, Err(Route53Error::Rejected(_))));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a rejection is not retried"
+        );
+
+        let gave_up: Result<(), _> = throttle
+            .run("test", || async {
+                Err(Route53Error::Transient("503".into()))
+            })
+            .await;
+        assert!(gave_up
+            .unwrap_err()
+            .to_string()
+            .contains("gave up after 8 attempts"));
+    }
+}

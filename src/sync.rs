@@ -1,0 +1,222 @@
+//! One sync of one zone, start to end: the SOA check, the transfer, the
+//! plan, the safety rules, the batches, INSYNC, and the state kept for the
+//! next time. Used by `xfr53 sync`, `plan` and `check`, and by the daemon.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::config::ZoneConfig;
+use crate::core::convert::Converted;
+use crate::core::diff::diff;
+use crate::core::pipeline::plan_zone;
+use crate::core::plan::{serial_of, Plan};
+use crate::core::rrset::{CurrentSet, RrType};
+use crate::core::serial::Serial;
+use crate::core::zone::Zone;
+use crate::core::zonefile;
+use crate::dns::primary::Primary;
+use crate::dns::soa::query_soa;
+use crate::dns::transfer::refresh;
+use crate::route53::apply::apply;
+use crate::route53::{HostedZone, Route53Error};
+use crate::state::{Route53View, ZoneState};
+
+/// How many times a batch rejected because Route 53 changed underneath is
+/// re-read, re-planned and retried.
+const MAX_REPLANS: usize = 3;
+
+/// Where the zone comes from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// The zone's configured primaries, tried in order.
+    Primaries(Vec<Primary>),
+    /// A master file standing in for the primary.
+    ZoneFile(PathBuf),
+}
+
+/// How a sync ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Route 53's `_serial` already held the primary's serial: nothing read.
+    UpToDate(Serial),
+    /// The plan was applied (it may have been empty) and is INSYNC.
+    Applied(Plan),
+    /// A safety rule refused the plan; nothing was changed.
+    Refused(Plan),
+}
+
+/// Everything one zone's sync needs.
+pub struct ZoneSync<'a, Z: HostedZone> {
+    pub config: &'a ZoneConfig,
+    pub source: Source,
+    pub hosted: &'a Z,
+    pub state: &'a mut ZoneState,
+    pub insync_timeout: Duration,
+}
+
+impl<Z: HostedZone> ZoneSync<'_, Z> {
+    /// Syncs once. `force` overrides the up-to-date check and the safety rules.
+    pub async fn sync(&mut self, force: bool) -> Result<Outcome> {
+        let zone = self.config.rules.zone.clone();
+        let primary_serial = self.primary_serial().await?;
+        let route53_serial = self.route53_serial().await?;
+        if !force && route53_serial == Some(primary_serial) {
+            tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
+            return Ok(Outcome::UpToDate(primary_serial));
+        }
+        let desired = self.desired().await?;
+        let mut current = self.current(route53_serial).await?;
+        for attempt in 0..=MAX_REPLANS {
+            let plan = plan_zone(&desired, &current, &self.config.rules, force)?;
+            if plan.is_refused() {
+                return Ok(Outcome::Refused(plan));
+            }
+            match apply(self.hosted, &plan, self.insync_timeout).await {
+                Ok(_) => {
+                    self.state.route53 = Some(Route53View {
+                        serial: plan.serial.0,
+                        sets: plan.after(&current),
+                    });
+                    return Ok(Outcome::Applied(plan));
+                }
+                Err(Route53Error::Rejected(reason)) if attempt < MAX_REPLANS => {
+                    tracing::warn!(zone = %zone, %reason, attempt = attempt + 1, "Route 53 changed underneath; reading it again and re-planning");
+                    current = self.list().await?;
+                }
+                Err(e) => {
+                    self.state.route53 = None;
+                    return Err(e)
+                        .with_context(|| format!("zone {zone}: applying the plan to Route 53"));
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// What a sync would do, changing nothing in Route 53.
+    pub async fn plan(&mut self) -> Result<Plan> {
+        let route53_serial = self.route53_serial().await?;
+        let desired = self.desired().await?;
+        let current = self.current(route53_serial).await?;
+        Ok(plan_zone(&desired, &current, &self.config.rules, false)?)
+    }
+
+    /// The primary's serial (SOA query), and Route 53's `_serial`.
+    pub async fn serials(&mut self) -> Result<(Serial, Option<Serial>)> {
+        Ok((self.primary_serial().await?, self.route53_serial().await?))
+    }
+
+    /// Every managed record set that differs between the primary and
+    /// Route 53, read in full (no cache); `_serial` not included.
+    pub async fn deep_differences(&mut self) -> Result<Vec<crate::core::diff::Change>> {
+        let desired = self.desired().await?;
+        let current = self.list().await?;
+        Ok(diff(&desired.sets, &current, &self.config.rules).changes)
+    }
+
+    async fn primary_serial(&self) -> Result<Serial> {
+        let zone = &self.config.rules.zone;
+        match &self.source {
+            Source::ZoneFile(path) => read_zone_file(path, zone)?.serial().with_context(|| {
+                format!(
+                    "zone {zone}: {} has no SOA record at the apex",
+                    path.display()
+                )
+            }),
+            Source::Primaries(primaries) => {
+                let mut errors = Vec::new();
+                for primary in primaries {
+                    match query_soa(primary, zone).await {
+                        Ok(soa) => return Ok(Serial(soa.serial())),
+                        Err(e) => errors.push(format!("{e:#}")),
+                    }
+                }
+                bail!("{}", errors.join("; "))
+            }
+        }
+    }
+
+    async fn route53_serial(&self) -> Result<Option<Serial>> {
+        let zone = &self.config.rules.zone;
+        let set = self
+            .hosted
+            .get(&self.config.rules.serial_name, RrType::TXT)
+            .await
+            .with_context(|| {
+                format!(
+                    "zone {zone}: reading {} from Route 53",
+                    self.config.rules.serial_name
+                )
+            })?;
+        Ok(set.as_ref().and_then(serial_of))
+    }
+
+    /// The zone from the source, as record sets; the held copy is kept
+    /// current (IXFR when it can).
+    async fn desired(&mut self) -> Result<Converted> {
+        let zone = self.config.rules.zone.clone();
+        match &self.source {
+            Source::ZoneFile(path) => self.state.zone = read_zone_file(path, &zone)?,
+            Source::Primaries(primaries) => {
+                let mut errors = Vec::new();
+                let mut done = false;
+                for primary in primaries {
+                    match refresh(primary, &mut self.state.zone).await {
+                        Ok((outcome, stats)) => {
+                            tracing::info!(zone = %zone, primary = %primary.addr, serial = ?self.state.zone.serial().map(|s| s.0), messages = stats.messages, records = stats.records, kind = ?kind(&outcome), "zone transferred");
+                            done = true;
+                            break;
+                        }
+                        Err(e) => errors.push(format!("{e:#}")),
+                    }
+                }
+                if !done {
+                    bail!("{}", errors.join("; "));
+                }
+            }
+        }
+        let converted = self.state.zone.convert()?;
+        for note in converted.notes() {
+            tracing::warn!("{note}");
+        }
+        Ok(converted)
+    }
+
+    /// Route 53's content: the cached view when `_serial` still matches it,
+    /// else a full listing.
+    async fn current(&self, route53_serial: Option<Serial>) -> Result<Vec<CurrentSet>> {
+        match &self.state.route53 {
+            Some(view) if route53_serial == Some(view.serial()) => {
+                tracing::debug!(zone = %self.config.rules.zone, serial = view.serial, "using the cached Route 53 view");
+                Ok(view.sets.clone())
+            }
+            _ => self.list().await,
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<CurrentSet>> {
+        let zone = &self.config.rules.zone;
+        self.hosted
+            .list()
+            .await
+            .with_context(|| format!("zone {zone}: listing the hosted zone"))
+    }
+}
+
+fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {
+    match outcome {
+        crate::dns::transfer::Outcome::UpToDate => "none",
+        crate::dns::transfer::Outcome::Incremental(_) => "IXFR",
+        crate::dns::transfer::Outcome::Full { .. } => "AXFR",
+    }
+}
+
+/// The zone in a master file.
+pub fn read_zone_file(path: &std::path::Path, zone: &crate::core::name::Name) -> Result<Zone> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("zone {zone}: cannot read zone file {}", path.display()))?;
+    let records = zonefile::parse(&path.display().to_string(), &text, zone)?;
+    Ok(Zone::from_records(zone.clone(), &records))
+}
