@@ -67,7 +67,11 @@ impl<Z: HostedZone> ZoneSync<'_, Z> {
             return Ok(Outcome::UpToDate(primary_serial));
         }
         let desired = self.desired().await?;
-        let mut current = self.current(route53_serial).await?;
+        // forced: trust nothing cached, read Route 53 in full
+        let mut current = match force {
+            true => self.list().await?,
+            false => self.current(route53_serial).await?,
+        };
         for attempt in 0..=MAX_REPLANS {
             let plan = plan_zone(&desired, &current, &self.config.rules, force)?;
             if plan.is_refused() {

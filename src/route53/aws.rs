@@ -244,9 +244,15 @@ impl HostedZone for AwsHostedZone {
                     .send()
                     .await
                     .map_err(|e| match e.as_service_error() {
-                        Some(ChangeResourceRecordSetsError::InvalidChangeBatch(invalid)) => {
+                        // Route 53 sends the reasons as the error's Message
+                        Some(
+                            rejected @ ChangeResourceRecordSetsError::InvalidChangeBatch(invalid),
+                        ) => {
                             let mut reasons = invalid.messages().to_vec();
                             reasons.extend(invalid.message().map(str::to_string));
+                            if reasons.is_empty() {
+                                reasons.extend(rejected.message().map(str::to_string));
+                            }
                             Route53Error::Rejected(reasons.join("; "))
                         }
                         _ => classify("ChangeResourceRecordSets", e),

@@ -8,3 +8,4 @@ mod dns_faults;
 mod dns_notify;
 mod dns_transfer;
 mod support;
+mod sync_e2e;

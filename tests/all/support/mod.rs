@@ -1,6 +1,11 @@
 //! Helpers shared by the tests.
 
 pub mod bind;
+pub mod http;
+pub mod moto;
 pub mod programs;
+pub mod route53_backend;
 pub mod route53_model;
+pub mod setup;
+pub mod strict_route53;
 pub mod zones;

@@ -1,0 +1,148 @@
+//! moto's server as the Route 53 API, behind a recording proxy so tests can
+//! count and read every request xfr53 sends. Started on free loopback ports
+//! and stopped when the handle is dropped.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::http::{serve, Request, Response, Server};
+use super::programs::free_port;
+
+pub struct Moto {
+    child: Child,
+    proxy: Server,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+fn moto_server() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    if path.is_file() {
+        return Some(path);
+    }
+    let hint = "moto is not installed: run scripts/install-test-deps";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{hint}");
+    }
+    eprintln!("SKIPPED: {hint}");
+    None
+}
+
+impl Moto {
+    pub async fn start() -> Option<Moto> {
+        let program = moto_server()?;
+        let port = free_port();
+        let child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let upstream = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(&upstream).await.is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        let proxy = serve(move |request| {
+            let upstream = upstream.clone();
+            let recorded = recorded.clone();
+            async move {
+                recorded.lock().unwrap().push(request.clone());
+                forward(&upstream, &request).await
+            }
+        })
+        .await;
+        Some(Moto {
+            child,
+            proxy,
+            requests,
+        })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.proxy.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `request` to moto on a fresh connection and returns its answer.
+async fn forward(upstream: &str, request: &Request) -> Response {
+    let Ok(mut stream) = TcpStream::connect(upstream).await else {
+        return Response::Drop;
+    };
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (name, value) in &request.headers {
+        if name != "connection" {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str("connection: close\r\n\r\n");
+    if stream.write_all(head.as_bytes()).await.is_err()
+        || stream.write_all(&request.body).await.is_err()
+    {
+        return Response::Drop;
+    }
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    if reader.read_line(&mut status_line).await.is_err() {
+        return Response::Drop;
+    }
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(502);
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+            break;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<usize>().ok();
+            }
+        }
+    }
+    let mut body = Vec::new();
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            if reader.read_exact(&mut body).await.is_err() {
+                return Response::Drop;
+            }
+        }
+        None => {
+            let _ = reader.read_to_end(&mut body).await;
+        }
+    }
+    Response::Reply {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
