@@ -380,3 +380,45 @@ async fn a_record_changed_between_read_and_write_is_replanned() {
     );
     assert_synced(&setup, "parent.test").await;
 }
+
+async fn a_zone_name_with_two_hosted_zones_is_refused(kind: Kind) {
+    let Some(setup) = Setup::start(kind, vec![bind::Zone::fixture("delegation.zone")]).await else {
+        return;
+    };
+    let private = setup.backend.create_zone("parent.test", true).await;
+    let run = setup.run(&["sync", "parent.test"]).await;
+    assert_eq!(run.status.code(), Some(2), "{}", show(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("zone parent.test.: finding its hosted zone in Route 53: 2 hosted zones are named parent.test."), "{stderr}");
+    assert!(
+        stderr.contains(&private) && stderr.contains("set hosted_zone_id"),
+        "{stderr}"
+    );
+}
+both!(a_zone_name_with_two_hosted_zones_is_refused);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_names_the_iam_action() {
+    let Some(setup) =
+        Setup::start(Kind::Strict, vec![bind::Zone::fixture("delegation.zone")]).await
+    else {
+        return;
+    };
+    setup
+        .backend
+        .strict()
+        .inject(Op::Change, Fault::AccessDenied);
+    let run = setup.run(&["sync", "parent.test"]).await;
+    assert_eq!(run.status.code(), Some(2), "{}", show(&run));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("zone parent.test.: applying the plan to Route 53"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "allow route53:ChangeResourceRecordSets on this hosted zone in the IAM policy"
+        ),
+        "{stderr}"
+    );
+}

@@ -22,6 +22,7 @@ pub enum Fault {
     Unavailable,
     Slow(Duration),
     Dropped,
+    AccessDenied,
 }
 
 /// Which requests a fault hits.
@@ -136,6 +137,11 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
         }
         Some(Fault::Unavailable) => return error(503, "ServiceUnavailable", "Service unavailable"),
         Some(Fault::Dropped) => return Response::Drop,
+        Some(Fault::AccessDenied) => return error(
+            403,
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/xfr53 is not authorized to perform this action",
+        ),
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
         None => {}
     }
