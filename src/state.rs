@@ -19,6 +19,9 @@ pub const DEFAULT_DIR: &str = "/var/lib/xfr53";
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Route53View {
     pub serial: u32,
+    /// The hosted zone these sets are in, found and checked when written.
+    #[serde(default)]
+    pub hosted_zone_id: String,
     pub sets: Vec<CurrentSet>,
 }
 

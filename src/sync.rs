@@ -61,16 +61,24 @@ impl<Z: HostedZone> ZoneSync<'_, Z> {
     pub async fn sync(&mut self, force: bool) -> Result<Outcome> {
         let zone = self.config.rules.zone.clone();
         let primary_serial = self.primary_serial().await?;
-        let route53_serial = self.route53_serial().await?;
+        // With a cached view, one small request says whether it still holds;
+        // without one (or forced: trust nothing cached) the full listing
+        // is needed anyway and carries `_serial` too.
+        let (route53_serial, listed) = match (&self.state.route53, force) {
+            (Some(_), false) => (self.route53_serial().await?, None),
+            _ => {
+                let sets = self.list().await?;
+                (self.serial_in(&sets), Some(sets))
+            }
+        };
         if !force && route53_serial == Some(primary_serial) {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
             return Ok(Outcome::UpToDate(primary_serial));
         }
         let desired = self.desired().await?;
-        // forced: trust nothing cached, read Route 53 in full
-        let mut current = match force {
-            true => self.list().await?,
-            false => self.current(route53_serial).await?,
+        let mut current = match listed {
+            Some(sets) => sets,
+            None => self.current(route53_serial).await?,
         };
         for attempt in 0..=MAX_REPLANS {
             let plan = plan_zone(&desired, &current, &self.config.rules, force)?;
@@ -81,6 +89,7 @@ impl<Z: HostedZone> ZoneSync<'_, Z> {
                 Ok(_) => {
                     self.state.route53 = Some(Route53View {
                         serial: plan.serial.0,
+                        hosted_zone_id: self.hosted.id().to_string(),
                         sets: plan.after(&current),
                     });
                     return Ok(Outcome::Applied(plan));
@@ -140,6 +149,14 @@ impl<Z: HostedZone> ZoneSync<'_, Z> {
                 bail!("{}", errors.join("; "))
             }
         }
+    }
+
+    /// The serial `_serial` holds among listed sets.
+    fn serial_in(&self, sets: &[CurrentSet]) -> Option<Serial> {
+        let key = (self.config.rules.serial_name.clone(), RrType::TXT);
+        sets.iter()
+            .find(|s| s.unmanaged.is_none() && s.set.key() == key)
+            .and_then(|s| serial_of(&s.set))
     }
 
     async fn route53_serial(&self) -> Result<Option<Serial>> {

@@ -68,8 +68,8 @@ async fn check(
     states: &StateDir,
     deep: bool,
 ) -> Result<Report> {
-    let hosted = hosted_zone(config, zone).await?;
     let mut state = states.load(&zone.rules.zone);
+    let hosted = hosted_zone(config, zone, &state).await?;
     let mut sync = ZoneSync {
         config: zone,
         source: Source::Primaries(zone.primaries.clone()),

@@ -14,7 +14,7 @@ use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
-use crate::state::{StateDir, DEFAULT_DIR};
+use crate::state::{StateDir, ZoneState, DEFAULT_DIR};
 
 /// How a command ended, as the exit code tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,11 +40,25 @@ pub fn state_dir(common: &Common, config: &Config) -> StateDir {
     )
 }
 
-/// The hosted zone of `zone`, found by ID or name.
-pub async fn hosted_zone(config: &Config, zone: &ZoneConfig) -> Result<AwsHostedZone> {
+/// The hosted zone of `zone`: the one the state's view was written to (if
+/// the configuration does not name another), else found by ID or name.
+pub async fn hosted_zone(
+    config: &Config,
+    zone: &ZoneConfig,
+    state: &ZoneState,
+) -> Result<AwsHostedZone> {
     let throttle = Arc::new(Throttle::new(config.route53.requests_per_second));
+    let client = client(&config.route53).await;
+    let known = state
+        .route53
+        .as_ref()
+        .map(|view| view.hosted_zone_id.as_str())
+        .filter(|id| !id.is_empty() && zone.hosted_zone_id.as_deref().is_none_or(|c| c == *id));
+    if let Some(id) = known {
+        return Ok(AwsHostedZone::known(client, throttle, &zone.rules.zone, id));
+    }
     AwsHostedZone::find(
-        client(&config.route53).await,
+        client,
         throttle,
         &zone.rules.zone,
         zone.hosted_zone_id.as_deref(),

@@ -17,8 +17,8 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome> {
     } else {
         let config = Config::load(&args.common.config)?;
         let zone_config = config.zone(&zone)?;
-        let hosted = hosted_zone(&config, zone_config).await?;
         let mut state = state_dir(&args.common, &config).load(&zone);
+        let hosted = hosted_zone(&config, zone_config, &state).await?;
         let source = match &args.zone_file {
             Some(file) => Source::ZoneFile(file.clone()),
             None => Source::Primaries(zone_config.primaries.clone()),

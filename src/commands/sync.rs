@@ -12,9 +12,9 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
     let zone = zone_name(&args.zone)?;
     let zone_config = config.zone(&zone)?;
     tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
-    let hosted = hosted_zone(&config, zone_config).await?;
     let states = state_dir(&args.common, &config);
     let mut state = states.load(&zone);
+    let hosted = hosted_zone(&config, zone_config, &state).await?;
     let source = match &args.zone_file {
         Some(file) => Source::ZoneFile(file.clone()),
         None => Source::Primaries(zone_config.primaries.clone()),
@@ -28,6 +28,10 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
     }
     .sync(args.force)
     .await;
+    if result.is_err() {
+        // the view, or the hosted zone it names, may be what failed
+        state.route53 = None;
+    }
     states.save(&zone, &state);
     Ok(match result? {
         sync::Outcome::UpToDate(serial) => {

@@ -20,20 +20,20 @@ pub async fn apply(
     let total = plan.batches.len();
     for (i, batch) in plan.batches.iter().enumerate() {
         let size = batch.size();
-        let started = Instant::now();
-        let id = zone.change(batch).await.map_err(|e| match e {
+        let started = std::time::Instant::now();
+        let submitted = zone.change(batch).await.map_err(|e| match e {
             Route53Error::Rejected(reason) => {
                 Route53Error::Rejected(format!("batch {} of {total}: {reason}", i + 1))
             }
             other => other,
         })?;
-        tracing::info!(zone = %plan.zone, batch = i + 1, batches = total, changes = batch.changes.len(), values = size.values, chars = size.chars, change_id = %id, duration_ms = started.elapsed().as_millis() as u64, "change batch accepted");
-        last = Some(id);
+        tracing::info!(zone = %plan.zone, batch = i + 1, batches = total, changes = batch.changes.len(), values = size.values, chars = size.chars, change_id = %submitted.id, duration_ms = started.elapsed().as_millis() as u64, "change batch accepted");
+        last = Some(submitted);
     }
-    let Some(id) = last else {
-        return Ok(0);
-    };
-    wait_insync(zone, &id, insync_timeout).await?;
+    match last {
+        Some(last) if !last.insync => wait_insync(zone, &last.id, insync_timeout).await?,
+        _ => {}
+    }
     Ok(total)
 }
 

@@ -19,7 +19,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 
 use super::throttle::Throttle;
-use super::{HostedZone, Route53Error};
+use super::{HostedZone, Route53Error, Submitted};
 use crate::config::Route53Settings;
 use crate::core::name::Name;
 use crate::core::plan::{Action, Batch};
@@ -142,8 +142,14 @@ impl AwsHostedZone {
         })
     }
 
-    pub fn id(&self) -> &str {
-        &self.id
+    /// The hosted zone `id`, known (from an earlier lookup) to be `zone`.
+    pub fn known(client: Client, throttle: Arc<Throttle>, zone: &Name, id: &str) -> AwsHostedZone {
+        AwsHostedZone {
+            client,
+            id: id.to_string(),
+            zone: zone.clone(),
+            throttle,
+        }
     }
 
     async fn page(
@@ -177,6 +183,10 @@ impl AwsHostedZone {
 }
 
 impl HostedZone for AwsHostedZone {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
     async fn list(&self) -> Result<Vec<CurrentSet>, Route53Error> {
         let mut sets = Vec::new();
         let mut start = None;
@@ -224,7 +234,7 @@ impl HostedZone for AwsHostedZone {
         )
     }
 
-    async fn change(&self, batch: &Batch) -> Result<String, Route53Error> {
+    async fn change(&self, batch: &Batch) -> Result<Submitted, Route53Error> {
         let changes: Vec<Change> = batch
             .actions()
             .map(|(action, set)| aws_change(action, set))
@@ -259,10 +269,11 @@ impl HostedZone for AwsHostedZone {
                     })
             })
             .await?;
-        Ok(output
-            .change_info()
-            .map(|c| c.id().to_string())
-            .unwrap_or_default())
+        let info = output.change_info();
+        Ok(Submitted {
+            id: info.map(|c| c.id().to_string()).unwrap_or_default(),
+            insync: info.map(|c| c.status()) == Some(&ChangeStatus::Insync),
+        })
     }
 
     async fn insync(&self, id: &str) -> Result<bool, Route53Error> {

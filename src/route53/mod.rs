@@ -27,10 +27,20 @@ pub enum Route53Error {
     Fatal(String),
 }
 
+/// A change batch Route 53 accepted.
+#[derive(Clone, Debug)]
+pub struct Submitted {
+    pub id: String,
+    /// Already INSYNC when accepted (emulators say so; Route 53 says PENDING).
+    pub insync: bool,
+}
+
 /// One hosted zone. Implementations pace their requests and retry transient
 /// failures themselves (see `throttle`); errors that reach the caller are
 /// final for this attempt.
 pub trait HostedZone {
+    /// The hosted zone's ID.
+    fn id(&self) -> &str;
     /// Every record set, all pages.
     fn list(&self) -> impl Future<Output = Result<Vec<CurrentSet>, Route53Error>> + Send;
     /// The set at (`name`, `rtype`), in one small request.
@@ -39,8 +49,9 @@ pub trait HostedZone {
         name: &Name,
         rtype: RrType,
     ) -> impl Future<Output = Result<Option<RecordSet>, Route53Error>> + Send;
-    /// Submits one batch (atomic in Route 53); returns the change ID.
-    fn change(&self, batch: &Batch) -> impl Future<Output = Result<String, Route53Error>> + Send;
+    /// Submits one batch (atomic in Route 53).
+    fn change(&self, batch: &Batch)
+        -> impl Future<Output = Result<Submitted, Route53Error>> + Send;
     /// Whether change `id` has reached every Route 53 name server.
     fn insync(&self, id: &str) -> impl Future<Output = Result<bool, Route53Error>> + Send;
 }

@@ -2,6 +2,10 @@
 //! by every request of the process (Route 53 allows about 5 per second per
 //! account, shared with every other tool), and jittered exponential backoff
 //! for transient failures.
+//!
+//! The limit is a token bucket (GCRA): `requests_per_second` sustained, and
+//! after a quiet spell a burst of `BURST` at once, so the one or two
+//! requests of a small sync are not delayed.
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,9 +16,13 @@ use tokio::time::Instant;
 
 use super::Route53Error;
 
+/// Requests allowed at once after a quiet spell.
+const BURST: u32 = 2;
+
 pub struct Throttle {
     interval: Duration,
-    next_slot: Mutex<Instant>,
+    /// When the next request would be due at the sustained rate.
+    due: Mutex<Instant>,
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
@@ -24,7 +32,7 @@ impl Throttle {
     pub fn new(requests_per_second: f64) -> Throttle {
         Throttle {
             interval: Duration::from_secs_f64(1.0 / requests_per_second),
-            next_slot: Mutex::new(Instant::now()),
+            due: Mutex::new(Instant::now()),
             max_attempts: 8,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(20),
@@ -34,9 +42,14 @@ impl Throttle {
     /// Waits for this request's turn under the rate limit.
     async fn pace(&self) {
         let slot = {
-            let mut next = self.next_slot.lock().await;
-            let slot = (*next).max(Instant::now());
-            *next = slot + self.interval;
+            let mut due = self.due.lock().await;
+            let now = Instant::now();
+            let ahead = self.interval * (BURST - 1);
+            let slot = match *due > now + ahead {
+                true => *due - ahead,
+                false => now,
+            };
+            *due = (*due).max(slot) + self.interval;
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -81,6 +94,24 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     #[tokio::test(start_paused = true)]
+    async fn a_burst_then_the_sustained_rate() {
+        let throttle = Throttle::new(4.0);
+        let started = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..6 {
+            throttle.pace().await;
+            starts.push(started.elapsed().as_millis());
+        }
+        assert_eq!(starts, [0, 0, 250, 500, 750, 1000]);
+        // after a quiet second the burst is back
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let again = Instant::now();
+        throttle.pace().await;
+        throttle.pace().await;
+        assert_eq!(again.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn paces_requests_and_retries_only_transient_failures() {
         let throttle = Throttle::new(4.0);
         let started = Instant::now();
@@ -95,8 +126,8 @@ mod tests {
             .await;
         assert_eq!(result.unwrap(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 4);
-        // four requests at 4 per second take at least 750 ms
-        assert!(started.elapsed() >= Duration::from_millis(750));
+        // four requests at 4 per second, two of them at once: at least 500 ms
+        assert!(started.elapsed() >= Duration::from_millis(500));
 
         let calls = AtomicU32::new(0);
         let rejected: Result<(), _> = throttle

@@ -81,6 +81,10 @@ where
 {
     let mut stream = BufReader::new(stream);
     while let Some(request) = read_request(&mut stream).await {
+        let close = request
+            .headers
+            .iter()
+            .any(|(n, v)| n == "connection" && v.eq_ignore_ascii_case("close"));
         match handler(request).await {
             Response::Drop => return,
             Response::Reply { status, body } => {
@@ -92,6 +96,7 @@ where
                 let out = stream.get_mut();
                 if out.write_all(head.as_bytes()).await.is_err()
                     || out.write_all(body.as_bytes()).await.is_err()
+                    || close
                 {
                     return;
                 }
