@@ -60,6 +60,9 @@ async fn measure(backend: &Backend, what: &str, command: &mut tokio::process::Co
     let started = Instant::now();
     let output = command.output().await.unwrap();
     let elapsed = started.elapsed();
+    if std::env::var("BENCH_LOG").is_ok() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+    }
     assert!(
         output.status.success(),
         "{what} failed:\n{}{}",
@@ -90,7 +93,10 @@ fn xfr53(dir: &Path, backend: &Backend, bind: &Bind, zone_id: &str) -> tokio::pr
         .args(["sync", ZONE, "--config"])
         .arg(&config)
         .envs(aws_env())
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or("warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command

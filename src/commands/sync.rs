@@ -28,11 +28,16 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
     }
     .sync(args.force)
     .await;
-    if result.is_err() {
-        // the view, or the hosted zone it names, may be what failed
-        state.route53 = None;
+    match &result {
+        // nothing was read or changed: the state on disk is still right
+        Ok(sync::Outcome::UpToDate(_)) => {}
+        Ok(_) => states.save(&zone, &state),
+        Err(_) => {
+            // the view, or the hosted zone it names, may be what failed
+            state.route53 = None;
+            states.save(&zone, &state);
+        }
     }
-    states.save(&zone, &state);
     Ok(match result? {
         sync::Outcome::UpToDate(serial) => {
             println!("{zone}: up to date at serial {serial}");
