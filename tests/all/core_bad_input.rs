@@ -100,3 +100,18 @@ fn a_set_too_large_for_one_request_is_an_error_naming_it() {
         "zone big.test.: many.big.test. A alone has 1001 values and 9570 characters of changes, over Route 53's 1000 values / 32000 characters per request"
     );
 }
+
+#[test]
+fn every_shipped_example_configuration_parses() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            xfr53::config::Config::load(&path)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no example configuration found");
+}
