@@ -10,6 +10,7 @@ pub mod plan;
 mod plan_text;
 pub mod rrset;
 pub mod rules;
+pub mod schedule;
 pub mod serial;
 pub mod value;
 pub mod zone;
