@@ -13,12 +13,23 @@ use crate::config::DEFAULT_PATH;
     about = "Keeps a Route 53 hosted zone an exact copy of a zone on a primary nameserver"
 )]
 pub struct Cli {
+    /// Log lines as text (for a terminal or the journal) or JSON.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the NOTIFY listener and keep every configured zone in sync.
+    Daemon(Common),
     /// Sync one zone now (takes the arguments nsnotifyd passes).
     Sync(SyncArgs),
     /// Show what a sync would change; changes nothing.

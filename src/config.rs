@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use crate::core::name::Name;
 use crate::core::rules::{MaxChange, Pattern, ZoneRules};
+use crate::core::schedule::Clamps;
+use crate::dns::notify::{NotifyPolicy, NotifyZone};
 use crate::dns::primary::Primary;
 use crate::dns::tsig::TsigKey;
 
@@ -72,6 +74,9 @@ struct RawZone {
     #[serde(default)]
     ignore: Vec<String>,
     max_change: Option<String>,
+    /// Bounds on the SOA refresh and retry the daemon follows.
+    min_refresh_seconds: Option<u64>,
+    max_refresh_seconds: Option<u64>,
 }
 
 /// Where the listeners bind.
@@ -110,6 +115,7 @@ pub struct ZoneConfig {
     pub notify_from: Vec<IpNet>,
     pub key: Option<TsigKey>,
     pub hosted_zone_id: Option<String>,
+    pub clamps: Clamps,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -191,6 +197,15 @@ impl Config {
         })
     }
 
+    /// Who may NOTIFY which zone.
+    pub fn notify_policy(&self) -> NotifyPolicy {
+        NotifyPolicy::new(self.zones.iter().map(|z| NotifyZone {
+            zone: z.rules.zone.clone(),
+            notify_from: z.notify_from.clone(),
+            key: z.key.clone(),
+        }))
+    }
+
     /// The configured zone `name`.
     pub fn zone(&self, name: &Name) -> Result<&ZoneConfig> {
         self.zones.iter().find(|z| z.rules.zone == *name).with_context(|| {
@@ -252,12 +267,25 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
     if let Some(max) = &raw.max_change {
         rules.max_change = max.parse::<MaxChange>().map_err(anyhow::Error::msg)?;
     }
+    let defaults = Clamps::default();
+    let clamps = Clamps {
+        min: raw
+            .min_refresh_seconds
+            .map_or(defaults.min, Duration::from_secs),
+        max: raw
+            .max_refresh_seconds
+            .map_or(defaults.max, Duration::from_secs),
+    };
+    if clamps.min.is_zero() || clamps.min > clamps.max {
+        bail!("min_refresh_seconds must be above 0 and at most max_refresh_seconds");
+    }
     Ok(ZoneConfig {
         rules,
         primaries,
         notify_from,
         key,
         hosted_zone_id: raw.hosted_zone_id.clone(),
+        clamps,
     })
 }
 

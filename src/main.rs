@@ -2,24 +2,30 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use xfr53::cli::{Cli, Command, ConfigCommand};
+use xfr53::cli::{Cli, Command, ConfigCommand, LogFormat};
 use xfr53::commands::{self, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+        );
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
     let result = runtime.block_on(async {
         match &cli.command {
+            Command::Daemon(common) => xfr53::daemon::run(&common.config, common.state_dir.clone())
+                .await
+                .map(|()| Outcome::Ok),
             Command::Sync(args) => commands::sync::run(args).await,
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Check(args) => commands::check::run(args).await,

@@ -5,7 +5,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
 use anyhow::{bail, Context, Result};
+use hickory_proto::rr::rdata::SOA;
 
 use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
@@ -49,14 +53,47 @@ pub enum Outcome {
 
 /// Everything one zone's sync needs.
 pub struct ZoneSync<'a, Z: HostedZone> {
-    pub config: &'a ZoneConfig,
-    pub source: Source,
-    pub hosted: &'a Z,
-    pub state: &'a mut ZoneState,
-    pub insync_timeout: Duration,
+    config: &'a ZoneConfig,
+    source: Source,
+    hosted: &'a Z,
+    state: &'a mut ZoneState,
+    insync_timeout: Duration,
+    /// Once set, no further batch is sent (the daemon is shutting down).
+    stop: Option<Arc<AtomicBool>>,
+    /// The primary's SOA, once asked for.
+    soa: Option<SOA>,
 }
 
-impl<Z: HostedZone> ZoneSync<'_, Z> {
+impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
+    pub fn new(
+        config: &'a ZoneConfig,
+        source: Source,
+        hosted: &'a Z,
+        state: &'a mut ZoneState,
+        insync_timeout: Duration,
+    ) -> ZoneSync<'a, Z> {
+        ZoneSync {
+            config,
+            source,
+            hosted,
+            state,
+            insync_timeout,
+            stop: None,
+            soa: None,
+        }
+    }
+
+    /// Stops sending batches once `stop` is set.
+    pub fn stopping(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The primary's SOA as last seen by this sync.
+    pub fn soa(&self) -> Option<&SOA> {
+        self.soa.as_ref()
+    }
+
     /// Syncs once. `force` overrides the up-to-date check and the safety rules.
     pub async fn sync(&mut self, force: bool) -> Result<Outcome> {
         let zone = self.config.rules.zone.clone();
@@ -85,7 +122,14 @@ impl<Z: HostedZone> ZoneSync<'_, Z> {
             if plan.is_refused() {
                 return Ok(Outcome::Refused(plan));
             }
-            match apply(self.hosted, &plan, self.insync_timeout).await {
+            match apply(
+                self.hosted,
+                &plan,
+                self.insync_timeout,
+                self.stop.as_deref(),
+            )
+            .await
+            {
                 Ok(_) => {
                     self.state.route53 = Some(Route53View {
                         serial: plan.serial.0,

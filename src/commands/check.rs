@@ -70,13 +70,13 @@ async fn check(
 ) -> Result<Report> {
     let mut state = states.load(&zone.rules.zone);
     let hosted = hosted_zone(config, zone, &state).await?;
-    let mut sync = ZoneSync {
-        config: zone,
-        source: Source::Primaries(zone.primaries.clone()),
-        hosted: &hosted,
-        state: &mut state,
-        insync_timeout: config.route53.insync_timeout,
-    };
+    let mut sync = ZoneSync::new(
+        zone,
+        Source::Primaries(zone.primaries.clone()),
+        &hosted,
+        &mut state,
+        config.route53.insync_timeout,
+    );
     let (primary, route53) = sync.serials().await?;
     let differences: Vec<String> = match deep {
         true => sync

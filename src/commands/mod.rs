@@ -40,34 +40,12 @@ pub fn state_dir(common: &Common, config: &Config) -> StateDir {
     )
 }
 
-/// The hosted zone of `zone`: the one the state's view was written to (if
-/// the configuration does not name another), else found by ID or name.
+/// The hosted zone of `zone`, with a client of this command's own.
 pub async fn hosted_zone(
     config: &Config,
     zone: &ZoneConfig,
     state: &ZoneState,
 ) -> Result<AwsHostedZone> {
     let throttle = Arc::new(Throttle::new(config.route53.requests_per_second));
-    let client = client(&config.route53).await;
-    let known = state
-        .route53
-        .as_ref()
-        .map(|view| view.hosted_zone_id.as_str())
-        .filter(|id| !id.is_empty() && zone.hosted_zone_id.as_deref().is_none_or(|c| c == *id));
-    if let Some(id) = known {
-        return Ok(AwsHostedZone::known(client, throttle, &zone.rules.zone, id));
-    }
-    AwsHostedZone::find(
-        client,
-        throttle,
-        &zone.rules.zone,
-        zone.hosted_zone_id.as_deref(),
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "zone {}: finding its hosted zone in Route 53",
-            zone.rules.zone
-        )
-    })
+    AwsHostedZone::for_zone(client(&config.route53).await, throttle, zone, state).await
 }

@@ -23,13 +23,13 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome> {
             Some(file) => Source::ZoneFile(file.clone()),
             None => Source::Primaries(zone_config.primaries.clone()),
         };
-        ZoneSync {
-            config: zone_config,
+        ZoneSync::new(
+            zone_config,
             source,
-            hosted: &hosted,
-            state: &mut state,
-            insync_timeout: config.route53.insync_timeout,
-        }
+            &hosted,
+            &mut state,
+            config.route53.insync_timeout,
+        )
         .plan()
         .await?
     };

@@ -19,13 +19,13 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
         Some(file) => Source::ZoneFile(file.clone()),
         None => Source::Primaries(zone_config.primaries.clone()),
     };
-    let result = ZoneSync {
-        config: zone_config,
+    let result = ZoneSync::new(
+        zone_config,
         source,
-        hosted: &hosted,
-        state: &mut state,
-        insync_timeout: config.route53.insync_timeout,
-    }
+        &hosted,
+        &mut state,
+        config.route53.insync_timeout,
+    )
     .sync(args.force)
     .await;
     match &result {

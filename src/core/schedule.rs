@@ -61,9 +61,13 @@ pub enum Event {
     /// The timer the machine asked for has fired.
     Timer,
     /// The sync finished; `timers` from the SOA it saw.
-    Succeeded { timers: Timers },
+    Succeeded {
+        timers: Timers,
+    },
     /// The sync failed; `jitter` is a random number in [0, 1).
-    Failed { jitter: f64 },
+    Failed {
+        jitter: f64,
+    },
 }
 
 /// What the driver must do.
@@ -177,7 +181,10 @@ mod tests {
             assert!(s.handle(Event::Notify, S(i)).is_empty());
         }
         // the running sync ends: exactly one more runs
-        assert_eq!(s.handle(Event::Succeeded { timers: timers() }, S(1)), [Action::Sync]);
+        assert_eq!(
+            s.handle(Event::Succeeded { timers: timers() }, S(1)),
+            [Action::Sync]
+        );
         assert_eq!(
             s.handle(Event::Succeeded { timers: timers() }, S(2)),
             [Action::TimerAt(S(2) + S(3600))]

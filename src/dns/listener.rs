@@ -4,7 +4,7 @@
 //! ever waiting on it. Nothing a sender does can make the listener wait.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -44,7 +44,7 @@ impl Counters {
 }
 
 struct Shared {
-    policy: NotifyPolicy,
+    policy: RwLock<Arc<NotifyPolicy>>,
     limiter: Mutex<RateLimiter>,
     counters: Arc<Counters>,
     events: mpsc::Sender<NotifyEvent>,
@@ -62,7 +62,12 @@ impl Shared {
             self.counters.count(Verdict::RateLimited);
             return None;
         }
-        let handled = handle(&self.policy, message, source, u64::from(unix_now()));
+        let policy = self
+            .policy
+            .read()
+            .expect("the policy lock is never poisoned")
+            .clone();
+        let handled = handle(&policy, message, source, u64::from(unix_now()));
         self.counters.count(handled.verdict);
         if handled.verdict != Verdict::Accepted {
             tracing::debug!(%source, verdict = handled.verdict.as_str(), "NOTIFY listener: message not accepted");
@@ -100,7 +105,7 @@ impl Default for Limits {
 /// The running listener; dropping it stops every socket task.
 pub struct Listener {
     tasks: JoinSet<()>,
-    counters: Arc<Counters>,
+    shared: Arc<Shared>,
 }
 
 impl Listener {
@@ -114,7 +119,7 @@ impl Listener {
     ) -> Listener {
         let counters = Arc::new(Counters::default());
         let shared = Arc::new(Shared {
-            policy,
+            policy: RwLock::new(Arc::new(policy)),
             limiter: Mutex::new(RateLimiter::new(
                 limits.per_second,
                 limits.burst,
@@ -130,11 +135,20 @@ impl Listener {
         for listener in tcp {
             tasks.spawn(serve_tcp(listener, shared.clone()));
         }
-        Listener { tasks, counters }
+        Listener { tasks, shared }
     }
 
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.shared.counters
+    }
+
+    /// Answers by `policy` from now on (a configuration reload).
+    pub fn set_policy(&self, policy: NotifyPolicy) {
+        *self
+            .shared
+            .policy
+            .write()
+            .expect("the policy lock is never poisoned") = Arc::new(policy);
     }
 
     /// Stops every socket task.

@@ -2,6 +2,7 @@
 //! is INSYNC. A rejected batch stops everything after it, so `_serial`
 //! (always in the last batch) moves only when all before it landed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -10,15 +11,23 @@ use super::{HostedZone, Route53Error};
 use crate::core::plan::Plan;
 
 /// Submits `plan`'s batches and waits up to `insync_timeout` for the last
-/// one to reach every Route 53 name server. Returns the requests sent.
+/// one to reach every Route 53 name server. Once `stop` is set no further
+/// batch is sent. Returns the batches sent.
 pub async fn apply(
     zone: &impl HostedZone,
     plan: &Plan,
     insync_timeout: Duration,
+    stop: Option<&AtomicBool>,
 ) -> Result<usize, Route53Error> {
     let mut last = None;
     let total = plan.batches.len();
     for (i, batch) in plan.batches.iter().enumerate() {
+        if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
+            return Err(Route53Error::Fatal(format!(
+                "shutting down before batch {} of {total}; Route 53 holds the earlier batches and its _serial is unchanged",
+                i + 1
+            )));
+        }
         let size = batch.size();
         let started = std::time::Instant::now();
         let submitted = zone.change(batch).await.map_err(|e| match e {

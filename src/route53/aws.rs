@@ -20,10 +20,11 @@ use aws_sdk_route53::Client;
 
 use super::throttle::Throttle;
 use super::{HostedZone, Route53Error, Submitted};
-use crate::config::Route53Settings;
+use crate::config::{Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::core::plan::{Action, Batch};
 use crate::core::rrset::{CurrentSet, RecordSet, RrType};
+use crate::state::ZoneState;
 
 /// Route 53's largest page of ListResourceRecordSets.
 const PAGE: i32 = 300;
@@ -139,6 +140,39 @@ impl AwsHostedZone {
             id: id.trim_start_matches("/hostedzone/").to_string(),
             zone: zone.clone(),
             throttle,
+        })
+    }
+
+    /// The hosted zone of `zone`: the one the state's view was written to
+    /// (if the configuration does not name another), else found by ID or
+    /// name.
+    pub async fn for_zone(
+        client: Client,
+        throttle: Arc<Throttle>,
+        zone: &ZoneConfig,
+        state: &ZoneState,
+    ) -> anyhow::Result<AwsHostedZone> {
+        use anyhow::Context;
+        let known = state
+            .route53
+            .as_ref()
+            .map(|view| view.hosted_zone_id.as_str())
+            .filter(|id| !id.is_empty() && zone.hosted_zone_id.as_deref().is_none_or(|c| c == *id));
+        if let Some(id) = known {
+            return Ok(AwsHostedZone::known(client, throttle, &zone.rules.zone, id));
+        }
+        AwsHostedZone::find(
+            client,
+            throttle,
+            &zone.rules.zone,
+            zone.hosted_zone_id.as_deref(),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "zone {}: finding its hosted zone in Route 53",
+                zone.rules.zone
+            )
         })
     }
 

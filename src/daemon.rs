@@ -1,0 +1,401 @@
+//! `xfr53 daemon`: the NOTIFY listener, one scheduler task per zone, the
+//! HTTP endpoint, and the signals: SIGTERM/SIGINT stop gracefully (no new
+//! batch after the signal, a running request finishes or is abandoned
+//! within a bound), SIGHUP reloads the configuration without closing the
+//! listening sockets (a bad one keeps the old).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_sdk_route53::Client;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::config::{Config, ZoneConfig};
+use crate::core::name::Name;
+use crate::core::schedule::{Action, Event, Schedule, Timers};
+use crate::dns::listener::{Limits, Listener};
+use crate::dns::wire::unix_now;
+use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
+use crate::route53::aws::{client, AwsHostedZone};
+use crate::route53::throttle::Throttle;
+use crate::state::{StateDir, ZoneState, DEFAULT_DIR};
+use crate::sync::{Outcome, Source, ZoneSync};
+
+/// How long a running sync may take to finish once the daemon stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
+    let mut config = Config::load(config_path)?;
+    let mut udp = Vec::new();
+    let mut tcp = Vec::new();
+    for addr in &config.listen.dns {
+        let (u, t) = bind(*addr).with_context(|| {
+            format!("listen.dns: cannot listen on {addr}: is another server on that port, and may xfr53 bind it (CAP_NET_BIND_SERVICE)?")
+        })?;
+        udp.push(u);
+        tcp.push(t);
+    }
+    let metrics = Arc::new(Metrics::default());
+    if let Some(addr) = config.listen.http {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listen.http: cannot listen on {addr}"))?;
+        tokio::spawn(crate::http::serve(listener, metrics.clone()));
+    }
+    let (notify_tx, mut notifies) = mpsc::channel(1024);
+    let listener = Listener::start(
+        udp,
+        tcp,
+        config.notify_policy(),
+        Limits::default(),
+        notify_tx,
+    );
+    metrics.set_notify_counters(listener.counters().clone());
+    let states = |config: &Config| {
+        StateDir::new(
+            state_dir
+                .clone()
+                .or_else(|| config.state_dir.clone())
+                .unwrap_or_else(|| DEFAULT_DIR.into()),
+        )
+    };
+    let mut zones = Zones::start(&config, states(&config), &metrics).await;
+    tracing::info!(zones = zones.tasks.len(), dns = ?config.listen.dns, http = ?config.listen.http, "xfr53 daemon running");
+
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            Some(event) = notifies.recv() => zones.notify(&event.zone),
+            _ = hangup.recv() => match Config::load(config_path) {
+                Err(e) => tracing::error!("configuration reload failed; keeping the running one: {e:#}"),
+                Ok(new) => {
+                    if new.listen.dns != config.listen.dns || new.listen.http != config.listen.http {
+                        tracing::warn!("listen addresses change only on a restart; keeping the sockets open");
+                    }
+                    listener.set_policy(new.notify_policy());
+                    zones.stop().await;
+                    let names: Vec<Name> = new.zones.iter().map(|z| z.rules.zone.clone()).collect();
+                    metrics.retain(&names);
+                    zones = Zones::start(&new, states(&new), &metrics).await;
+                    tracing::info!(zones = names.len(), "configuration reloaded");
+                    config = new;
+                }
+            },
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        }
+    }
+    tracing::info!("stopping: no new change batch will be sent");
+    listener.stop().await;
+    zones.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A UDP socket and a TCP listener on `addr` (IPv6 sockets IPv6 only, so
+/// `0.0.0.0:53` and `[::]:53` can both be configured).
+fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
+    let socket = |kind, protocol| -> Result<Socket> {
+        let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))?;
+        if addr.is_ipv6() {
+            socket.set_only_v6(true)?;
+        }
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    };
+    let udp = socket(Type::DGRAM, Protocol::UDP)?;
+    udp.bind(&addr.into())?;
+    let tcp = socket(Type::STREAM, Protocol::TCP)?;
+    tcp.set_reuse_address(true)?;
+    tcp.bind(&addr.into())?;
+    tcp.listen(128)?;
+    Ok((
+        UdpSocket::from_std(udp.into())?,
+        TcpListener::from_std(tcp.into())?,
+    ))
+}
+
+/// The running zone tasks.
+struct Zones {
+    tasks: BTreeMap<Name, ZoneTask>,
+}
+
+struct ZoneTask {
+    notify: mpsc::Sender<()>,
+    stop: Arc<AtomicBool>,
+    shutdown: watch::Sender<bool>,
+    handle: JoinHandle<()>,
+}
+
+/// What a zone task shares with the rest of the daemon.
+#[derive(Clone)]
+struct Shared {
+    client: Client,
+    /// One rate limit for every zone: Route 53's is per account.
+    throttle: Arc<Throttle>,
+    insync_timeout: Duration,
+    states: StateDir,
+}
+
+impl Zones {
+    async fn start(config: &Config, states: StateDir, metrics: &Metrics) -> Zones {
+        let shared = Shared {
+            client: client(&config.route53).await,
+            throttle: Arc::new(Throttle::new(config.route53.requests_per_second)),
+            insync_timeout: config.route53.insync_timeout,
+            states,
+        };
+        let tasks = config
+            .zones
+            .iter()
+            .map(|zone| {
+                let (notify, notified) = mpsc::channel(1);
+                let (shutdown, stopping) = watch::channel(false);
+                let stop = Arc::new(AtomicBool::new(false));
+                let metrics = metrics.zone(&zone.rules.zone);
+                let handle = tokio::spawn(zone_task(
+                    zone.clone(),
+                    shared.clone(),
+                    metrics,
+                    notified,
+                    stopping,
+                    stop.clone(),
+                ));
+                let task = ZoneTask {
+                    notify,
+                    stop,
+                    shutdown,
+                    handle,
+                };
+                (zone.rules.zone.clone(), task)
+            })
+            .collect();
+        Zones { tasks }
+    }
+
+    /// Passes a NOTIFY to its zone; a full queue already holds one.
+    fn notify(&self, zone: &Name) {
+        if let Some(task) = self.tasks.get(zone) {
+            let _ = task.notify.try_send(());
+        }
+    }
+
+    async fn stop(&mut self) {
+        for task in self.tasks.values() {
+            task.stop.store(true, Ordering::SeqCst);
+            let _ = task.shutdown.send(true);
+        }
+        for (zone, task) in std::mem::take(&mut self.tasks) {
+            let abort = task.handle.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), task.handle)
+                .await
+                .is_err()
+            {
+                tracing::warn!(zone = %zone, "zone task did not stop in time; abandoned");
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// What one sync reports back to its zone task.
+struct Finished {
+    state: ZoneState,
+    hosted: Option<Arc<AwsHostedZone>>,
+    event: Event,
+}
+
+async fn zone_task(
+    zone: ZoneConfig,
+    shared: Shared,
+    metrics: Arc<ZoneMetrics>,
+    mut notified: mpsc::Receiver<()>,
+    mut shutdown: watch::Receiver<bool>,
+    stop: Arc<AtomicBool>,
+) {
+    let origin = Instant::now();
+    let name = zone.rules.zone.clone();
+    // until the first SOA is seen: a day's expire, the configured clamps
+    let mut schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
+    let mut state = Some(shared.states.load(&name));
+    let mut hosted: Option<Arc<AwsHostedZone>> = None;
+    let mut running: Option<JoinHandle<Finished>> = None;
+    let mut timer: Option<Instant> = None;
+    let mut actions = schedule.handle(Event::Start, origin.elapsed());
+    loop {
+        for action in actions.drain(..) {
+            match action {
+                Action::Sync => {
+                    let task_state = state.take().expect("one sync at a time");
+                    running = Some(tokio::spawn(sync_once(
+                        zone.clone(),
+                        shared.clone(),
+                        metrics.clone(),
+                        task_state,
+                        hosted.clone(),
+                        stop.clone(),
+                    )));
+                }
+                Action::TimerAt(at) => timer = Some(origin + at),
+            }
+        }
+        let sleep = async {
+            match timer {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            finished = async { running.as_mut().expect("guarded").await }, if running.is_some() => {
+                running = None;
+                let event = match finished {
+                    Ok(done) => {
+                        state = Some(done.state);
+                        hosted = done.hosted;
+                        done.event
+                    }
+                    Err(e) => {
+                        tracing::error!(zone = %name, "sync task failed: {e}");
+                        state = Some(shared.states.load(&name));
+                        Event::Failed { jitter: rand::random() }
+                    }
+                };
+                actions = schedule.handle(event, origin.elapsed());
+            }
+            Some(()) = notified.recv() => actions = schedule.handle(Event::Notify, origin.elapsed()),
+            () = sleep => {
+                timer = None;
+                actions = schedule.handle(Event::Timer, origin.elapsed());
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    if let Some(task) = running {
+        // `stop` is set: no further batch; the request in flight may finish
+        let abort = task.abort_handle();
+        if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+            tracing::warn!(zone = %name, "sync still running at shutdown; abandoned");
+            abort.abort();
+        }
+    }
+}
+
+async fn sync_once(
+    zone: ZoneConfig,
+    shared: Shared,
+    metrics: Arc<ZoneMetrics>,
+    mut state: ZoneState,
+    hosted: Option<Arc<AwsHostedZone>>,
+    stop: Arc<AtomicBool>,
+) -> Finished {
+    let started = std::time::Instant::now();
+    let name = zone.rules.zone.clone();
+    let hosted = match hosted {
+        Some(hosted) => Ok(hosted),
+        None => AwsHostedZone::for_zone(
+            shared.client.clone(),
+            shared.throttle.clone(),
+            &zone,
+            &state,
+        )
+        .await
+        .map(Arc::new),
+    };
+    let (result, soa) = match &hosted {
+        Ok(hosted) => {
+            let source = Source::Primaries(zone.primaries.clone());
+            let mut sync = ZoneSync::new(
+                &zone,
+                source,
+                hosted.as_ref(),
+                &mut state,
+                shared.insync_timeout,
+            )
+            .stopping(stop);
+            let result = sync.sync(false).await;
+            (result, sync.soa().cloned())
+        }
+        Err(e) => (Err(anyhow::anyhow!("{e:#}")), None),
+    };
+    let took = started.elapsed();
+    let now = u64::from(unix_now());
+    if let Some(soa) = &soa {
+        metrics.set_primary_serial(soa.serial());
+    }
+    let timers = soa.map(|soa| {
+        Timers::from_soa(
+            soa.refresh() as u32,
+            soa.retry() as u32,
+            soa.expire() as u32,
+            zone.clamps,
+        )
+    });
+    if let Some(timers) = timers {
+        metrics.set_expire(timers.expire);
+    }
+    let succeeded = |timers: Option<Timers>| match timers {
+        Some(timers) => Event::Succeeded { timers },
+        None => Event::Failed {
+            jitter: rand::random(),
+        },
+    };
+    let event = match result {
+        Ok(Outcome::UpToDate(serial)) => {
+            metrics.set_route53_serial(serial.0);
+            metrics.record(SyncResult::UpToDate, took, (0, 0, 0), now);
+            tracing::info!(zone = %name, serial = serial.0, duration_ms = took.as_millis() as u64, "in sync");
+            succeeded(timers)
+        }
+        Ok(Outcome::Applied(plan)) => {
+            shared.states.save(&name, &state);
+            let s = plan.summary;
+            metrics.set_route53_serial(plan.serial.0);
+            metrics.record(
+                SyncResult::Applied,
+                took,
+                (s.create, s.delete, s.modify),
+                now,
+            );
+            tracing::info!(zone = %name, serial = plan.serial.0, created = s.create, deleted = s.delete, modified = s.modify, batches = s.batches, duration_ms = took.as_millis() as u64, "synced");
+            succeeded(timers)
+        }
+        Ok(Outcome::Refused(plan)) => {
+            shared.states.save(&name, &state);
+            metrics.record(SyncResult::Refused, took, (0, 0, 0), now);
+            tracing::error!(zone = %name, serial = plan.serial.0, refusals = ?plan.refusals, "plan refused by a safety rule; run `xfr53 plan` to see it and `xfr53 sync --force` to apply it");
+            Event::Failed {
+                jitter: rand::random(),
+            }
+        }
+        Err(e) => {
+            state.route53 = None;
+            shared.states.save(&name, &state);
+            metrics.record(SyncResult::Failed, took, (0, 0, 0), now);
+            tracing::error!(zone = %name, duration_ms = took.as_millis() as u64, "sync failed: {e:#}");
+            return Finished {
+                state,
+                hosted: None,
+                event: Event::Failed {
+                    jitter: rand::random(),
+                },
+            };
+        }
+    };
+    Finished {
+        state,
+        hosted: hosted.ok(),
+        event,
+    }
+}

@@ -1,0 +1,59 @@
+//! The HTTP endpoint: `/metrics` (Prometheus text), `/healthz` (alive) and
+//! `/readyz` (every zone synced within its SOA expire). Each request is
+//! read with a size and time limit and answered on a fresh connection.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::dns::wire::unix_now;
+use crate::metrics::Metrics;
+
+const MAX_REQUEST: usize = 8192;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(TIMEOUT, answer(stream, &metrics)).await;
+        });
+    }
+}
+
+async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < MAX_REQUEST {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&request);
+    let path = line.split_whitespace().nth(1).unwrap_or("");
+    let now = u64::from(unix_now());
+    let (status, body) = match path {
+        "/metrics" => ("200 OK", metrics.render(now)),
+        "/healthz" => ("200 OK", "ok\n".to_string()),
+        "/readyz" if metrics.ready(now) => ("200 OK", "ready\n".to_string()),
+        "/readyz" => (
+            "503 Service Unavailable",
+            "not ready: a zone has not synced within its SOA expire\n".to_string(),
+        ),
+        _ => ("404 Not Found", "not found\n".to_string()),
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}

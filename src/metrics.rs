@@ -1,0 +1,296 @@
+//! What the daemon counts, and its Prometheus text form.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use crate::core::name::Name;
+use crate::dns::listener::Counters;
+use crate::dns::notify::Verdict;
+
+/// How a sync ended, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncResult {
+    Applied,
+    UpToDate,
+    Refused,
+    Failed,
+}
+
+impl SyncResult {
+    const ALL: [SyncResult; 4] = [
+        SyncResult::Applied,
+        SyncResult::UpToDate,
+        SyncResult::Refused,
+        SyncResult::Failed,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            SyncResult::Applied => "applied",
+            SyncResult::UpToDate => "up_to_date",
+            SyncResult::Refused => "refused",
+            SyncResult::Failed => "failed",
+        }
+    }
+}
+
+/// Upper bounds of the sync duration histogram, in seconds.
+const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// One zone's figures. Serials are stored plus one, so 0 means unknown.
+#[derive(Debug, Default)]
+pub struct ZoneMetrics {
+    primary_serial: AtomicU64,
+    route53_serial: AtomicU64,
+    syncs: [AtomicU64; 4],
+    changes: [AtomicU64; 3],
+    duration: Mutex<(Vec<u64>, f64, u64)>,
+    last_success_unix: AtomicU64,
+    expire_seconds: AtomicU64,
+}
+
+impl ZoneMetrics {
+    pub fn set_primary_serial(&self, serial: u32) {
+        self.primary_serial
+            .store(u64::from(serial) + 1, Ordering::Relaxed);
+    }
+
+    pub fn set_route53_serial(&self, serial: u32) {
+        self.route53_serial
+            .store(u64::from(serial) + 1, Ordering::Relaxed);
+    }
+
+    pub fn set_expire(&self, expire: Duration) {
+        self.expire_seconds
+            .store(expire.as_secs(), Ordering::Relaxed);
+    }
+
+    /// Counts a finished sync; `changes` are (create, delete, modify).
+    pub fn record(
+        &self,
+        result: SyncResult,
+        took: Duration,
+        changes: (usize, usize, usize),
+        now_unix: u64,
+    ) {
+        self.syncs[result as usize].fetch_add(1, Ordering::Relaxed);
+        for (counter, n) in self.changes.iter().zip([changes.0, changes.1, changes.2]) {
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        if matches!(result, SyncResult::Applied | SyncResult::UpToDate) {
+            self.last_success_unix.store(now_unix, Ordering::Relaxed);
+        }
+        let mut histogram = self.duration.lock().expect("never poisoned");
+        if histogram.0.is_empty() {
+            histogram.0 = vec![0; BUCKETS.len()];
+        }
+        let seconds = took.as_secs_f64();
+        for (count, bound) in histogram.0.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+        histogram.1 += seconds;
+        histogram.2 += 1;
+    }
+
+    /// Synced successfully within the SOA's expire.
+    pub fn is_ready(&self, now_unix: u64) -> bool {
+        let last = self.last_success_unix.load(Ordering::Relaxed);
+        last > 0 && now_unix.saturating_sub(last) <= self.expire_seconds.load(Ordering::Relaxed)
+    }
+}
+
+/// Everything `/metrics` shows.
+#[derive(Default)]
+pub struct Metrics {
+    zones: RwLock<BTreeMap<Name, Arc<ZoneMetrics>>>,
+    notify: RwLock<Option<Arc<Counters>>>,
+}
+
+impl Metrics {
+    /// The figures of `zone`, created on first use.
+    pub fn zone(&self, zone: &Name) -> Arc<ZoneMetrics> {
+        let mut zones = self.zones.write().expect("never poisoned");
+        zones.entry(zone.clone()).or_default().clone()
+    }
+
+    /// Keeps only these zones (after a reload).
+    pub fn retain(&self, keep: &[Name]) {
+        self.zones
+            .write()
+            .expect("never poisoned")
+            .retain(|z, _| keep.contains(z));
+    }
+
+    pub fn set_notify_counters(&self, counters: Arc<Counters>) {
+        *self.notify.write().expect("never poisoned") = Some(counters);
+    }
+
+    /// Every configured zone synced within its expire.
+    pub fn ready(&self, now_unix: u64) -> bool {
+        self.zones
+            .read()
+            .expect("never poisoned")
+            .values()
+            .all(|z| z.is_ready(now_unix))
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, now_unix: u64) -> String {
+        let mut out = String::new();
+        let zones = self.zones.read().expect("never poisoned");
+        let gauge = |out: &mut String, name: &str, help: &str, kind: &str| {
+            writeln!(
+                out,
+                "# HELP xfr53_{name} {help}\n# TYPE xfr53_{name} {kind}"
+            )
+            .unwrap();
+        };
+        let serial = |v: &AtomicU64| v.load(Ordering::Relaxed).checked_sub(1);
+        gauge(
+            &mut out,
+            "primary_serial",
+            "The primary's SOA serial at the last check.",
+            "gauge",
+        );
+        for (zone, m) in zones.iter() {
+            if let Some(s) = serial(&m.primary_serial) {
+                writeln!(out, "xfr53_primary_serial{{zone=\"{zone}\"}} {s}").unwrap();
+            }
+        }
+        gauge(
+            &mut out,
+            "route53_serial",
+            "The serial Route 53's _serial record holds.",
+            "gauge",
+        );
+        for (zone, m) in zones.iter() {
+            if let Some(s) = serial(&m.route53_serial) {
+                writeln!(out, "xfr53_route53_serial{{zone=\"{zone}\"}} {s}").unwrap();
+            }
+        }
+        gauge(
+            &mut out,
+            "drift",
+            "1 when Route 53's serial differs from the primary's.",
+            "gauge",
+        );
+        for (zone, m) in zones.iter() {
+            let drift = serial(&m.primary_serial) != serial(&m.route53_serial);
+            writeln!(out, "xfr53_drift{{zone=\"{zone}\"}} {}", u8::from(drift)).unwrap();
+        }
+        gauge(&mut out, "syncs_total", "Syncs by result.", "counter");
+        for (zone, m) in zones.iter() {
+            for result in SyncResult::ALL {
+                let n = m.syncs[result as usize].load(Ordering::Relaxed);
+                writeln!(
+                    out,
+                    "xfr53_syncs_total{{zone=\"{zone}\",result=\"{}\"}} {n}",
+                    result.as_str()
+                )
+                .unwrap();
+            }
+        }
+        gauge(
+            &mut out,
+            "changes_total",
+            "Record sets changed, by action.",
+            "counter",
+        );
+        for (zone, m) in zones.iter() {
+            for (i, action) in ["create", "delete", "modify"].iter().enumerate() {
+                let n = m.changes[i].load(Ordering::Relaxed);
+                writeln!(
+                    out,
+                    "xfr53_changes_total{{zone=\"{zone}\",action=\"{action}\"}} {n}"
+                )
+                .unwrap();
+            }
+        }
+        gauge(
+            &mut out,
+            "sync_duration_seconds",
+            "How long syncs take.",
+            "histogram",
+        );
+        for (zone, m) in zones.iter() {
+            let histogram = m.duration.lock().expect("never poisoned");
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                let n = histogram.0.get(i).copied().unwrap_or(0);
+                writeln!(
+                    out,
+                    "xfr53_sync_duration_seconds_bucket{{zone=\"{zone}\",le=\"{bound}\"}} {n}"
+                )
+                .unwrap();
+            }
+            writeln!(
+                out,
+                "xfr53_sync_duration_seconds_bucket{{zone=\"{zone}\",le=\"+Inf\"}} {}",
+                histogram.2
+            )
+            .unwrap();
+            writeln!(
+                out,
+                "xfr53_sync_duration_seconds_sum{{zone=\"{zone}\"}} {}",
+                histogram.1
+            )
+            .unwrap();
+            writeln!(
+                out,
+                "xfr53_sync_duration_seconds_count{{zone=\"{zone}\"}} {}",
+                histogram.2
+            )
+            .unwrap();
+        }
+        gauge(
+            &mut out,
+            "last_success_timestamp_seconds",
+            "When the zone last synced successfully.",
+            "gauge",
+        );
+        for (zone, m) in zones.iter() {
+            let t = m.last_success_unix.load(Ordering::Relaxed);
+            writeln!(
+                out,
+                "xfr53_last_success_timestamp_seconds{{zone=\"{zone}\"}} {t}"
+            )
+            .unwrap();
+        }
+        gauge(
+            &mut out,
+            "ready",
+            "1 when the zone synced within its SOA expire.",
+            "gauge",
+        );
+        for (zone, m) in zones.iter() {
+            writeln!(
+                out,
+                "xfr53_ready{{zone=\"{zone}\"}} {}",
+                u8::from(m.is_ready(now_unix))
+            )
+            .unwrap();
+        }
+        if let Some(counters) = self.notify.read().expect("never poisoned").as_ref() {
+            gauge(
+                &mut out,
+                "notify_total",
+                "NOTIFY listener messages by result.",
+                "counter",
+            );
+            for verdict in Verdict::ALL {
+                writeln!(
+                    out,
+                    "xfr53_notify_total{{result=\"{}\"}} {}",
+                    verdict.as_str(),
+                    counters.get(verdict)
+                )
+                .unwrap();
+            }
+        }
+        out
+    }
+}
