@@ -173,26 +173,39 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(diff(&desired.sets, &current, &self.config.rules).changes)
     }
 
-    async fn primary_serial(&self) -> Result<Serial> {
+    /// The primary's serial (remembering its SOA for the daemon's timers).
+    async fn primary_serial(&mut self) -> Result<Serial> {
         let zone = &self.config.rules.zone;
-        match &self.source {
-            Source::ZoneFile(path) => read_zone_file(path, zone)?.serial().with_context(|| {
-                format!(
-                    "zone {zone}: {} has no SOA record at the apex",
-                    path.display()
-                )
-            }),
+        let soa = match &self.source {
+            Source::ZoneFile(path) => {
+                read_zone_file(path, zone)?
+                    .soa()
+                    .cloned()
+                    .with_context(|| {
+                        format!(
+                            "zone {zone}: {} has no SOA record at the apex",
+                            path.display()
+                        )
+                    })?
+            }
             Source::Primaries(primaries) => {
                 let mut errors = Vec::new();
+                let mut found = None;
                 for primary in primaries {
                     match query_soa(primary, zone).await {
-                        Ok(soa) => return Ok(Serial(soa.serial())),
+                        Ok(soa) => {
+                            found = Some(soa);
+                            break;
+                        }
                         Err(e) => errors.push(format!("{e:#}")),
                     }
                 }
-                bail!("{}", errors.join("; "))
+                found.with_context(|| errors.join("; "))?
             }
-        }
+        };
+        let serial = Serial(soa.serial());
+        self.soa = Some(soa);
+        Ok(serial)
     }
 
     /// The serial `_serial` holds among listed sets.

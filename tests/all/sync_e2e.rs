@@ -4,15 +4,9 @@
 
 use std::fmt::Write as _;
 
-use xfr53::core::name::Name;
-use xfr53::dns::primary::Primary;
-use xfr53::dns::transfer::axfr;
-
-use crate::support::bind::{self, Bind};
-use crate::support::route53_backend::{
-    change_requests, request_changes, request_size, Contents, Kind,
-};
-use crate::support::setup::{show, Setup};
+use crate::support::bind;
+use crate::support::route53_backend::{change_requests, request_changes, request_size, Kind};
+use crate::support::setup::{assert_synced, show, Setup};
 use crate::support::strict_route53::{Fault, Op};
 
 /// Runs a scenario against moto and against the strict double.
@@ -30,42 +24,6 @@ macro_rules! both {
             }
         }
     };
-}
-
-/// What Route 53 should hold for BIND's current zone: its record sets and
-/// `_serial` (the apex SOA and NS are Route 53's own and left out).
-async fn expected(bind: &Bind, zone: &str) -> Contents {
-    let origin = Name::parse_route53(zone).unwrap();
-    let (held, _) = axfr(&Primary::new(bind.addr, None), &origin).await.unwrap();
-    let converted = held.convert().unwrap();
-    let mut out: Contents = converted
-        .sets
-        .values()
-        .map(|s| {
-            (
-                (s.name.to_string(), s.rtype.to_string()),
-                (s.ttl, s.values.clone()),
-            )
-        })
-        .collect();
-    out.insert(
-        (format!("_serial._dyn.{origin}"), "TXT".into()),
-        (300, vec![format!("\"{}\"", converted.serial.unwrap())]),
-    );
-    out
-}
-
-/// Route 53's content without the apex SOA and NS.
-fn managed(mut contents: Contents, zone: &str) -> Contents {
-    let apex = format!("{zone}.");
-    contents.retain(|(name, rtype), _| !(*name == apex && (rtype == "SOA" || rtype == "NS")));
-    contents
-}
-
-async fn assert_synced(setup: &Setup, zone: &str) {
-    let have = managed(setup.contents(zone).await, zone);
-    let want = expected(&setup.bind, zone).await;
-    assert_eq!(have, want, "{zone}: Route 53 differs from the primary");
 }
 
 const FIXTURES: [&str; 5] = [

@@ -1,6 +1,7 @@
 //! Helpers shared by the tests.
 
 pub mod bind;
+pub mod daemon;
 pub mod http;
 pub mod moto;
 pub mod programs;

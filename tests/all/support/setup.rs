@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::process::Output;
 
+use xfr53::core::name::Name;
+use xfr53::dns::primary::Primary;
+use xfr53::dns::transfer::axfr;
+
 use super::bind::{self, Bind};
 use super::route53_backend::{Backend, Contents, Kind};
 
@@ -25,28 +29,49 @@ impl Setup {
         let backend = Backend::start(kind).await?;
         let dir = tempfile::tempdir().unwrap();
         let mut zone_ids = BTreeMap::new();
-        let mut config = format!(
-            "state_dir = \"{}/state\"\n\n[route53]\nendpoint = \"{}\"\nrequests_per_second = 50\ninsync_timeout_seconds = 30\n",
-            dir.path().display(),
-            backend.endpoint()
-        );
         for name in names {
             let id = backend.create_zone(&name, false).await;
-            write!(
-                config,
-                "\n[[zone]]\nname = \"{name}\"\nprimaries = [\"{}\"]\n",
-                bind.addr
-            )
-            .unwrap();
             zone_ids.insert(name, id);
         }
-        std::fs::write(dir.path().join("xfr53.toml"), config).unwrap();
-        Some(Setup {
+        let setup = Setup {
             bind,
             backend,
             dir,
             zone_ids,
-        })
+        };
+        let all: Vec<&str> = setup.zone_ids.keys().map(String::as_str).collect();
+        setup.write_config(None, "", &all);
+        Some(setup)
+    }
+
+    /// Writes the configuration: `listen` = (DNS port, HTTP port) for the
+    /// daemon, `zone_extra` lines in every zone section, only `zones`.
+    pub fn write_config(&self, listen: Option<(u16, u16)>, zone_extra: &str, zones: &[&str]) {
+        let mut config = format!(
+            "state_dir = \"{}/state\"\n\n[route53]\nendpoint = \"{}\"\nrequests_per_second = 50\ninsync_timeout_seconds = 30\n",
+            self.dir.path().display(),
+            self.backend.endpoint()
+        );
+        if let Some((dns, http)) = listen {
+            write!(
+                config,
+                "\n[listen]\ndns = [\"127.0.0.1:{dns}\"]\nhttp = \"127.0.0.1:{http}\"\n"
+            )
+            .unwrap();
+        }
+        for name in zones {
+            write!(
+                config,
+                "\n[[zone]]\nname = \"{name}\"\nprimaries = [\"{}\"]\n{zone_extra}\n",
+                self.bind.addr
+            )
+            .unwrap();
+        }
+        std::fs::write(self.config_path(), config).unwrap();
+    }
+
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("xfr53.toml")
     }
 
     /// Runs `xfr53 ARGS --config …` and returns its output.
@@ -84,4 +109,40 @@ pub fn show(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// What Route 53 should hold for BIND's current zone: its record sets and
+/// `_serial` (the apex SOA and NS are Route 53's own and left out).
+pub async fn expected(bind: &Bind, zone: &str) -> Contents {
+    let origin = Name::parse_route53(zone).unwrap();
+    let (held, _) = axfr(&Primary::new(bind.addr, None), &origin).await.unwrap();
+    let converted = held.convert().unwrap();
+    let mut out: Contents = converted
+        .sets
+        .values()
+        .map(|s| {
+            (
+                (s.name.to_string(), s.rtype.to_string()),
+                (s.ttl, s.values.clone()),
+            )
+        })
+        .collect();
+    out.insert(
+        (format!("_serial._dyn.{origin}"), "TXT".into()),
+        (300, vec![format!("\"{}\"", converted.serial.unwrap())]),
+    );
+    out
+}
+
+/// Route 53's content without the apex SOA and NS.
+pub fn managed(mut contents: Contents, zone: &str) -> Contents {
+    let apex = format!("{zone}.");
+    contents.retain(|(name, rtype), _| !(*name == apex && (rtype == "SOA" || rtype == "NS")));
+    contents
+}
+
+pub async fn assert_synced(setup: &Setup, zone: &str) {
+    let have = managed(setup.contents(zone).await, zone);
+    let want = expected(&setup.bind, zone).await;
+    assert_eq!(have, want, "{zone}: Route 53 differs from the primary");
 }

@@ -1,0 +1,289 @@
+//! `xfr53 daemon` end to end: real `named`, real moto and the strict
+//! double, the real binary as a process.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::support::bind;
+use crate::support::daemon::{eventually, Daemon};
+use crate::support::programs::free_port;
+use crate::support::route53_backend::Kind;
+use crate::support::setup::{expected, managed, Setup};
+
+macro_rules! both {
+    ($scenario:ident) => {
+        mod $scenario {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moto() {
+                super::$scenario(Kind::Moto).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn strict() {
+                super::$scenario(Kind::Strict).await
+            }
+        }
+    };
+}
+
+/// A daemon for `zones` (BIND NOTIFYs it when `notify`), listening on free ports.
+async fn start(
+    kind: Kind,
+    mut zone: bind::Zone,
+    notify: bool,
+    zone_extra: &str,
+) -> Option<(Setup, Daemon)> {
+    let (dns, http) = (free_port(), free_port());
+    if notify {
+        zone.also_notify = Some(dns);
+    }
+    let setup = Setup::start(kind, vec![zone]).await?;
+    let zones: Vec<String> = setup.zone_ids.keys().cloned().collect();
+    let zones: Vec<&str> = zones.iter().map(String::as_str).collect();
+    setup.write_config(Some((dns, http)), zone_extra, &zones);
+    let daemon = Daemon::start(&setup, http);
+    Some((setup, daemon))
+}
+
+async fn synced(setup: &Setup, zone: &str) -> bool {
+    managed(setup.contents(zone).await, zone) == expected(&setup.bind, zone).await
+}
+
+async fn wait_synced(setup: &Setup, daemon: &Daemon, zone: &str) {
+    let ok = eventually(Duration::from_secs(30), || synced(setup, zone)).await;
+    assert!(ok, "{zone} did not converge\n{}", daemon.log());
+}
+
+async fn starts_and_syncs_without_notify(kind: Kind) {
+    let Some((setup, daemon)) = start(kind, bind::Zone::fixture("realistic.zone"), false, "").await
+    else {
+        return;
+    };
+    wait_synced(&setup, &daemon, "example.com").await;
+    let serial = r#"{zone="example.com."}"#;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            daemon
+                .metric(&format!("xfr53_route53_serial{serial}"))
+                .await
+                == Some(2024060101.0)
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    let metrics = daemon.get("/metrics").await.unwrap().1;
+    assert_eq!(
+        daemon
+            .metric(&format!("xfr53_primary_serial{serial}"))
+            .await,
+        Some(2024060101.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        daemon.metric(&format!("xfr53_drift{serial}")).await,
+        Some(0.0)
+    );
+    assert_eq!(
+        daemon
+            .metric(r#"xfr53_syncs_total{zone="example.com.",result="applied"}"#)
+            .await,
+        Some(1.0)
+    );
+    assert_eq!(
+        daemon
+            .metric(r#"xfr53_notify_total{result="accepted"}"#)
+            .await,
+        Some(0.0)
+    );
+    assert_eq!(daemon.get("/healthz").await.map(|r| r.0), Some(200));
+    assert_eq!(daemon.get("/readyz").await.map(|r| r.0), Some(200));
+}
+both!(starts_and_syncs_without_notify);
+
+async fn bind_notify_brings_a_change_to_route53(kind: Kind) {
+    let Some((setup, daemon)) = start(kind, bind::Zone::fixture("delegation.zone"), true, "").await
+    else {
+        return;
+    };
+    wait_synced(&setup, &daemon, "parent.test").await;
+    let started = std::time::Instant::now();
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add notified.parent.test. 300 A 192.0.2.88",
+    );
+    wait_synced(&setup, &daemon, "parent.test").await;
+    eprintln!("nsupdate to Route 53 content: {:?}", started.elapsed());
+    assert!(
+        daemon
+            .metric(r#"xfr53_notify_total{result="accepted"}"#)
+            .await
+            >= Some(1.0)
+    );
+    let serial = r#"{zone="parent.test."}"#;
+    let equal = eventually(Duration::from_secs(5), || async {
+        let route53 = daemon
+            .metric(&format!("xfr53_route53_serial{serial}"))
+            .await;
+        route53 == Some(2024010101.0)
+            && daemon
+                .metric(&format!("xfr53_primary_serial{serial}"))
+                .await
+                == route53
+    })
+    .await;
+    assert!(equal, "{}", daemon.log());
+}
+both!(bind_notify_brings_a_change_to_route53);
+
+async fn a_hundred_updates_in_a_second_coalesce(kind: Kind) {
+    let Some((setup, daemon)) = start(kind, bind::Zone::fixture("delegation.zone"), true, "").await
+    else {
+        return;
+    };
+    wait_synced(&setup, &daemon, "parent.test").await;
+    let mut updates = String::new();
+    for i in 0..100 {
+        write!(
+            updates,
+            "update add burst{i}.parent.test. 300 A 192.0.2.{}\nsend\n",
+            i + 1
+        )
+        .unwrap();
+    }
+    let started = std::time::Instant::now();
+    setup
+        .bind
+        .nsupdate("parent.test", updates.trim_end().trim_end_matches("send"));
+    eprintln!("100 updates took {:?}", started.elapsed());
+    wait_synced(&setup, &daemon, "parent.test").await;
+    let recorded = eventually(Duration::from_secs(5), || async {
+        daemon
+            .metric(r#"xfr53_route53_serial{zone="parent.test."}"#)
+            .await
+            == Some(2024010200.0)
+    })
+    .await;
+    assert!(recorded, "{}", daemon.log());
+    let mut syncs = 0.0;
+    for result in ["applied", "up_to_date", "failed", "refused"] {
+        let series = format!(r#"xfr53_syncs_total{{zone="parent.test.",result="{result}"}}"#);
+        syncs += daemon.metric(&series).await.unwrap();
+    }
+    eprintln!("syncs for the initial load and 100 updates: {syncs}");
+    // the first sync, then a handful for the burst: not one per update
+    assert!(
+        syncs <= 12.0,
+        "{syncs} syncs for 100 updates\n{}",
+        daemon.log()
+    );
+}
+
+both!(a_hundred_updates_in_a_second_coalesce);
+
+async fn a_lost_notify_is_covered_by_the_refresh_timer(kind: Kind) {
+    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
+        .unwrap()
+        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 86400 60");
+    let zone = bind::Zone::new("parent.test", text);
+    let Some((setup, daemon)) = start(kind, zone, false, "min_refresh_seconds = 1").await else {
+        return;
+    };
+    wait_synced(&setup, &daemon, "parent.test").await;
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add quiet.parent.test. 300 A 192.0.2.89",
+    );
+    wait_synced(&setup, &daemon, "parent.test").await;
+    assert_eq!(
+        daemon
+            .metric(r#"xfr53_notify_total{result="accepted"}"#)
+            .await,
+        Some(0.0)
+    );
+}
+both!(a_lost_notify_is_covered_by_the_refresh_timer);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_and_a_broken_config_keeps_the_old_one() {
+    let zones = vec![
+        bind::Zone::fixture("delegation.zone"),
+        bind::Zone::fixture("wildcards.zone"),
+    ];
+    let (dns, http) = (free_port(), free_port());
+    let Some(setup) = Setup::start(Kind::Strict, zones).await else {
+        return;
+    };
+    setup.write_config(Some((dns, http)), "", &["parent.test"]);
+    let mut daemon = Daemon::start(&setup, http);
+    wait_synced(&setup, &daemon, "parent.test").await;
+    assert!(managed(setup.contents("wild.test").await, "wild.test").is_empty());
+
+    setup.write_config(Some((dns, http)), "", &["parent.test", "wild.test"]);
+    daemon.signal("HUP");
+    wait_synced(&setup, &daemon, "wild.test").await;
+
+    std::fs::write(setup.config_path(), "[[zone]]\nname = \"broken\n").unwrap();
+    daemon.signal("HUP");
+    let kept = eventually(Duration::from_secs(5), || async {
+        daemon
+            .log()
+            .contains("configuration reload failed; keeping the running one")
+    })
+    .await;
+    assert!(kept, "{}", daemon.log());
+    assert_eq!(daemon.get("/healthz").await.map(|r| r.0), Some(200));
+    let reloaded = eventually(Duration::from_secs(5), || async {
+        daemon
+            .metric(r#"xfr53_route53_serial{zone="wild.test."}"#)
+            .await
+            == Some(7.0)
+    })
+    .await;
+    assert!(reloaded, "{}", daemon.log());
+
+    daemon.signal("TERM");
+    assert_eq!(
+        daemon.wait(Duration::from_secs(10)).await,
+        Some(0),
+        "{}",
+        daemon.log()
+    );
+    assert!(daemon.log().contains("stopped"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_a_multi_batch_sync_a_restart_converges() {
+    let mut text = String::from("$ORIGIN big.test.\n$TTL 300\n@ SOA ns.big.test. admin.big.test. 1 3600 600 86400 60\n@ NS ns.big.test.\nns A 192.0.2.1\n");
+    for i in 0..3000 {
+        writeln!(text, "h{i} A 10.0.{}.{}", i / 256, i % 256).unwrap();
+    }
+    let (dns, http) = (free_port(), free_port());
+    let Some(setup) = Setup::start(Kind::Strict, vec![bind::Zone::new("big.test", text)]).await
+    else {
+        return;
+    };
+    setup.write_config(Some((dns, http)), "", &["big.test"]);
+    let strict = setup.backend.strict();
+    for _ in 0..4 {
+        strict.inject(
+            crate::support::strict_route53::Op::Change,
+            crate::support::strict_route53::Fault::Slow(Duration::from_millis(400)),
+        );
+    }
+    let mut daemon = Daemon::start(&setup, http);
+    let started = eventually(Duration::from_secs(20), || async {
+        crate::support::route53_backend::change_requests(&setup.backend.requests()).len() >= 2
+    })
+    .await;
+    assert!(started, "{}", daemon.log());
+    daemon.signal("KILL");
+    daemon.wait(Duration::from_secs(5)).await;
+    let partial = managed(setup.contents("big.test").await, "big.test");
+    assert!(
+        !partial.contains_key(&("_serial._dyn.big.test.".to_string(), "TXT".to_string())),
+        "_serial moved before the last batch"
+    );
+    let daemon = Daemon::start(&setup, http);
+    wait_synced(&setup, &daemon, "big.test").await;
+}
