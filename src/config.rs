@@ -31,6 +31,16 @@ struct RawConfig {
     #[serde(default)]
     zone: Vec<RawZone>,
     state_dir: Option<PathBuf>,
+    alerts: Option<RawAlerts>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    sns_topic_arn: String,
+    grace_seconds: Option<u64>,
+    region: Option<String>,
+    endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +87,8 @@ struct RawZone {
     /// Bounds on the SOA refresh and retry the daemon follows.
     min_refresh_seconds: Option<u64>,
     max_refresh_seconds: Option<u64>,
+    /// Limit for connecting to a primary and each wait for its data.
+    timeout_seconds: Option<u64>,
 }
 
 /// Where the listeners bind.
@@ -118,12 +130,23 @@ pub struct ZoneConfig {
     pub clamps: Clamps,
 }
 
+/// Where alerts go: an SNS topic.
+#[derive(Clone, Debug)]
+pub struct AlertSettings {
+    pub sns_topic_arn: String,
+    /// How long a zone fails before the alert is sent.
+    pub grace: Duration,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     pub listen: Listen,
     pub route53: Route53Settings,
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
+    pub alerts: Option<AlertSettings>,
 }
 
 impl Config {
@@ -189,11 +212,23 @@ impl Config {
             }
             zones.push(parsed);
         }
+        let alerts = raw.alerts.map(|a| AlertSettings {
+            sns_topic_arn: a.sns_topic_arn,
+            grace: Duration::from_secs(a.grace_seconds.unwrap_or(300)),
+            region: a.region,
+            endpoint: a.endpoint,
+        });
+        if let Some(alerts) = &alerts {
+            if !alerts.sns_topic_arn.starts_with("arn:") {
+                bail!("alerts.sns_topic_arn: {:?} is not an ARN like \"arn:aws:sns:us-east-1:123456789012:xfr53\"", alerts.sns_topic_arn);
+            }
+        }
         Ok(Config {
             listen,
             route53,
             state_dir: raw.state_dir,
             zones,
+            alerts,
         })
     }
 
@@ -236,10 +271,19 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
     if raw.primaries.is_empty() {
         bail!("primaries: list at least one primary, e.g. primaries = [\"192.0.2.1:53\"]");
     }
+    let timeout = Duration::from_secs(raw.timeout_seconds.unwrap_or(10));
+    if timeout.is_zero() {
+        bail!("timeout_seconds must be above 0");
+    }
     let primaries: Vec<Primary> = raw
         .primaries
         .iter()
-        .map(|p| primary_addr(p).map(|addr| Primary::new(addr, key.clone())))
+        .map(|p| {
+            primary_addr(p).map(|addr| Primary {
+                timeout,
+                ..Primary::new(addr, key.clone())
+            })
+        })
         .collect::<Result<_>>()?;
     let notify_from = match &raw.notify_from {
         Some(prefixes) => prefixes

@@ -20,7 +20,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::alert::Alerter;
 use crate::config::{Config, ZoneConfig};
+use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Action, Event, Schedule, Timers};
 use crate::dns::listener::{Limits, Listener};
@@ -147,6 +149,8 @@ struct Shared {
     throttle: Arc<Throttle>,
     insync_timeout: Duration,
     states: StateDir,
+    alerter: Option<Arc<Alerter>>,
+    grace: Duration,
 }
 
 impl Zones {
@@ -156,6 +160,11 @@ impl Zones {
             throttle: Arc::new(Throttle::new(config.route53.requests_per_second)),
             insync_timeout: config.route53.insync_timeout,
             states,
+            alerter: match &config.alerts {
+                Some(alerts) => Some(Arc::new(Alerter::new(alerts).await)),
+                None => None,
+            },
+            grace: config.alerts.as_ref().map_or(Duration::ZERO, |a| a.grace),
         };
         let tasks = config
             .zones
@@ -215,6 +224,8 @@ struct Finished {
     state: ZoneState,
     hosted: Option<Arc<AwsHostedZone>>,
     event: Event,
+    /// What happened, in a line, for an alert.
+    detail: String,
 }
 
 async fn zone_task(
@@ -229,6 +240,7 @@ async fn zone_task(
     let name = zone.rules.zone.clone();
     // until the first SOA is seen: a day's expire, the configured clamps
     let mut schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
+    let mut alerting = Alerting::new(shared.grace);
     let mut state = Some(shared.states.load(&name));
     let mut hosted: Option<Arc<AwsHostedZone>> = None;
     let mut running: Option<JoinHandle<Finished>> = None;
@@ -260,18 +272,23 @@ async fn zone_task(
         tokio::select! {
             finished = async { running.as_mut().expect("guarded").await }, if running.is_some() => {
                 running = None;
-                let event = match finished {
+                let (event, detail) = match finished {
                     Ok(done) => {
                         state = Some(done.state);
                         hosted = done.hosted;
-                        done.event
+                        (done.event, done.detail)
                     }
                     Err(e) => {
                         tracing::error!(zone = %name, "sync task failed: {e}");
                         state = Some(shared.states.load(&name));
-                        Event::Failed { jitter: rand::random() }
+                        (Event::Failed { jitter: rand::random() }, format!("the sync task failed: {e}"))
                     }
                 };
+                let succeeded = matches!(event, Event::Succeeded { .. });
+                if let (Some(alert), Some(alerter)) = (alerting.observe(succeeded, origin.elapsed()), &shared.alerter) {
+                    let (alerter, name) = (alerter.clone(), name.clone());
+                    tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
+                }
                 actions = schedule.handle(event, origin.elapsed());
             }
             Some(()) = notified.recv() => actions = schedule.handle(Event::Notify, origin.elapsed()),
@@ -351,12 +368,12 @@ async fn sync_once(
             jitter: rand::random(),
         },
     };
-    let event = match result {
+    let (event, detail) = match result {
         Ok(Outcome::UpToDate(serial)) => {
             metrics.set_route53_serial(serial.0);
             metrics.record(SyncResult::UpToDate, took, (0, 0, 0), now);
             tracing::info!(zone = %name, serial = serial.0, duration_ms = took.as_millis() as u64, "in sync");
-            succeeded(timers)
+            (succeeded(timers), format!("in sync at serial {serial}"))
         }
         Ok(Outcome::Applied(plan)) => {
             shared.states.save(&name, &state);
@@ -369,15 +386,23 @@ async fn sync_once(
                 now,
             );
             tracing::info!(zone = %name, serial = plan.serial.0, created = s.create, deleted = s.delete, modified = s.modify, batches = s.batches, duration_ms = took.as_millis() as u64, "synced");
-            succeeded(timers)
+            (succeeded(timers), format!("synced serial {}", plan.serial))
         }
         Ok(Outcome::Refused(plan)) => {
             shared.states.save(&name, &state);
             metrics.record(SyncResult::Refused, took, (0, 0, 0), now);
             tracing::error!(zone = %name, serial = plan.serial.0, refusals = ?plan.refusals, "plan refused by a safety rule; run `xfr53 plan` to see it and `xfr53 sync --force` to apply it");
-            Event::Failed {
-                jitter: rand::random(),
-            }
+            let detail = format!(
+                "serial {} refused by a safety rule: {}",
+                plan.serial,
+                plan.refusals.join("; ")
+            );
+            (
+                Event::Failed {
+                    jitter: rand::random(),
+                },
+                detail,
+            )
         }
         Err(e) => {
             state.route53 = None;
@@ -390,6 +415,7 @@ async fn sync_once(
                 event: Event::Failed {
                     jitter: rand::random(),
                 },
+                detail: format!("{e:#}"),
             };
         }
     };
@@ -397,5 +423,6 @@ async fn sync_once(
         state,
         hosted: hosted.ok(),
         event,
+        detail,
     }
 }

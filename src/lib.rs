@@ -1,6 +1,7 @@
 //! xfr53: keeps an Amazon Route 53 hosted zone an exact copy of a zone
 //! served by a primary nameserver.
 
+pub mod alert;
 pub mod cli;
 pub mod commands;
 pub mod config;

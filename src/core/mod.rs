@@ -1,6 +1,7 @@
 //! The pure core: from DNS records to ordered Route 53 change batches.
 //! No async, sockets, clocks or AWS SDK types live here.
 
+pub mod alert;
 pub mod convert;
 pub mod diff;
 pub mod mnemonic;

@@ -29,13 +29,14 @@ use crate::state::ZoneState;
 /// Route 53's largest page of ListResourceRecordSets.
 const PAGE: i32 = 300;
 
-/// A Route 53 client for `settings`.
-pub async fn client(settings: &Route53Settings) -> Client {
-    // Route 53 is global; any region will do when none is configured
-    let region = RegionProviderChain::first_try(settings.region.clone().map(Region::new))
+/// aws-config's standard chain, with SDK retries off (callers pace and
+/// retry) and a region: the configured one, the environment's, else
+/// us-east-1 (Route 53 and SNS alerts need one to sign with).
+pub async fn sdk_config(region: Option<String>) -> aws_config::SdkConfig {
+    let region = RegionProviderChain::first_try(region.map(Region::new))
         .or_default_provider()
         .or_else(Region::new("us-east-1"));
-    let shared = aws_config::defaults(BehaviorVersion::latest())
+    aws_config::defaults(BehaviorVersion::latest())
         .region(region)
         .retry_config(RetryConfig::disabled())
         .timeout_config(
@@ -45,7 +46,12 @@ pub async fn client(settings: &Route53Settings) -> Client {
                 .build(),
         )
         .load()
-        .await;
+        .await
+}
+
+/// A Route 53 client for `settings`.
+pub async fn client(settings: &Route53Settings) -> Client {
+    let shared = sdk_config(settings.region.clone()).await;
     let mut config = aws_sdk_route53::config::Builder::from(&shared);
     if let Some(endpoint) = &settings.endpoint {
         config = config.endpoint_url(endpoint);

@@ -287,3 +287,108 @@ async fn killed_during_a_multi_batch_sync_a_restart_converges() {
     let daemon = Daemon::start(&setup, http);
     wait_synced(&setup, &daemon, "big.test").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
+    // refresh 2 s, retry 1 s, expire 4 s
+    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
+        .unwrap()
+        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 4 60");
+    let (dns, http) = (free_port(), free_port());
+    let Some(setup) = Setup::start(Kind::Moto, vec![bind::Zone::new("parent.test", text)]).await
+    else {
+        return;
+    };
+    let sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .endpoint_url(setup.backend.endpoint())
+            .build(),
+    );
+    let topic = sns
+        .create_topic()
+        .name("xfr53-alerts")
+        .send()
+        .await
+        .unwrap();
+    let topic = topic.topic_arn().unwrap().to_string();
+    setup.write_config(
+        Some((dns, http)),
+        "min_refresh_seconds = 1\ntimeout_seconds = 1",
+        &["parent.test"],
+    );
+    let mut config = std::fs::read_to_string(setup.config_path()).unwrap();
+    write!(
+        config,
+        "\n[alerts]\nsns_topic_arn = \"{topic}\"\ngrace_seconds = 1\nendpoint = \"{}\"\n",
+        setup.backend.endpoint()
+    )
+    .unwrap();
+    std::fs::write(setup.config_path(), config).unwrap();
+    let daemon = Daemon::start(&setup, http);
+    wait_synced(&setup, &daemon, "parent.test").await;
+    let ready = eventually(Duration::from_secs(5), || async {
+        daemon.get("/readyz").await.map(|r| r.0) == Some(200)
+    });
+    assert!(ready.await, "{}", daemon.log());
+
+    let publishes = || {
+        setup
+            .backend
+            .requests()
+            .into_iter()
+            .filter(|r| String::from_utf8_lossy(&r.body).contains("Action=Publish"))
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect::<Vec<_>>()
+    };
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &setup.bind.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    signal("STOP");
+    let unready = eventually(Duration::from_secs(15), || async {
+        daemon.get("/readyz").await.map(|r| r.0) == Some(503)
+    })
+    .await;
+    assert!(unready, "{}", daemon.log());
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            !publishes().is_empty()
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    // failures go on; the alert is not repeated
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = publishes();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("failing"), "{}", sent[0]);
+    assert!(
+        daemon
+            .metric(r#"xfr53_syncs_total{zone="parent.test.",result="failed"}"#)
+            .await
+            >= Some(2.0)
+    );
+
+    signal("CONT");
+    assert!(
+        eventually(Duration::from_secs(15), || async { publishes().len() == 2 }).await,
+        "{}",
+        daemon.log()
+    );
+    assert!(publishes()[1].contains("recovered"));
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            daemon.get("/readyz").await.map(|r| r.0) == Some(200)
+        })
+        .await
+    );
+}

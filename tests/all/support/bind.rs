@@ -176,6 +176,11 @@ controls {{ }};
         panic!("named did not start within 20 s:\n{}", self.log());
     }
 
+    /// named's process ID, to pause it (SIGSTOP) as a primary gone quiet.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("named.log")).unwrap_or_default()
     }

@@ -1,0 +1,76 @@
+//! When to alert about a zone, as a pure state machine: one message when it
+//! has been failing for longer than the grace, one when it recovers after
+//! that; never more, however often the syncs fail.
+
+use std::time::Duration;
+
+use super::schedule::Now;
+
+/// A message to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Alert {
+    Failing,
+    Recovered,
+}
+
+#[derive(Clone, Debug)]
+pub struct Alerting {
+    grace: Duration,
+    failing_since: Option<Now>,
+    alerted: bool,
+}
+
+impl Alerting {
+    pub fn new(grace: Duration) -> Alerting {
+        Alerting {
+            grace,
+            failing_since: None,
+            alerted: false,
+        }
+    }
+
+    /// Records a sync's result; the alert to send, if any.
+    pub fn observe(&mut self, succeeded: bool, now: Now) -> Option<Alert> {
+        if succeeded {
+            self.failing_since = None;
+            return std::mem::take(&mut self.alerted).then_some(Alert::Recovered);
+        }
+        let since = *self.failing_since.get_or_insert(now);
+        if !self.alerted && now.saturating_sub(since) >= self.grace {
+            self.alerted = true;
+            return Some(Alert::Failing);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    #[test]
+    fn one_alert_after_the_grace_and_one_recovery() {
+        let mut a = Alerting::new(S(60));
+        assert_eq!(a.observe(false, S(0)), None);
+        assert_eq!(a.observe(false, S(59)), None);
+        assert_eq!(a.observe(false, S(60)), Some(Alert::Failing));
+        for t in 61..200 {
+            assert_eq!(a.observe(false, S(t)), None, "no storm");
+        }
+        assert_eq!(a.observe(true, S(200)), Some(Alert::Recovered));
+        assert_eq!(a.observe(true, S(201)), None);
+    }
+
+    #[test]
+    fn a_short_failure_within_the_grace_is_not_reported() {
+        let mut a = Alerting::new(S(60));
+        assert_eq!(a.observe(false, S(0)), None);
+        assert_eq!(a.observe(true, S(30)), None);
+        // the grace starts again with the next failure
+        assert_eq!(a.observe(false, S(40)), None);
+        assert_eq!(a.observe(false, S(99)), None);
+        assert_eq!(a.observe(false, S(100)), Some(Alert::Failing));
+    }
+}
