@@ -17,6 +17,8 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When it had arrived whole.
+    pub at: std::time::Instant,
 }
 
 impl Request {
@@ -137,6 +139,7 @@ pub async fn read_request<S: tokio::io::AsyncRead + Unpin>(
         target,
         headers,
         body,
+        at: std::time::Instant::now(),
     })
 }
 

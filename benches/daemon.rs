@@ -1,0 +1,165 @@
+//! The daemon holding a 10,000-record zone: from BIND's NOTIFY to the change
+//! request leaving xfr53 for a one-record change, to Route 53's serial
+//! moving (moto answers INSYNC at once), and the idle daemon's memory and
+//! CPU. Run with `cargo bench --bench daemon`; prints figures.
+
+#[path = "../tests/all/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use support::bind;
+use support::daemon::{eventually, Daemon};
+use support::programs::free_port;
+use support::route53_backend::{change_requests, Kind};
+use support::setup::Setup;
+
+const ZONE: &str = "bench.test";
+const ROUNDS: u32 = 10;
+
+fn zone_text() -> String {
+    let mut text = format!("$ORIGIN {ZONE}.\n$TTL 300\n@ SOA ns.{ZONE}. admin.{ZONE}. 1 3600 600 86400 60\n@ NS ns.{ZONE}.\nns A 192.0.2.1\n");
+    for i in 0..5_000 {
+        writeln!(
+            text,
+            "h{i} A 10.0.{}.{}\nh{i} A 10.1.{}.{}",
+            i / 256,
+            i % 256,
+            i / 256,
+            i % 256
+        )
+        .unwrap();
+    }
+    text
+}
+
+/// (resident kB, CPU ticks) of a process, from /proc.
+fn usage(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    (rss, ticks)
+}
+
+/// A UDP relay from `port` to the daemon on `to`, noting when each message
+/// from BIND arrives.
+async fn relay(port: u16, to: u16) -> std::sync::Arc<std::sync::Mutex<Vec<Instant>>> {
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = arrivals.clone();
+    let outside = tokio::net::UdpSocket::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let inside = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    inside.connect(("127.0.0.1", to)).await.unwrap();
+    tokio::spawn(async move {
+        let (mut from_bind, mut from_daemon) = ([0u8; 4096], [0u8; 4096]);
+        let mut bind_addr = None;
+        loop {
+            tokio::select! {
+                Ok((n, source)) = outside.recv_from(&mut from_bind) => {
+                    noted.lock().unwrap().push(Instant::now());
+                    bind_addr = Some(source);
+                    let _ = inside.send(&from_bind[..n]).await;
+                }
+                Ok(n) = inside.recv(&mut from_daemon) => {
+                    if let Some(addr) = bind_addr {
+                        let _ = outside.send_to(&from_daemon[..n], addr).await;
+                    }
+                }
+            }
+        }
+    });
+    arrivals
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let (dns, http, relay_port) = (free_port(), free_port(), free_port());
+        let mut zone = bind::Zone::new(ZONE, zone_text());
+        // BIND notifies a relay that notes when each NOTIFY arrives and
+        // passes it on to the daemon (and the answer back)
+        zone.also_notify = Some(relay_port);
+        let notifies = relay(relay_port, dns).await;
+        let Some(setup) = Setup::start(Kind::Moto, vec![zone]).await else {
+            return;
+        };
+        setup.write_config(Some((dns, http)), "", &[ZONE]);
+        let daemon = Daemon::start(&setup, http);
+        let serial = |n: f64| {
+            let daemon = &daemon;
+            move || async move { daemon.metric(&format!("xfr53_route53_serial{{zone=\"{ZONE}.\"}}")).await == Some(n) }
+        };
+        let started = Instant::now();
+        assert!(eventually(Duration::from_secs(120), serial(1.0)).await, "{}", daemon.log());
+        println!("first sync of 10,000 records (5,000 sets) into moto: {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
+
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (rss, before) = usage(daemon.pid());
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let (_, after) = usage(daemon.pid());
+        let ticks_per_second = 100.0;
+        println!(
+            "idle daemon holding the zone: RSS {:.1} MB; CPU over 10 s idle: {:.2} % ({} ticks)",
+            rss as f64 / 1024.0,
+            (after - before) as f64 / ticks_per_second / 10.0 * 100.0,
+            after - before
+        );
+
+        let (mut to_request, mut to_serial) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            let mark = setup.backend.requests().len();
+            let seen = notifies.lock().unwrap().len();
+            setup.bind.nsupdate(ZONE, &format!("update add new{round}.{ZONE}. 300 A 192.0.2.{}", round + 10));
+            assert!(eventually(Duration::from_secs(10), || async { notifies.lock().unwrap().len() > seen }).await);
+            let notified = notifies.lock().unwrap()[seen];
+            let sent = eventually(Duration::from_secs(10), || async {
+                !change_requests(&setup.backend.requests()[mark..]).is_empty()
+            })
+            .await;
+            assert!(sent, "{}", daemon.log());
+            let requests = setup.backend.requests();
+            let request = change_requests(&requests[mark..])[0].at;
+            to_request.push(request.saturating_duration_since(notified));
+            assert!(eventually(Duration::from_secs(10), serial(f64::from(round + 2))).await);
+            to_serial.push(notified.elapsed());
+        }
+        let median = |mut v: Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2].as_secs_f64() * 1e3
+        };
+        let max = |v: &[Duration]| v.iter().max().unwrap().as_secs_f64() * 1e3;
+        println!(
+            "one-record change, {ROUNDS} rounds: NOTIFY -> change request leaves xfr53: median {:.1} ms, max {:.1} ms",
+            median(to_request.clone()),
+            max(&to_request)
+        );
+        println!(
+            "one-record change, {ROUNDS} rounds: NOTIFY -> INSYNC (Route 53 serial metric moved, moto): median {:.1} ms, max {:.1} ms",
+            median(to_serial.clone()),
+            max(&to_serial)
+        );
+        if std::env::var("BENCH_LOG").is_ok() {
+            let log = daemon.log();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!("{}", lines[lines.len().saturating_sub(12)..].join("\n"));
+        }
+        let (rss, _) = usage(daemon.pid());
+        println!("RSS after the changes: {:.1} MB", rss as f64 / 1024.0);
+    });
+}
