@@ -194,9 +194,20 @@ async fn ten_thousand_records_in_batches_within_limits(kind: Kind) {
     let Some(setup) = Setup::start(kind, vec![bind::Zone::new("big.test", text)]).await else {
         return;
     };
+    let before = setup.backend.requests().len();
     let run = setup.run(&["sync", "big.test"]).await;
     assert_eq!(run.status.code(), Some(0), "{}", show(&run));
     let requests = setup.backend.requests();
+    // the client-side rate limit (50 per second here, a burst of 2): any
+    // three consecutive requests span at least one interval
+    let ours = &requests[before..];
+    for window in ours.windows(3) {
+        let span = window[2].at.duration_since(window[0].at);
+        assert!(
+            span >= std::time::Duration::from_millis(16),
+            "3 requests within {span:?}"
+        );
+    }
     let changes = change_requests(&requests);
     assert!(
         changes.len() >= 10,

@@ -72,7 +72,7 @@ impl Daemon {
     }
 
     pub fn signal(&self, name: &str) {
-        let pid = self.child.id().expect("running").to_string();
+        let pid = self.pid().to_string();
         let status = std::process::Command::new("kill")
             .args(["-s", name, &pid])
             .status()
