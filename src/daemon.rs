@@ -24,12 +24,13 @@ use crate::alert::Alerter;
 use crate::config::{Config, ZoneConfig};
 use crate::core::alert::Alerting;
 use crate::core::name::Name;
-use crate::core::schedule::{Action, Event, Schedule, Timers};
+use crate::core::schedule::{Event, Schedule, Timers};
 use crate::dns::listener::{Limits, Listener};
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
+use crate::scheduler::drive;
 use crate::state::{StateDir, ZoneState, DEFAULT_DIR};
 use crate::sync::{Outcome, Source, ZoneSync};
 
@@ -219,86 +220,41 @@ impl Zones {
     }
 }
 
-/// What one sync reports back to its zone task.
-struct Finished {
+/// What a zone keeps from one sync to the next.
+struct ZoneRuntime {
     state: ZoneState,
     hosted: Option<Arc<AwsHostedZone>>,
-    event: Event,
-    /// What happened, in a line, for an alert.
-    detail: String,
+    alerting: Alerting,
+    origin: Instant,
 }
 
 async fn zone_task(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
-    mut notified: mpsc::Receiver<()>,
-    mut shutdown: watch::Receiver<bool>,
+    notified: mpsc::Receiver<()>,
+    shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
 ) {
-    let origin = Instant::now();
     let name = zone.rules.zone.clone();
     // until the first SOA is seen: a day's expire, the configured clamps
-    let mut schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
-    let mut alerting = Alerting::new(shared.grace);
-    let mut state = Some(shared.states.load(&name));
-    let mut hosted: Option<Arc<AwsHostedZone>> = None;
-    let mut running: Option<JoinHandle<Finished>> = None;
-    let mut timer: Option<Instant> = None;
-    let mut actions = schedule.handle(Event::Start, origin.elapsed());
-    loop {
-        for action in actions.drain(..) {
-            match action {
-                Action::Sync => {
-                    let task_state = state.take().expect("one sync at a time");
-                    running = Some(tokio::spawn(sync_once(
-                        zone.clone(),
-                        shared.clone(),
-                        metrics.clone(),
-                        task_state,
-                        hosted.clone(),
-                        stop.clone(),
-                    )));
-                }
-                Action::TimerAt(at) => timer = Some(origin + at),
-            }
-        }
-        let sleep = async {
-            match timer {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            finished = async { running.as_mut().expect("guarded").await }, if running.is_some() => {
-                running = None;
-                let (event, detail) = match finished {
-                    Ok(done) => {
-                        state = Some(done.state);
-                        hosted = done.hosted;
-                        (done.event, done.detail)
-                    }
-                    Err(e) => {
-                        tracing::error!(zone = %name, "sync task failed: {e}");
-                        state = Some(shared.states.load(&name));
-                        (Event::Failed { jitter: rand::random() }, format!("the sync task failed: {e}"))
-                    }
-                };
-                let succeeded = matches!(event, Event::Succeeded { .. });
-                if let (Some(alert), Some(alerter)) = (alerting.observe(succeeded, origin.elapsed()), &shared.alerter) {
-                    let (alerter, name) = (alerter.clone(), name.clone());
-                    tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
-                }
-                actions = schedule.handle(event, origin.elapsed());
-            }
-            Some(()) = notified.recv() => actions = schedule.handle(Event::Notify, origin.elapsed()),
-            () = sleep => {
-                timer = None;
-                actions = schedule.handle(Event::Timer, origin.elapsed());
-            }
-            _ = shutdown.changed() => break,
-        }
-    }
+    let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
+    let runtime = Arc::new(tokio::sync::Mutex::new(ZoneRuntime {
+        state: shared.states.load(&name),
+        hosted: None,
+        alerting: Alerting::new(shared.grace),
+        origin: Instant::now(),
+    }));
+    let running = drive(schedule, notified, shutdown, || {
+        tokio::spawn(sync_once(
+            zone.clone(),
+            shared.clone(),
+            metrics.clone(),
+            runtime.clone(),
+            stop.clone(),
+        ))
+    })
+    .await;
     if let Some(task) = running {
         // `stop` is set: no further batch; the request in flight may finish
         let abort = task.abort_handle();
@@ -309,38 +265,54 @@ async fn zone_task(
     }
 }
 
+/// One sync of the zone, its metrics, logs and alerts; the event for the
+/// schedule.
 async fn sync_once(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
-    mut state: ZoneState,
-    hosted: Option<Arc<AwsHostedZone>>,
+    runtime: Arc<tokio::sync::Mutex<ZoneRuntime>>,
     stop: Arc<AtomicBool>,
-) -> Finished {
+) -> Event {
+    let mut runtime = runtime.lock().await;
+    let (event, detail) = run_sync(&zone, &shared, &metrics, &mut runtime, stop).await;
+    let now = runtime.origin.elapsed();
+    let succeeded = matches!(event, Event::Succeeded { .. });
+    if let (Some(alert), Some(alerter)) =
+        (runtime.alerting.observe(succeeded, now), &shared.alerter)
+    {
+        let (alerter, name) = (alerter.clone(), zone.rules.zone.clone());
+        tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
+    }
+    event
+}
+
+/// The sync itself: the event for the schedule and a line for an alert.
+async fn run_sync(
+    zone: &ZoneConfig,
+    shared: &Shared,
+    metrics: &ZoneMetrics,
+    runtime: &mut ZoneRuntime,
+    stop: Arc<AtomicBool>,
+) -> (Event, String) {
     let started = std::time::Instant::now();
     let name = zone.rules.zone.clone();
-    let hosted = match hosted {
+    let hosted = match runtime.hosted.clone() {
         Some(hosted) => Ok(hosted),
-        None => AwsHostedZone::for_zone(
-            shared.client.clone(),
-            shared.throttle.clone(),
-            &zone,
-            &state,
-        )
-        .await
-        .map(Arc::new),
+        None => {
+            let (client, throttle) = (shared.client.clone(), shared.throttle.clone());
+            AwsHostedZone::for_zone(client, throttle, zone, &runtime.state)
+                .await
+                .map(Arc::new)
+        }
     };
+    let state = &mut runtime.state;
     let (result, soa) = match &hosted {
         Ok(hosted) => {
             let source = Source::Primaries(zone.primaries.clone());
-            let mut sync = ZoneSync::new(
-                &zone,
-                source,
-                hosted.as_ref(),
-                &mut state,
-                shared.insync_timeout,
-            )
-            .stopping(stop);
+            let mut sync =
+                ZoneSync::new(zone, source, hosted.as_ref(), state, shared.insync_timeout)
+                    .stopping(stop);
             let result = sync.sync(false).await;
             (result, sync.soa().cloned())
         }
@@ -376,7 +348,7 @@ async fn sync_once(
             (succeeded(timers), format!("in sync at serial {serial}"))
         }
         Ok(Outcome::Applied(plan)) => {
-            shared.states.save(&name, &state);
+            shared.states.save(&name, state);
             let s = plan.summary;
             metrics.set_route53_serial(plan.serial.0);
             metrics.record(
@@ -389,7 +361,7 @@ async fn sync_once(
             (succeeded(timers), format!("synced serial {}", plan.serial))
         }
         Ok(Outcome::Refused(plan)) => {
-            shared.states.save(&name, &state);
+            shared.states.save(&name, state);
             metrics.record(SyncResult::Refused, took, (0, 0, 0), now);
             tracing::error!(zone = %name, serial = plan.serial.0, refusals = ?plan.refusals, "plan refused by a safety rule; run `xfr53 plan` to see it and `xfr53 sync --force` to apply it");
             let detail = format!(
@@ -406,23 +378,19 @@ async fn sync_once(
         }
         Err(e) => {
             state.route53 = None;
-            shared.states.save(&name, &state);
+            shared.states.save(&name, state);
             metrics.record(SyncResult::Failed, took, (0, 0, 0), now);
             tracing::error!(zone = %name, duration_ms = took.as_millis() as u64, "sync failed: {e:#}");
-            return Finished {
-                state,
-                hosted: None,
-                event: Event::Failed {
+            // the hosted zone is looked up again next time
+            runtime.hosted = None;
+            return (
+                Event::Failed {
                     jitter: rand::random(),
                 },
-                detail: format!("{e:#}"),
-            };
+                format!("{e:#}"),
+            );
         }
     };
-    Finished {
-        state,
-        hosted: hosted.ok(),
-        event,
-        detail,
-    }
+    runtime.hosted = hosted.ok();
+    (event, detail)
 }

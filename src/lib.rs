@@ -11,5 +11,6 @@ pub mod dns;
 pub mod http;
 pub mod metrics;
 pub mod route53;
+pub mod scheduler;
 pub mod state;
 pub mod sync;
