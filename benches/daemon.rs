@@ -7,7 +7,6 @@
 #[allow(dead_code)]
 mod support;
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use support::bind;
@@ -18,22 +17,6 @@ use support::setup::Setup;
 
 const ZONE: &str = "bench.test";
 const ROUNDS: u32 = 10;
-
-fn zone_text() -> String {
-    let mut text = format!("$ORIGIN {ZONE}.\n$TTL 300\n@ SOA ns.{ZONE}. admin.{ZONE}. 1 3600 600 86400 60\n@ NS ns.{ZONE}.\nns A 192.0.2.1\n");
-    for i in 0..5_000 {
-        writeln!(
-            text,
-            "h{i} A 10.0.{}.{}\nh{i} A 10.1.{}.{}",
-            i / 256,
-            i % 256,
-            i / 256,
-            i % 256
-        )
-        .unwrap();
-    }
-    text
-}
 
 /// (resident kB, CPU ticks) of a process, from /proc.
 fn usage(pid: u32) -> (u64, u64) {
@@ -91,7 +74,7 @@ fn main() {
     }
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let (dns, http, relay_port) = (free_port(), free_port(), free_port());
-        let mut zone = bind::Zone::new(ZONE, zone_text());
+        let mut zone = bind::Zone::new(ZONE, support::zones::generated(ZONE, 5_000));
         // BIND notifies a relay that notes when each NOTIFY arrives and
         // passes it on to the daemon (and the answer back)
         zone.also_notify = Some(relay_port);

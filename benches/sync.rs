@@ -11,7 +11,6 @@
 #[allow(dead_code)]
 mod support;
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -21,24 +20,6 @@ use support::route53_backend::{Backend, Kind};
 
 const ZONE: &str = "bench.test";
 const NAMES: usize = 5_000;
-
-fn zone_text() -> String {
-    let mut text = format!(
-        "$ORIGIN {ZONE}.\n$TTL 300\n@ SOA ns.{ZONE}. admin.{ZONE}. 1 3600 600 86400 60\n@ NS ns.{ZONE}.\nns A 192.0.2.1\n"
-    );
-    for i in 0..NAMES {
-        writeln!(
-            text,
-            "h{i} A 10.0.{}.{}\nh{i} A 10.1.{}.{}",
-            i / 256,
-            i % 256,
-            i / 256,
-            i % 256
-        )
-        .unwrap();
-    }
-    text
-}
 
 /// Ten records changed in one dynamic update (one new serial).
 fn change_ten(bind: &Bind, round: usize) {
@@ -195,7 +176,10 @@ fn main() {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-bench");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let Some(bind) = Bind::start(vec![bind::Zone::new(ZONE, zone_text())]) else {
+        let Some(bind) = Bind::start(vec![bind::Zone::new(
+            ZONE,
+            support::zones::generated(ZONE, NAMES),
+        )]) else {
             return;
         };
         let mut results = Vec::new();

@@ -10,22 +10,6 @@ use crate::support::programs::free_port;
 use crate::support::route53_backend::Kind;
 use crate::support::setup::{expected, managed, Setup};
 
-macro_rules! both {
-    ($scenario:ident) => {
-        mod $scenario {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn moto() {
-                super::$scenario(Kind::Moto).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn strict() {
-                super::$scenario(Kind::Strict).await
-            }
-        }
-    };
-}
-
 /// A daemon for `zones` (BIND NOTIFYs it when `notify`), listening on free ports.
 async fn start(
     kind: Kind,

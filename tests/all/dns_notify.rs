@@ -33,9 +33,14 @@ struct Running {
 }
 
 async fn listen(policy: NotifyPolicy, limits: Limits) -> Running {
-    let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // a UDP port whose TCP twin is free too
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+            break (udp, tcp);
+        }
+    };
     let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
     let (tx, events) = mpsc::channel(64);
     let listener = Listener::start(vec![udp], vec![tcp], policy, limits, tx);
     Running {

@@ -1,5 +1,23 @@
 //! The one integration-test binary.
 
+/// Runs an async scenario `fn(Kind)` against moto and the strict double, as
+/// two tests in a module named after it.
+macro_rules! both {
+    ($scenario:ident) => {
+        mod $scenario {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn moto() {
+                super::$scenario(Kind::Moto).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn strict() {
+                super::$scenario(Kind::Strict).await
+            }
+        }
+    };
+}
+
 mod core_bad_input;
 mod core_golden;
 mod core_props;

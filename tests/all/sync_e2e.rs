@@ -9,23 +9,6 @@ use crate::support::route53_backend::{change_requests, request_changes, request_
 use crate::support::setup::{assert_synced, show, Setup};
 use crate::support::strict_route53::{Fault, Op};
 
-/// Runs a scenario against moto and against the strict double.
-macro_rules! both {
-    ($scenario:ident) => {
-        mod $scenario {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn moto() {
-                super::$scenario(Kind::Moto).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn strict() {
-                super::$scenario(Kind::Strict).await
-            }
-        }
-    };
-}
-
 const FIXTURES: [&str; 5] = [
     "realistic.zone",
     "wildcards.zone",
@@ -179,18 +162,7 @@ async fn drift_is_found_and_repaired(kind: Kind) {
 both!(drift_is_found_and_repaired);
 
 async fn ten_thousand_records_in_batches_within_limits(kind: Kind) {
-    let mut text = String::from("$ORIGIN big.test.\n$TTL 300\n@ SOA ns.big.test. admin.big.test. 1 3600 600 86400 60\n@ NS ns.big.test.\nns A 192.0.2.1\n");
-    for i in 0..5_000 {
-        writeln!(
-            text,
-            "h{i} A 10.0.{}.{}\nh{i} A 10.1.{}.{}",
-            i / 256,
-            i % 256,
-            i / 256,
-            i % 256
-        )
-        .unwrap();
-    }
+    let text = crate::support::zones::generated("big.test", 5_000);
     let Some(setup) = Setup::start(kind, vec![bind::Zone::new("big.test", text)]).await else {
         return;
     };

@@ -28,3 +28,17 @@ pub fn load(file: &str) -> Converted {
     let records = zonefile::parse(file, &text, &origin).unwrap();
     Zone::from_records(origin, &records).convert().unwrap()
 }
+
+/// A generated zone `origin` (no trailing dot) with `names` hosts of two A
+/// records each (`h0` to `h{names-1}`), plus its SOA, NS and the NS's A.
+pub fn generated(origin: &str, names: usize) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "$ORIGIN {origin}.\n$TTL 300\n@ SOA ns.{origin}. admin.{origin}. 1 3600 600 86400 60\n@ NS ns.{origin}.\nns A 192.0.2.1\n"
+    );
+    for i in 0..names {
+        let (high, low) = (i / 256, i % 256);
+        writeln!(text, "h{i} A 10.0.{high}.{low}\nh{i} A 10.1.{high}.{low}").unwrap();
+    }
+    text
+}
