@@ -58,6 +58,7 @@ struct RawRoute53 {
     endpoint: Option<String>,
     requests_per_second: Option<f64>,
     insync_timeout_seconds: Option<u64>,
+    max_attempts: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +106,8 @@ pub struct Route53Settings {
     pub endpoint: Option<String>,
     pub requests_per_second: f64,
     pub insync_timeout: Duration,
+    /// Tries per request when Route 53 throttles or fails transiently.
+    pub max_attempts: u32,
 }
 
 impl Default for Route53Settings {
@@ -114,6 +117,7 @@ impl Default for Route53Settings {
             endpoint: None,
             requests_per_second: 4.0,
             insync_timeout: Duration::from_secs(300),
+            max_attempts: 8,
         }
     }
 }
@@ -196,7 +200,11 @@ impl Config {
                 .route53
                 .insync_timeout_seconds
                 .map_or(defaults.insync_timeout, Duration::from_secs),
+            max_attempts: raw.route53.max_attempts.unwrap_or(defaults.max_attempts),
         };
+        if route53.max_attempts == 0 {
+            bail!("route53.max_attempts must be at least 1");
+        }
         if route53.requests_per_second.is_nan() || route53.requests_per_second <= 0.0 {
             bail!("route53.requests_per_second must be above 0 (Route 53 allows about 5 per second per account)");
         }

@@ -158,7 +158,10 @@ impl Zones {
     async fn start(config: &Config, states: StateDir, metrics: &Metrics) -> Zones {
         let shared = Shared {
             client: client(&config.route53).await,
-            throttle: Arc::new(Throttle::new(config.route53.requests_per_second)),
+            throttle: Arc::new(Throttle::new(
+                config.route53.requests_per_second,
+                config.route53.max_attempts,
+            )),
             insync_timeout: config.route53.insync_timeout,
             states,
             alerter: match &config.alerts {

@@ -46,6 +46,9 @@ pub async fn hosted_zone(
     zone: &ZoneConfig,
     state: &ZoneState,
 ) -> Result<AwsHostedZone> {
-    let throttle = Arc::new(Throttle::new(config.route53.requests_per_second));
+    let throttle = Arc::new(Throttle::new(
+        config.route53.requests_per_second,
+        config.route53.max_attempts,
+    ));
     AwsHostedZone::for_zone(client(&config.route53).await, throttle, zone, state).await
 }

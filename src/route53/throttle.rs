@@ -23,17 +23,17 @@ pub struct Throttle {
     interval: Duration,
     /// When the next request would be due at the sustained rate.
     due: Mutex<Instant>,
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
 }
 
 impl Throttle {
-    pub fn new(requests_per_second: f64) -> Throttle {
+    pub fn new(requests_per_second: f64, max_attempts: u32) -> Throttle {
         Throttle {
             interval: Duration::from_secs_f64(1.0 / requests_per_second),
             due: Mutex::new(Instant::now()),
-            max_attempts: 8,
+            max_attempts,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(20),
         }
@@ -95,7 +95,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_then_the_sustained_rate() {
-        let throttle = Throttle::new(4.0);
+        let throttle = Throttle::new(4.0, 8);
         let started = Instant::now();
         let mut starts = Vec::new();
         for _ in 0..6 {
@@ -113,7 +113,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn paces_requests_and_retries_only_transient_failures() {
-        let throttle = Throttle::new(4.0);
+        let throttle = Throttle::new(4.0, 8);
         let started = Instant::now();
         let calls = AtomicU32::new(0);
         let result = throttle

@@ -376,3 +376,99 @@ async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
         .await
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route53_outage_alerts_once_and_recovers() {
+    // refresh 2 s, retry 1 s, expire 4 s
+    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
+        .unwrap()
+        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 4 60");
+    let (dns, http) = (free_port(), free_port());
+    let Some(setup) = Setup::start(Kind::Strict, vec![bind::Zone::new("parent.test", text)]).await
+    else {
+        return;
+    };
+    // SNS from moto
+    let Some(moto) = crate::support::moto::Moto::start().await else {
+        return;
+    };
+    let sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .endpoint_url(moto.endpoint())
+            .build(),
+    );
+    let topic = sns
+        .create_topic()
+        .name("xfr53-alerts")
+        .send()
+        .await
+        .unwrap();
+    let topic = topic.topic_arn().unwrap().to_string();
+    setup.write_config(
+        Some((dns, http)),
+        "min_refresh_seconds = 1",
+        &["parent.test"],
+    );
+    let config = std::fs::read_to_string(setup.config_path())
+        .unwrap()
+        .replace(
+            "insync_timeout_seconds = 30\n",
+            "insync_timeout_seconds = 30\nmax_attempts = 2\n",
+        );
+    let config = format!(
+        "{config}\n[alerts]\nsns_topic_arn = \"{topic}\"\ngrace_seconds = 1\nendpoint = \"{}\"\n",
+        moto.endpoint()
+    );
+    std::fs::write(setup.config_path(), config).unwrap();
+    let daemon = Daemon::start(&setup, http);
+    wait_synced(&setup, &daemon, "parent.test").await;
+    let publishes = || {
+        moto.requests()
+            .into_iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .filter(|body| body.contains("Action=Publish"))
+            .collect::<Vec<_>>()
+    };
+
+    setup.backend.strict().set_down(true);
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add during.parent.test. 300 A 192.0.2.90",
+    );
+    let unready = eventually(Duration::from_secs(15), || async {
+        daemon.get("/readyz").await.map(|r| r.0) == Some(503)
+    })
+    .await;
+    assert!(unready, "{}", daemon.log());
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            !publishes().is_empty()
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(publishes().len(), 1, "one alert, however many failures");
+    assert!(publishes()[0].contains("failing"));
+
+    setup.backend.strict().set_down(false);
+    wait_synced(&setup, &daemon, "parent.test").await;
+    assert!(
+        eventually(Duration::from_secs(15), || async { publishes().len() == 2 }).await,
+        "{}",
+        daemon.log()
+    );
+    assert!(publishes()[1].contains("recovered"));
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            daemon.get("/readyz").await.map(|r| r.0) == Some(200)
+        })
+        .await
+    );
+}

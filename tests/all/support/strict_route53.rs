@@ -55,6 +55,8 @@ struct State {
     tamper: Option<Tamper>,
     /// Reject every change batch with this reason.
     reject_all: Option<String>,
+    /// Answer every request 503, as an outage.
+    down: bool,
     requests: Vec<Request>,
 }
 
@@ -90,6 +92,11 @@ impl StrictRoute53 {
         self.state.lock().unwrap().tamper = Some(Box::new(tamper));
     }
 
+    /// Starts or ends an outage: every request answered 503.
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+    }
+
     pub fn reject_every_change(&self, reason: &str) {
         self.state.lock().unwrap().reject_all = Some(reason.to_string());
     }
@@ -120,6 +127,9 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
     let fault = {
         let mut state = state.lock().unwrap();
         state.requests.push(request.clone());
+        if state.down {
+            return error(503, "ServiceUnavailable", "Service unavailable");
+        }
         let at = state
             .faults
             .iter()
