@@ -210,12 +210,11 @@ impl Zones {
             task.stop.store(true, Ordering::SeqCst);
             let _ = task.shutdown.send(true);
         }
+        // one deadline for all: the zones stop together, not one after another
+        let deadline = Instant::now() + SHUTDOWN_GRACE + Duration::from_secs(1);
         for (zone, task) in std::mem::take(&mut self.tasks) {
             let abort = task.handle.abort_handle();
-            if tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), task.handle)
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout_at(deadline, task.handle).await.is_err() {
                 tracing::warn!(zone = %zone, "zone task did not stop in time; abandoned");
                 abort.abort();
             }
