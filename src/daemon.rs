@@ -214,7 +214,10 @@ impl Zones {
         let deadline = Instant::now() + SHUTDOWN_GRACE + Duration::from_secs(1);
         for (zone, task) in std::mem::take(&mut self.tasks) {
             let abort = task.handle.abort_handle();
-            if tokio::time::timeout_at(deadline, task.handle).await.is_err() {
+            if tokio::time::timeout_at(deadline, task.handle)
+                .await
+                .is_err()
+            {
                 tracing::warn!(zone = %zone, "zone task did not stop in time; abandoned");
                 abort.abort();
             }
