@@ -37,11 +37,6 @@ pub struct NameError {
 }
 
 impl Name {
-    /// The root name `.`.
-    pub fn root() -> Name {
-        Name(".".to_string())
-    }
-
     /// Builds a name from raw labels, most specific first.
     pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a [u8]>) -> Name {
         let mut out = String::new();
@@ -251,7 +246,7 @@ mod tests {
 
     #[test]
     fn decimal_and_octal_escapes_mean_different_bytes() {
-        let origin = Name::root();
+        let origin = Name::parse_route53(".").unwrap();
         // decimal 042 and octal 052 are both `*`
         let dec = Name::parse_presentation("a\\042b.test.", &origin).unwrap();
         assert_eq!(dec, r53("a\\052b.test."));

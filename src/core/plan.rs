@@ -112,10 +112,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn is_empty(&self) -> bool {
-        self.batches.is_empty()
-    }
-
     /// What Route 53 holds once every batch of this plan landed on `current`.
     pub fn after(&self, current: &[CurrentSet]) -> Vec<CurrentSet> {
         let mut managed: BTreeMap<Key, RecordSet> = BTreeMap::new();
