@@ -39,6 +39,13 @@ pub enum Command {
     /// Configuration commands.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Write the man page and shell completions into a directory (for
+    /// packaging).
+    #[command(hide = true)]
+    Generate {
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

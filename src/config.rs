@@ -240,6 +240,14 @@ impl Config {
         })
     }
 
+    /// Fails when no zone is configured: there is nothing to run.
+    pub fn require_zones(&self) -> Result<()> {
+        if self.zones.is_empty() {
+            bail!("no [[zone]] is configured: add one (name, primaries) to keep in sync");
+        }
+        Ok(())
+    }
+
     /// Who may NOTIFY which zone.
     pub fn notify_policy(&self) -> NotifyPolicy {
         NotifyPolicy::new(self.zones.iter().map(|z| NotifyZone {

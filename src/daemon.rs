@@ -39,6 +39,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
     let mut config = Config::load(config_path)?;
+    config.require_zones()?;
     let mut udp = Vec::new();
     let mut tcp = Vec::new();
     for addr in &config.listen.dns {

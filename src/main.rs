@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => commands::plan::run(args).await,
             Command::Check(args) => commands::check::run(args).await,
             Command::Config(ConfigCommand::Check(common)) => commands::config_check::run(common),
+            Command::Generate { out_dir } => commands::generate::run(out_dir),
         }
     });
     match result {

@@ -8,6 +8,7 @@ use crate::config::Config;
 
 pub fn run(common: &Common) -> Result<Outcome> {
     let config = Config::load(&common.config)?;
+    config.require_zones()?;
     println!(
         "{}: OK, {} zone(s): {}",
         common.config.display(),

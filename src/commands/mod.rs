@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod config_check;
+pub mod generate;
 pub mod plan;
 pub mod sync;
 
