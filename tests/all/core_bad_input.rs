@@ -105,7 +105,9 @@ fn a_set_too_large_for_one_request_is_an_error_naming_it() {
 fn every_shipped_example_configuration_parses() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut checked = 0;
-    let examples = std::fs::read_dir(root.join("examples")).unwrap().map(|e| e.unwrap().path());
+    let examples = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path());
     // the package's conffile too: it parses, and names no zone until edited
     for path in examples.chain([root.join("packaging/debian/xfr53.toml")]) {
         if path.extension().is_some_and(|e| e == "toml") {
