@@ -272,78 +272,91 @@ async fn killed_during_a_multi_batch_sync_a_restart_converges() {
     wait_synced(&setup, &daemon, "big.test").await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
-    // refresh 2 s, retry 1 s, expire 4 s
-    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
-        .unwrap()
-        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 4 60");
-    let (dns, http) = (free_port(), free_port());
-    let Some(setup) = Setup::start(Kind::Moto, vec![bind::Zone::new("parent.test", text)]).await
-    else {
-        return;
-    };
-    let sns = aws_sdk_sns::Client::from_conf(
+/// A zone with refresh 2 s, retry 1 s, expire 4 s, synced by a daemon whose
+/// alerts go to an SNS topic on `sns` (moto's endpoint); `extra` lines go
+/// in the zone's section.
+async fn alerting_daemon(setup: &Setup, sns: &str, extra: &str) -> Daemon {
+    let client = aws_sdk_sns::Client::from_conf(
         aws_sdk_sns::Config::builder()
             .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
             .region(aws_sdk_sns::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_sns::config::Credentials::new(
                 "testing", "testing", None, None, "tests",
             ))
-            .endpoint_url(setup.backend.endpoint())
+            .endpoint_url(sns)
             .build(),
     );
-    let topic = sns
+    let topic = client
         .create_topic()
         .name("xfr53-alerts")
         .send()
         .await
         .unwrap();
-    let topic = topic.topic_arn().unwrap().to_string();
+    let topic = topic.topic_arn().unwrap();
+    let (dns, http) = (free_port(), free_port());
     setup.write_config(
         Some((dns, http)),
-        "min_refresh_seconds = 1\ntimeout_seconds = 1",
+        &format!("min_refresh_seconds = 1\n{extra}"),
         &["parent.test"],
     );
-    let mut config = std::fs::read_to_string(setup.config_path()).unwrap();
-    write!(
-        config,
-        "\n[alerts]\nsns_topic_arn = \"{topic}\"\ngrace_seconds = 1\nendpoint = \"{}\"\n",
-        setup.backend.endpoint()
-    )
-    .unwrap();
+    // Route 53 requests are tried twice, so an outage fails a sync quickly
+    let config = std::fs::read_to_string(setup.config_path())
+        .unwrap()
+        .replace(
+            "insync_timeout_seconds = 30\n",
+            "insync_timeout_seconds = 30\nmax_attempts = 2\n",
+        );
+    let config = format!("{config}\n[alerts]\nsns_topic_arn = \"{topic}\"\ngrace_seconds = 1\nendpoint = \"{sns}\"\n");
     std::fs::write(setup.config_path(), config).unwrap();
-    let daemon = Daemon::start(&setup, http);
-    wait_synced(&setup, &daemon, "parent.test").await;
-    let ready = eventually(Duration::from_secs(5), || async {
-        daemon.get("/readyz").await.map(|r| r.0) == Some(200)
-    });
-    assert!(ready.await, "{}", daemon.log());
+    let daemon = Daemon::start(setup, http);
+    wait_synced(setup, &daemon, "parent.test").await;
+    daemon
+}
 
-    let publishes = || {
-        setup
-            .backend
-            .requests()
-            .into_iter()
-            .filter(|r| String::from_utf8_lossy(&r.body).contains("Action=Publish"))
-            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-            .collect::<Vec<_>>()
-    };
-    let signal = |name: &str| {
-        let status = std::process::Command::new("kill")
-            .args(["-s", name, &setup.bind.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    signal("STOP");
-    let unready = eventually(Duration::from_secs(15), || async {
-        daemon.get("/readyz").await.map(|r| r.0) == Some(503)
-    })
-    .await;
-    assert!(unready, "{}", daemon.log());
+fn short_timers_zone() -> bind::Zone {
+    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
+        .unwrap()
+        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 4 60");
+    bind::Zone::new("parent.test", text)
+}
+
+/// The bodies of the SNS Publish requests among `requests`.
+fn published(requests: Vec<crate::support::http::Request>) -> Vec<String> {
+    requests
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|body| body.contains("Action=Publish"))
+        .collect()
+}
+
+/// An outage between `begin` and `end`: /readyz turns 503 after the SOA
+/// expire, exactly one "failing" alert however many syncs fail, then one
+/// "recovered", and ready again.
+async fn one_alert_per_outage(
+    setup: &Setup,
+    daemon: &Daemon,
+    publishes: impl Fn() -> Vec<String>,
+    begin: impl FnOnce(),
+    end: impl FnOnce(),
+) {
+    let ready = || async { daemon.get("/readyz").await.map(|r| r.0) };
     assert!(
-        eventually(Duration::from_secs(10), || async {
+        eventually(Duration::from_secs(5), || async {
+            ready().await == Some(200)
+        })
+        .await
+    );
+    begin();
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            ready().await == Some(503)
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || async {
             !publishes().is_empty()
         })
         .await,
@@ -361,8 +374,8 @@ async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
             .await
             >= Some(2.0)
     );
-
-    signal("CONT");
+    end();
+    wait_synced(setup, daemon, "parent.test").await;
     assert!(
         eventually(Duration::from_secs(15), || async { publishes().len() == 2 }).await,
         "{}",
@@ -371,104 +384,55 @@ async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
     assert!(publishes()[1].contains("recovered"));
     assert!(
         eventually(Duration::from_secs(5), || async {
-            daemon.get("/readyz").await.map(|r| r.0) == Some(200)
+            ready().await == Some(200)
         })
         .await
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_route53_outage_alerts_once_and_recovers() {
-    // refresh 2 s, retry 1 s, expire 4 s
-    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
-        .unwrap()
-        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 4 60");
-    let (dns, http) = (free_port(), free_port());
-    let Some(setup) = Setup::start(Kind::Strict, vec![bind::Zone::new("parent.test", text)]).await
-    else {
+async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
+    let Some(setup) = Setup::start(Kind::Moto, vec![short_timers_zone()]).await else {
         return;
     };
-    // SNS from moto
+    let daemon = alerting_daemon(&setup, &setup.backend.endpoint(), "timeout_seconds = 1").await;
+    let signal = |name: &str| {
+        let pid = setup.bind.pid().to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let publishes = || published(setup.backend.requests());
+    one_alert_per_outage(
+        &setup,
+        &daemon,
+        publishes,
+        || signal("STOP"),
+        || signal("CONT"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route53_outage_alerts_once_and_recovers() {
+    let Some(setup) = Setup::start(Kind::Strict, vec![short_timers_zone()]).await else {
+        return;
+    };
+    // SNS from moto, Route 53 from the strict double
     let Some(moto) = crate::support::moto::Moto::start().await else {
         return;
     };
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
-            .region(aws_sdk_sns::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sns::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .endpoint_url(moto.endpoint())
-            .build(),
-    );
-    let topic = sns
-        .create_topic()
-        .name("xfr53-alerts")
-        .send()
-        .await
-        .unwrap();
-    let topic = topic.topic_arn().unwrap().to_string();
-    setup.write_config(
-        Some((dns, http)),
-        "min_refresh_seconds = 1",
-        &["parent.test"],
-    );
-    let config = std::fs::read_to_string(setup.config_path())
-        .unwrap()
-        .replace(
-            "insync_timeout_seconds = 30\n",
-            "insync_timeout_seconds = 30\nmax_attempts = 2\n",
+    let daemon = alerting_daemon(&setup, &moto.endpoint(), "").await;
+    let strict = setup.backend.strict();
+    let publishes = || published(moto.requests());
+    let begin = || {
+        strict.set_down(true);
+        setup.bind.nsupdate(
+            "parent.test",
+            "update add during.parent.test. 300 A 192.0.2.90",
         );
-    let config = format!(
-        "{config}\n[alerts]\nsns_topic_arn = \"{topic}\"\ngrace_seconds = 1\nendpoint = \"{}\"\n",
-        moto.endpoint()
-    );
-    std::fs::write(setup.config_path(), config).unwrap();
-    let daemon = Daemon::start(&setup, http);
-    wait_synced(&setup, &daemon, "parent.test").await;
-    let publishes = || {
-        moto.requests()
-            .into_iter()
-            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-            .filter(|body| body.contains("Action=Publish"))
-            .collect::<Vec<_>>()
     };
-
-    setup.backend.strict().set_down(true);
-    setup.bind.nsupdate(
-        "parent.test",
-        "update add during.parent.test. 300 A 192.0.2.90",
-    );
-    let unready = eventually(Duration::from_secs(15), || async {
-        daemon.get("/readyz").await.map(|r| r.0) == Some(503)
-    })
-    .await;
-    assert!(unready, "{}", daemon.log());
-    assert!(
-        eventually(Duration::from_secs(15), || async {
-            !publishes().is_empty()
-        })
-        .await,
-        "{}",
-        daemon.log()
-    );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(publishes().len(), 1, "one alert, however many failures");
-    assert!(publishes()[0].contains("failing"));
-
-    setup.backend.strict().set_down(false);
-    wait_synced(&setup, &daemon, "parent.test").await;
-    assert!(
-        eventually(Duration::from_secs(15), || async { publishes().len() == 2 }).await,
-        "{}",
-        daemon.log()
-    );
-    assert!(publishes()[1].contains("recovered"));
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            daemon.get("/readyz").await.map(|r| r.0) == Some(200)
-        })
-        .await
-    );
+    one_alert_per_outage(&setup, &daemon, publishes, begin, || strict.set_down(false)).await;
 }
