@@ -20,9 +20,16 @@ const UDP_MAX: usize = 4096;
 /// Asks `primary` for the SOA of `zone`.
 pub async fn query_soa(primary: &Primary, zone: &Name) -> Result<SOA> {
     let soa = async {
-        let message = match query_udp(primary, zone).await? {
+        // one query: retried over TCP as it is when the UDP answer is truncated
+        let mut query = Outgoing::new(
+            &zone.to_hickory(),
+            RecordType::SOA,
+            None,
+            primary.key.as_ref(),
+        )?;
+        let message = match query_udp(primary, &mut query).await? {
             Some(message) => message,
-            None => query_tcp(primary, zone).await?,
+            None => query_tcp(primary, &mut query).await?,
         };
         soa_of(&message, zone)
     };
@@ -31,13 +38,7 @@ pub async fn query_soa(primary: &Primary, zone: &Name) -> Result<SOA> {
 }
 
 /// `None` when the answer is truncated.
-async fn query_udp(primary: &Primary, zone: &Name) -> Result<Option<Message>> {
-    let mut query = Outgoing::new(
-        &zone.to_hickory(),
-        RecordType::SOA,
-        None,
-        primary.key.as_ref(),
-    )?;
+async fn query_udp(primary: &Primary, query: &mut Outgoing) -> Result<Option<Message>> {
     let local: SocketAddr = match primary.addr {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -61,13 +62,7 @@ async fn query_udp(primary: &Primary, zone: &Name) -> Result<Option<Message>> {
     }
 }
 
-async fn query_tcp(primary: &Primary, zone: &Name) -> Result<Message> {
-    let mut query = Outgoing::new(
-        &zone.to_hickory(),
-        RecordType::SOA,
-        None,
-        primary.key.as_ref(),
-    )?;
+async fn query_tcp(primary: &Primary, query: &mut Outgoing) -> Result<Message> {
     let mut stream = primary.connect().await?;
     write_frame(&mut stream, &query.bytes).await?;
     let answer = read_frame(&mut stream, u16::MAX as usize, primary.timeout)
