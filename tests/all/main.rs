@@ -29,3 +29,4 @@ mod dns_notify;
 mod dns_transfer;
 mod support;
 mod sync_e2e;
+mod trust;
