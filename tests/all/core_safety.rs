@@ -129,12 +129,10 @@ fn a_plan_of_several_requests_marks_serial_as_applying_until_its_last() {
         max_chars: 32_000,
     };
     // 10 new sets at 4 values a request: 3 batches
-    let plan = planned(0, 0, 1, 2, &rules, false);
     let grown = {
         let current = vec![CurrentSet::managed(serial_set(Serial(1), &rules))];
         plan_of(&sets(10), &current, 2, &rules)
     };
-    assert!(plan.batches.len() <= 1);
     assert!(grown.batches.len() >= 3, "{grown}");
     let writes = serial_writes(&grown, &rules);
     assert_eq!(
