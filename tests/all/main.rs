@@ -23,6 +23,7 @@ mod core_bad_input;
 mod core_golden;
 mod core_props;
 mod core_safety;
+mod core_svcb;
 mod daemon_e2e;
 mod dns_faults;
 mod dns_notify;
