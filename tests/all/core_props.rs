@@ -109,7 +109,7 @@ proptest! {
 
         let plan = plan(diff(&desired, &route53, &rules), Serial(serial), &rules, true).unwrap();
 
-        let mut model = HostedZone::new(route53.iter().map(|c| c.set.clone()));
+        let mut model = HostedZone::new(route53.iter().cloned());
         for batch in &plan.batches {
             let size = batch.size();
             prop_assert!(size.values <= rules.limits.max_values && size.chars <= rules.limits.max_chars);

@@ -28,6 +28,7 @@ mod daemon_e2e;
 mod dns_faults;
 mod dns_notify;
 mod dns_transfer;
+mod route53_double;
 mod support;
 mod sync_e2e;
 mod trust;
