@@ -11,22 +11,11 @@ use hickory_proto::rr::{Name, RecordType};
 /// Queries `addr` over UDP for `zone`'s SOA until it answers NOERROR, AA and
 /// an SOA record; panics naming the server and zone after `deadline`.
 pub fn wait_for_zone(addr: SocketAddr, zone: &str, deadline: Duration) {
-    let absolute = format!("{}.", zone.trim_end_matches('.'));
-    let name = Name::from_ascii(&absolute)
-        .unwrap_or_else(|e| panic!("wait_for_zone: {zone:?} is not a domain name: {e}"));
-    let socket = UdpSocket::bind(match addr {
-        SocketAddr::V4(_) => "127.0.0.1:0",
-        SocketAddr::V6(_) => "[::1]:0",
-    })
-    .unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
     let until = Instant::now() + deadline;
     let mut last = String::from("no answer");
     while Instant::now() < until {
-        match soa_once(&socket, addr, &name) {
-            Ok(()) => return,
+        match served_serial(addr, zone) {
+            Ok(_) => return,
             Err(why) => last = why,
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -37,8 +26,20 @@ pub fn wait_for_zone(addr: SocketAddr, zone: &str, deadline: Duration) {
     );
 }
 
-/// One SOA query: Ok when the zone is loaded and served authoritatively.
-fn soa_once(socket: &UdpSocket, addr: SocketAddr, zone: &Name) -> Result<(), String> {
+/// One SOA query: the serial `addr` serves for `zone`, when it answers
+/// NOERROR with AA and the zone's SOA; else what it did instead.
+pub fn served_serial(addr: SocketAddr, zone: &str) -> Result<u32, String> {
+    let absolute = format!("{}.", zone.trim_end_matches('.'));
+    let name = Name::from_ascii(&absolute)
+        .unwrap_or_else(|e| panic!("served_serial: {zone:?} is not a domain name: {e}"));
+    let socket = UdpSocket::bind(match addr {
+        SocketAddr::V4(_) => "127.0.0.1:0",
+        SocketAddr::V6(_) => "[::1]:0",
+    })
+    .unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let id: u16 = rand::random();
     let mut query = Message::new();
     query
@@ -46,7 +47,7 @@ fn soa_once(socket: &UdpSocket, addr: SocketAddr, zone: &Name) -> Result<(), Str
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
         .set_recursion_desired(false)
-        .add_query(Query::query(zone.clone(), RecordType::SOA));
+        .add_query(Query::query(name.clone(), RecordType::SOA));
     socket
         .send_to(&query.to_vec().unwrap(), addr)
         .map_err(|e| format!("send: {e}"))?;
@@ -56,7 +57,6 @@ fn soa_once(socket: &UdpSocket, addr: SocketAddr, zone: &Name) -> Result<(), Str
         let Ok(reply) = Message::from_vec(&buf[..len]) else {
             continue;
         };
-        // a late answer to an earlier query of this loop is skipped
         if from != addr || reply.id() != id {
             continue;
         }
@@ -66,13 +66,12 @@ fn soa_once(socket: &UdpSocket, addr: SocketAddr, zone: &Name) -> Result<(), Str
         if !reply.authoritative() {
             return Err("NOERROR without AA".into());
         }
-        if !reply
+        return reply
             .answers()
             .iter()
-            .any(|r| r.record_type() == RecordType::SOA && r.name() == zone)
-        {
-            return Err("NOERROR, AA, but no SOA in the answer".into());
-        }
-        return Ok(());
+            .filter(|r| r.name() == &name)
+            .find_map(|r| r.data().as_soa())
+            .map(|soa| soa.serial())
+            .ok_or_else(|| "NOERROR, AA, but no SOA in the answer".into());
     }
 }
