@@ -41,7 +41,7 @@ async fn primary(ixfr: Script, close: bool) -> (SocketAddr, Arc<AtomicUsize>) {
                     .unwrap();
                 let query = Message::from_vec(&bytes).unwrap();
                 let messages = match query.queries()[0].query_type() {
-                    RecordType::AXFR => vec![answer(&query, whole_zone())],
+                    RecordType::AXFR => vec![first(&query, whole_zone())],
                     _ => ixfr(&query),
                 };
                 for message in messages {
@@ -115,9 +115,15 @@ fn held() -> Zone {
     Zone::from_records(Name::parse_route53("split.test").unwrap(), &records)
 }
 
+/// A zone's serial and record sets, comparable.
+fn content(zone: &Zone) -> (Option<u32>, String) {
+    let sets = zone.convert().unwrap().sets;
+    (zone.serial().map(|s| s.0), format!("{:?}", sets.values()))
+}
+
 fn holds_serial_6(zone: &Zone) {
     let want = Zone::from_records(zone.origin().clone(), &whole_zone());
-    assert_eq!(zone.to_wire(), want.to_wire(), "the zone held is not serial 6");
+    assert_eq!(content(zone), content(&want), "the zone held is not serial 6");
 }
 
 async fn refresh_from(ixfr: Script, close: bool) -> (Outcome, usize, Zone) {
@@ -204,5 +210,5 @@ async fn a_lone_soa_no_newer_than_ours_is_up_to_date_at_once() {
     assert_eq!(outcome, Outcome::UpToDate);
     assert_eq!(connections, 1);
     assert!(started.elapsed() < Duration::from_secs(1), "it waited for more");
-    assert_eq!(zone.to_wire(), held().to_wire());
+    assert_eq!(content(&zone), content(&held()));
 }
