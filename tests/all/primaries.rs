@@ -211,8 +211,13 @@ async fn notify(which: Which, signed: bool) {
                 )
             })
             .unwrap();
-        // a server may also announce V1 at start
-        if event.serial == Some(Serial(V2)) {
+        // Knot and NSD also announce V1 at start; PowerDNS's NOTIFY has no
+        // SOA, and its harness marks V1 as notified
+        let expected = match which {
+            Which::Pdns => None,
+            _ => Some(Serial(V2)),
+        };
+        if event.serial == expected {
             break event;
         }
     };
