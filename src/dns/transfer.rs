@@ -128,7 +128,8 @@ async fn ixfr(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stat
         None => bail!("the answer does not start with the zone's SOA"),
     };
     // RFC 1995 section 4: a lone SOA no newer than ours means up to date.
-    if first.answers().len() == 1 && !(newest > Serial(held)) {
+    let newer = newest > Serial(held);
+    if first.answers().len() == 1 && !newer {
         return Ok((Ixfr::UpToDate, exchange.stats));
     }
     // A newer lone SOA may be only the first message of the answer (PowerDNS

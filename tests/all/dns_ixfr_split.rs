@@ -123,7 +123,11 @@ fn content(zone: &Zone) -> (Option<u32>, String) {
 
 fn holds_serial_6(zone: &Zone) {
     let want = Zone::from_records(zone.origin().clone(), &whole_zone());
-    assert_eq!(content(zone), content(&want), "the zone held is not serial 6");
+    assert_eq!(
+        content(zone),
+        content(&want),
+        "the zone held is not serial 6"
+    );
 }
 
 async fn refresh_from(ixfr: Script, close: bool) -> (Outcome, usize, Zone) {
@@ -189,8 +193,7 @@ async fn deltas_after_a_lone_opening_soa_are_applied() {
 
 #[tokio::test]
 async fn a_newer_lone_soa_that_ends_the_answer_falls_back_to_axfr() {
-    let (outcome, connections, zone) =
-        refresh_from(|q| vec![first(q, vec![soa(6)])], true).await;
+    let (outcome, connections, zone) = refresh_from(|q| vec![first(q, vec![soa(6)])], true).await;
     assert_eq!(
         outcome,
         Outcome::Full {
@@ -205,10 +208,12 @@ async fn a_newer_lone_soa_that_ends_the_answer_falls_back_to_axfr() {
 async fn a_lone_soa_no_newer_than_ours_is_up_to_date_at_once() {
     // the primary keeps the connection open: nothing more may be awaited
     let started = Instant::now();
-    let (outcome, connections, zone) =
-        refresh_from(|q| vec![first(q, vec![soa(5)])], false).await;
+    let (outcome, connections, zone) = refresh_from(|q| vec![first(q, vec![soa(5)])], false).await;
     assert_eq!(outcome, Outcome::UpToDate);
     assert_eq!(connections, 1);
-    assert!(started.elapsed() < Duration::from_secs(1), "it waited for more");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "it waited for more"
+    );
     assert_eq!(content(&zone), content(&held()));
 }

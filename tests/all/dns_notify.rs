@@ -189,11 +189,36 @@ async fn notify_tsig_cases_are_answered_and_counted() {
     let required = policy_tsig("parent.test", Some(key.clone()), NotifyTsig::Required);
     let cases = [
         (&optional, None, ResponseCode::NoError, TsigCase::Unsigned),
-        (&optional, Some(&key), ResponseCode::NoError, TsigCase::Signed),
-        (&optional, Some(&wrong), ResponseCode::NotAuth, TsigCase::BadSignature),
-        (&required, None, ResponseCode::NotAuth, TsigCase::UnsignedRefused),
-        (&required, Some(&key), ResponseCode::NoError, TsigCase::Signed),
-        (&required, Some(&wrong), ResponseCode::NotAuth, TsigCase::BadSignature),
+        (
+            &optional,
+            Some(&key),
+            ResponseCode::NoError,
+            TsigCase::Signed,
+        ),
+        (
+            &optional,
+            Some(&wrong),
+            ResponseCode::NotAuth,
+            TsigCase::BadSignature,
+        ),
+        (
+            &required,
+            None,
+            ResponseCode::NotAuth,
+            TsigCase::UnsignedRefused,
+        ),
+        (
+            &required,
+            Some(&key),
+            ResponseCode::NoError,
+            TsigCase::Signed,
+        ),
+        (
+            &required,
+            Some(&wrong),
+            ResponseCode::NotAuth,
+            TsigCase::BadSignature,
+        ),
     ];
     for (policy, signer, rcode, case) in cases {
         let mut running = listen(policy.clone(), Limits::default()).await;
@@ -211,7 +236,11 @@ async fn notify_tsig_cases_are_answered_and_counted() {
         );
         let counters = running.listener.counters();
         for other in TsigCase::ALL {
-            assert_eq!(counters.tsig(other), u64::from(other == case), "{what}: {other:?}");
+            assert_eq!(
+                counters.tsig(other),
+                u64::from(other == case),
+                "{what}: {other:?}"
+            );
         }
         let verdict = match case {
             TsigCase::Signed | TsigCase::Unsigned => Verdict::Accepted,
@@ -223,7 +252,10 @@ async fn notify_tsig_cases_are_answered_and_counted() {
         metrics.set_notify_counters(counters.clone());
         let text = metrics.render(0);
         let line = format!("xfr53_notify_tsig_total{{result=\"{}\"}} 1", case.as_str());
-        assert!(text.lines().any(|l| l == line), "{what}: no {line:?} in\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "{what}: no {line:?} in\n{text}"
+        );
         running.listener.stop().await;
     }
 }

@@ -133,7 +133,11 @@ async fn axfr_with_tsig(which: Which) {
         .values()
         .map(|s| format!("{} {} {} {:?}", s.name, s.rtype, s.ttl, s.values))
         .collect();
-    assert_eq!(sets(&held), want, "{which:?} serves the zone file's content");
+    assert_eq!(
+        sets(&held),
+        want,
+        "{which:?} serves the zone file's content"
+    );
     // without the key, or with another secret: no zone
     let wrong = Key {
         secret: "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldCE=",
@@ -141,10 +145,7 @@ async fn axfr_with_tsig(which: Which) {
     };
     for (what, key) in [("unsigned", None), ("wrong secret", Some(&wrong))] {
         let refused = axfr(&primary(server.addr(), key), &origin()).await;
-        assert!(
-            refused.is_err(),
-            "{which:?}: an {what} AXFR got the zone"
-        );
+        assert!(refused.is_err(), "{which:?}: an {what} AXFR got the zone");
     }
 }
 
@@ -167,7 +168,11 @@ async fn pdns_axfr_with_tsig() {
 
 /// xfr53's listener on a free loopback port (UDP and TCP), for a zone with
 /// a key and the default `notify_tsig = "optional"`.
-async fn listener() -> (Listener, mpsc::Receiver<xfr53::dns::notify::NotifyEvent>, u16) {
+async fn listener() -> (
+    Listener,
+    mpsc::Receiver<xfr53::dns::notify::NotifyEvent>,
+    u16,
+) {
     let (udp, tcp) = loop {
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
@@ -302,6 +307,10 @@ async fn ixfr(which: Which) {
         .await
         .unwrap_or_else(|e| panic!("{which:?}: IXFR: {e:#}\n{}", server.log()));
     let transfers = connections.load(Ordering::SeqCst) - before;
+    assert_eq!(
+        transfers, 1,
+        "{which:?}: {transfers} connections for one IXFR"
+    );
     match which {
         Which::Knot | Which::Nsd => assert!(
             matches!(&outcome, Outcome::Incremental(d) if d.len() == 1),
@@ -315,12 +324,15 @@ async fn ixfr(which: Which) {
             "{which:?}"
         ),
     }
-    assert_eq!(transfers, 1, "{which:?}: {transfers} connections for one IXFR");
     let (fresh, _) = axfr(&primary(server.addr(), Some(&KEY_SHA256)), &origin())
         .await
         .unwrap();
     assert_eq!(held.serial(), Some(Serial(V2)));
-    assert_eq!(sets(&held), sets(&fresh), "{which:?}: the held zone is not V2");
+    assert_eq!(
+        sets(&held),
+        sets(&fresh),
+        "{which:?}: the held zone is not V2"
+    );
     assert!(stats.messages >= 1);
 }
 
@@ -420,17 +432,28 @@ async fn change_reaches_route53(which: Which, kind: Kind) {
     server.update("realistic.v2.zone");
     let before = backend.requests().len();
     let second = run(&["sync", ZONE, "2024060102", "127.0.0.1"]).await;
-    assert_eq!(second.status.code(), Some(0), "{which:?}: {}", show(&second));
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{which:?}: {}",
+        show(&second)
+    );
     let have = managed(backend.contents(&zone_id).await, ZONE);
     assert_eq!(have, expected(server.addr()).await, "{which:?}: V2");
     // V2's edits, read from Route 53 by hand
     let at = |name: &str, rtype: &str| have.get(&(format!("{name}.{ZONE}."), rtype.to_string()));
-    assert_eq!(at("new", "TXT"), Some(&(3600, vec!["\"added in v2\"".into()])));
+    assert_eq!(
+        at("new", "TXT"),
+        Some(&(3600, vec!["\"added in v2\"".into()]))
+    );
     assert_eq!(at("www", "A"), Some(&(3600, vec!["192.0.2.10".into()])));
     assert_eq!(at("www", "CNAME"), None);
     assert_eq!(at("sip2", "NAPTR"), None);
     assert_eq!(at("mail", "A").map(|s| s.0), Some(600));
-    assert_eq!(at("_serial._dyn", "TXT"), Some(&(300, vec![format!("\"{V2}\"")])));
+    assert_eq!(
+        at("_serial._dyn", "TXT"),
+        Some(&(300, vec![format!("\"{V2}\"")]))
+    );
     let requests = backend.requests();
     assert_eq!(
         change_requests(&requests[before..]).len(),
@@ -465,3 +488,49 @@ async fn pdns_change(kind: Kind) {
     change_reaches_route53(Which::Pdns, kind).await
 }
 both!(pdns_change);
+
+// --- readiness ------------------------------------------------------------------
+
+/// A UDP server that answers every query with the zone's SOA, NOERROR, and
+/// AA as given: a server that is up but does not serve the zone yet.
+fn soa_responder(aa: bool) -> SocketAddr {
+    use hickory_proto::op::{Message, MessageType};
+    use hickory_proto::rr::rdata::SOA;
+    use hickory_proto::rr::{Name as DnsName, RData, Record};
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((len, from)) = socket.recv_from(&mut buf) {
+            let query = Message::from_vec(&buf[..len]).unwrap();
+            let apex = DnsName::from_ascii("example.com.").unwrap();
+            let soa = SOA::new(apex.clone(), apex.clone(), 1, 1, 1, 1, 1);
+            let mut reply = Message::new();
+            reply
+                .set_id(query.id())
+                .set_message_type(MessageType::Response)
+                .set_authoritative(aa)
+                .add_queries(query.queries().to_vec())
+                .add_answer(Record::from_rdata(apex, 60, RData::SOA(soa)));
+            let _ = socket.send_to(&reply.to_vec().unwrap(), from);
+        }
+    });
+    addr
+}
+
+#[test]
+fn wait_for_zone_wants_aa_and_names_the_server_and_zone() {
+    use crate::support::ready::wait_for_zone;
+    wait_for_zone(soa_responder(true), ZONE, Duration::from_secs(5));
+    let without_aa = soa_responder(false);
+    let panic = std::panic::catch_unwind(|| {
+        wait_for_zone(without_aa, ZONE, Duration::from_millis(300));
+    })
+    .expect_err("an answer without AA is not ready");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains(&format!("server at {without_aa} did not serve zone {ZONE}"))
+            && message.contains("NOERROR without AA"),
+        "{message}"
+    );
+}

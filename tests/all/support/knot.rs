@@ -52,7 +52,11 @@ impl Knot {
             Some(k) => format!("key: {}", k.name),
             None => "address: 127.0.0.1".into(),
         };
-        write!(conf, "acl:\n  - id: transfer\n    {who}\n    action: transfer\n").unwrap();
+        write!(
+            conf,
+            "acl:\n  - id: transfer\n    {who}\n    action: transfer\n"
+        )
+        .unwrap();
         let mut notify = String::new();
         if let Some(p) = zone.also_notify {
             conf.push_str("remote:\n  - id: xfr53\n");

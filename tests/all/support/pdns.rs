@@ -130,7 +130,12 @@ impl Pdns {
         let config = format!("--config-dir={}", self.server.dir.path().display());
         self.server.control(
             &self.pdnsutil,
-            &[&config, "load-zone", &self.zone, &file.display().to_string()],
+            &[
+                &config,
+                "load-zone",
+                &self.zone,
+                &file.display().to_string(),
+            ],
         );
         let zone = self.zone.clone();
         self.server.wait_for_serial(&zone, Some(soa_serial(text)));
