@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::ready::served_serial;
 
 /// How long a server may take to serve a zone or a new serial of it.
-const STARTUP: Duration = Duration::from_secs(30);
+const STARTUP: Duration = Duration::from_secs(60);
 
 pub struct Server {
     /// The program, for messages.
