@@ -27,5 +27,6 @@ mod daemon_e2e;
 mod dns_faults;
 mod dns_notify;
 mod dns_transfer;
+mod nsnotifyd;
 mod support;
 mod sync_e2e;
