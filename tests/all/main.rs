@@ -28,5 +28,6 @@ mod dns_faults;
 mod dns_notify;
 mod dns_transfer;
 mod nsnotifyd;
+mod route53_limits;
 mod support;
 mod sync_e2e;
