@@ -109,7 +109,7 @@ proptest! {
 
         let plan = plan(diff(&desired, &route53, &rules), Serial(serial), &rules, true).unwrap();
 
-        let mut model = HostedZone::new(route53.iter().map(|c| c.set.clone()));
+        let mut model = HostedZone::new(route53.iter().cloned());
         for batch in &plan.batches {
             let size = batch.size();
             prop_assert!(size.values <= rules.limits.max_values && size.chars <= rules.limits.max_chars);
@@ -146,7 +146,8 @@ proptest! {
         let plan = plan(diff(&desired, &route53, &rules), Serial(1), &rules, true).unwrap();
         let mut seen = std::collections::BTreeMap::<Name, (usize, usize, usize)>::new();
         for (i, batch) in plan.batches.iter().enumerate() {
-            for change in &batch.changes {
+            // `_serial` is marked in the first batch and set in the last
+            for change in batch.changes.iter().filter(|c| c.set().name != rules.serial_name) {
                 let size = xfr53::core::plan::Batch { changes: vec![change.clone()] }.size();
                 let entry = seen.entry(change.set().name.clone()).or_insert((i, 0, 0));
                 // a name in two batches must be too large for one

@@ -1,6 +1,17 @@
 //! moto's server as the Route 53 API, behind a recording proxy so tests can
 //! count and read every request xfr53 sends. Started on free loopback ports
 //! and stopped when the handle is dropped.
+//!
+//! moto runs through `scripts/moto_route53_strict.py`, which patches one
+//! method at start-up. moto 5.2.5 checks a change batch against a journal
+//! of past changes instead of the zone: it refuses a CREATE repeating any
+//! earlier identical CREATE whenever a later name exists, and a DELETE
+//! removes the set by name and type without comparing its values. So a
+//! value changed and changed back (the commonest edit) failed on moto,
+//! while a stale DELETE passed. The wrapper applies Route 53's rule in
+//! order within the batch: CREATE of an existing set refused, DELETE that
+//! does not match name, type, TTL and values exactly refused, all or
+//! nothing. Everything else is moto's own.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -19,10 +30,12 @@ pub struct Moto {
     requests: Arc<Mutex<Vec<Request>>>,
 }
 
-fn moto_server() -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
-    if path.is_file() {
-        return Some(path);
+/// (python, wrapper) when moto is installed in the worktree's venv.
+fn moto_server() -> Option<(PathBuf, PathBuf)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    if root.join(".venv/bin/moto_server").is_file() {
+        return Some((python, root.join("scripts/moto_route53_strict.py")));
     }
     let hint = "moto is not installed: run scripts/install-test-deps";
     if std::env::var("CI").is_ok_and(|v| v == "true") {
@@ -34,9 +47,10 @@ fn moto_server() -> Option<PathBuf> {
 
 impl Moto {
     pub async fn start() -> Option<Moto> {
-        let program = moto_server()?;
+        let (python, wrapper) = moto_server()?;
         let port = free_port();
-        let child = Command::new(program)
+        let child = Command::new(python)
+            .arg(wrapper)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -47,7 +61,7 @@ impl Moto {
         while TcpStream::connect(&upstream).await.is_err() {
             assert!(
                 Instant::now() < deadline,
-                "moto_server did not listen within 30 s"
+                "moto (scripts/moto_route53_strict.py) did not listen within 30 s"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -1,64 +1,103 @@
-//! Route 53's documented change semantics, strictly, in memory: a DELETE must
-//! match the set exactly, a CREATE must not find one, a CNAME stands alone,
-//! and a batch applies whole or not at all.
+//! Route 53's rules for the core's property tests, in memory: the strict
+//! double's model (strict_route53::model) driven with the core's batches,
+//! so the tests hold one model of Route 53. Only this adapter knows xfr53's
+//! types; it hands the double the text a request would carry.
 
 use std::collections::BTreeMap;
 
+use xfr53::core::name::Name;
 use xfr53::core::plan::{Action, Batch};
-use xfr53::core::rrset::{Key, RecordSet, RrType};
+use xfr53::core::rrset::{CurrentSet, Key, RecordSet, RrType};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+use super::strict_route53::limits::DEFAULT_QUOTA;
+use super::strict_route53::model::{self, Alias, Change, Data, Held, Sets, Zone};
+use super::strict_route53::names;
+
 pub struct HostedZone {
+    zone: Zone,
+    /// What the zone holds, in core terms; an alias shows as a set without
+    /// TTL or values, as xfr53 reads one.
     pub sets: BTreeMap<Key, RecordSet>,
 }
 
 impl HostedZone {
-    pub fn new(sets: impl IntoIterator<Item = RecordSet>) -> HostedZone {
-        HostedZone {
-            sets: sets.into_iter().map(|s| (s.key(), s)).collect(),
+    /// A zone under the root holding `sets`; unmanaged ones are held as
+    /// aliases.
+    pub fn new(sets: impl IntoIterator<Item = CurrentSet>) -> HostedZone {
+        let mut held = Sets::default();
+        for current in sets {
+            let set = current.set;
+            let key = model::Key {
+                name: names::Name::parse(set.name.as_str()).unwrap(),
+                rtype: set.rtype.to_string(),
+                identifier: None,
+            };
+            let data = match current.unmanaged {
+                Some(_) => Data::Alias(Alias {
+                    zone_id: "ZMODEL".into(),
+                    dns_name: "target.example.".into(),
+                    evaluate: false,
+                }),
+                None => Data::Records {
+                    ttl: set.ttl,
+                    values: set.values,
+                },
+            };
+            held.put(key, Held { weight: None, data });
         }
+        let zone = Zone {
+            id: "ZMODEL".into(),
+            name: names::Name::parse(".").unwrap(),
+            private: false,
+            sets: held,
+        };
+        let sets = core_sets(&zone.sets);
+        HostedZone { zone, sets }
     }
 
-    /// Applies one batch atomically.
+    /// Applies one batch atomically, or says why Route 53 would refuse it.
     pub fn apply(&mut self, batch: &Batch) -> Result<(), String> {
-        let mut next = self.sets.clone();
-        for (action, set) in batch.actions() {
-            let key = set.key();
-            match action {
-                Action::Delete => match next.get(&key) {
-                    Some(have) if same(have, set) => {
-                        next.remove(&key);
-                    }
-                    Some(have) => return Err(format!("DELETE {key:?} does not match {have:?}")),
-                    None => return Err(format!("DELETE {key:?}: no such set")),
-                },
-                Action::Create => {
-                    if next.contains_key(&key) {
-                        return Err(format!("CREATE {key:?}: already exists"));
-                    }
-                    let at_name = next
-                        .range((set.name.clone(), RrType::A)..)
-                        .take_while(|((n, _), _)| *n == set.name);
-                    let clash = at_name
-                        .map(|((_, t), _)| *t)
-                        .any(|t| (t == RrType::CNAME) != (set.rtype == RrType::CNAME));
-                    if clash {
-                        return Err(format!("CREATE {key:?}: CNAME and other data at one name"));
-                    }
-                    next.insert(key, set.clone());
+        let changes: Vec<Change> = batch
+            .actions()
+            .map(|(action, set)| Change {
+                action: match action {
+                    Action::Create => "CREATE",
+                    Action::Delete => "DELETE",
                 }
-            }
-        }
-        self.sets = next;
+                .into(),
+                name: set.name.as_str().into(),
+                rtype: set.rtype.to_string(),
+                identifier: None,
+                weight: None,
+                ttl: Some(i64::from(set.ttl)),
+                values: set.values.clone(),
+                alias: None,
+            })
+            .collect();
+        let next = self
+            .zone
+            .apply(&changes, DEFAULT_QUOTA)
+            .map_err(|refused| format!("{}: {}", refused.code, refused.reasons.join("; ")))?;
+        self.zone.sets = next;
+        self.sets = core_sets(&self.zone.sets);
         Ok(())
     }
 }
 
-fn same(a: &RecordSet, b: &RecordSet) -> bool {
-    let sorted = |s: &RecordSet| {
-        let mut v = s.values.clone();
-        v.sort();
-        v
-    };
-    a.ttl == b.ttl && sorted(a) == sorted(b)
+fn core_sets(sets: &Sets) -> BTreeMap<Key, RecordSet> {
+    sets.iter()
+        .map(|(key, held)| {
+            let (ttl, values) = match &held.data {
+                Data::Records { ttl, values } => (*ttl, values.clone()),
+                Data::Alias(_) => (0, Vec::new()),
+            };
+            let set = RecordSet {
+                name: Name::parse_route53(&key.name.render()).unwrap(),
+                rtype: key.rtype.parse::<RrType>().unwrap(),
+                ttl,
+                values,
+            };
+            (set.key(), set)
+        })
+        .collect()
 }

@@ -1,0 +1,351 @@
+//! A strict Route 53 for the tests: the REST/XML API the aws-sdk client
+//! speaks, written from the Route 53 API reference and developer guide and
+//! the RFCs, sharing nothing with xfr53. It canonicalizes names itself,
+//! parses every value by type, enforces the documented limits and change
+//! rules (model.rs), keeps a value's first spelling, lists values in
+//! another order than written, holds alias and weighted sets and pages like
+//! Route 53, answers PENDING before INSYNC, and plays faults on demand.
+
+mod faults;
+pub mod limits;
+pub mod model;
+pub mod names;
+mod svcb;
+mod text;
+pub mod values;
+mod xml;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use super::http::{serve, xml_escape, Request, Response, Server};
+pub use faults::{Fault, Op};
+pub use model::Sets;
+use model::{Held, Key, Zone};
+use names::Name;
+use xml::{error, ok, NS};
+
+type Tamper = Box<dyn FnOnce(&mut Sets) + Send>;
+
+struct State {
+    zones: Vec<Zone>,
+    next_id: u64,
+    /// change ID -> GetChange calls left answering PENDING
+    changes: BTreeMap<String, u32>,
+    pending_polls: u32,
+    /// record sets a hosted zone may hold
+    quota: usize,
+    faults: VecDeque<(Op, Fault)>,
+    /// Run on the zone just before the next change batch: another writer.
+    tamper: Option<Tamper>,
+    /// Reject every change batch with this reason.
+    reject_all: Option<String>,
+    /// Answer every request 503, as an outage.
+    down: bool,
+    requests: Vec<Request>,
+}
+
+pub struct StrictRoute53 {
+    state: Arc<Mutex<State>>,
+    server: Server,
+}
+
+impl StrictRoute53 {
+    pub async fn start() -> StrictRoute53 {
+        let state = Arc::new(Mutex::new(State {
+            zones: Vec::new(),
+            next_id: 0,
+            changes: BTreeMap::new(),
+            pending_polls: 1,
+            quota: limits::DEFAULT_QUOTA,
+            faults: VecDeque::new(),
+            tamper: None,
+            reject_all: None,
+            down: false,
+            requests: Vec::new(),
+        }));
+        let shared = state.clone();
+        let server = serve(move |request| {
+            let state = shared.clone();
+            async move { handle(&state, request).await }
+        })
+        .await;
+        StrictRoute53 { state, server }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    pub fn inject(&self, op: Op, fault: Fault) {
+        self.state.lock().unwrap().faults.push_back((op, fault));
+    }
+
+    pub fn tamper_before_next_change(&self, tamper: impl FnOnce(&mut Sets) + Send + 'static) {
+        self.state.lock().unwrap().tamper = Some(Box::new(tamper));
+    }
+
+    /// Starts or ends an outage: every request answered 503.
+    pub fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+    }
+
+    pub fn reject_every_change(&self, reason: &str) {
+        self.state.lock().unwrap().reject_all = Some(reason.to_string());
+    }
+
+    /// Sets the record-set quota of every hosted zone (AWS's default is
+    /// 10,000 and raised on request).
+    pub fn set_record_set_quota(&self, quota: usize) {
+        self.state.lock().unwrap().quota = quota;
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+async fn handle(state: &Mutex<State>, request: Request) -> Response {
+    let op = match (request.method.as_str(), request.path()) {
+        ("POST", p) if p.contains("/rrset") => Op::Change,
+        ("GET", p) if p.contains("/rrset") => Op::List,
+        _ => Op::Any,
+    };
+    let fault = {
+        let mut state = state.lock().unwrap();
+        state.requests.push(request.clone());
+        if state.down {
+            return error(503, "ServiceUnavailable", "Service unavailable");
+        }
+        let at = state
+            .faults
+            .iter()
+            .position(|(o, _)| *o == op || *o == Op::Any);
+        at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f)
+    };
+    if let Some(fault) = fault {
+        if let Some(response) = faults::play(fault).await {
+            return response;
+        }
+    }
+    let mut state = state.lock().unwrap();
+    route(&mut state, &request)
+}
+
+fn route(state: &mut State, request: &Request) -> Response {
+    let path = request.path().trim_start_matches("/2013-04-01");
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("POST", ["hostedzone"]) => create_zone(state, request),
+        ("GET", ["hostedzonesbyname"]) => list_zones(state, request),
+        ("GET", ["hostedzone", id]) => match state.zones.iter().find(|z| z.id == *id) {
+            Some(zone) => ok(format!(
+                "<GetHostedZoneResponse xmlns=\"{NS}\">{}<DelegationSet><NameServers><NameServer>ns-1.strict.test</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>",
+                xml::zone(zone)
+            )),
+            None => error(404, "NoSuchHostedZone", "No hosted zone found with ID"),
+        },
+        ("GET", ["hostedzone", id, "rrset"]) => list_sets(state, id, request),
+        ("POST", ["hostedzone", id, "rrset"]) => change(state, id, request),
+        ("GET", ["change", id]) => {
+            let left = state.changes.get_mut(*id);
+            let status = match left {
+                Some(0) => "INSYNC",
+                Some(n) => {
+                    *n -= 1;
+                    "PENDING"
+                }
+                None => return error(404, "NoSuchChange", "No such change"),
+            };
+            ok(format!(
+                "<GetChangeResponse xmlns=\"{NS}\"><ChangeInfo><Id>/change/{id}</Id><Status>{status}</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo></GetChangeResponse>"
+            ))
+        }
+        _ => error(400, "InvalidInput", &format!("the strict double does not serve {} {}", request.method, request.target)),
+    }
+}
+
+fn create_zone(state: &mut State, request: &Request) -> Response {
+    let body = String::from_utf8_lossy(&request.body).into_owned();
+    let Ok(doc) = roxmltree::Document::parse(&body) else {
+        return error(400, "MalformedInput", "not XML");
+    };
+    let text = |tag: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name(tag))
+            .and_then(|n| n.text())
+            .unwrap_or("")
+            .to_string()
+    };
+    let name = match Name::parse(&text("Name")) {
+        Ok(name) => name,
+        Err(reason) => return error(400, "InvalidDomainName", &reason),
+    };
+    state.next_id += 1;
+    let apex = name.render();
+    let mut sets = Sets::default();
+    sets.insert(
+        (apex.clone(), "SOA".into()),
+        (
+            900,
+            vec![format!(
+                "ns-1.strict.test. hostmaster.{apex} 1 7200 900 1209600 86400"
+            )],
+        ),
+    );
+    sets.insert(
+        (apex, "NS".into()),
+        (172800, vec!["ns-1.strict.test.".into()]),
+    );
+    let zone = Zone {
+        id: format!("ZSTRICT{:06}", state.next_id),
+        name,
+        private: text("PrivateZone") == "true",
+        sets,
+    };
+    let body = format!(
+        "<CreateHostedZoneResponse xmlns=\"{NS}\">{}<ChangeInfo><Id>/change/CZ{}</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo><DelegationSet><NameServers><NameServer>ns-1.strict.test</NameServer></NameServers></DelegationSet></CreateHostedZoneResponse>",
+        xml::zone(&zone),
+        state.next_id
+    );
+    state.zones.push(zone);
+    Response::Reply { status: 201, body }
+}
+
+fn list_zones(state: &State, request: &Request) -> Response {
+    let from = match request
+        .query("dnsname")
+        .map(|n| Name::parse(&n))
+        .transpose()
+    {
+        Ok(from) => from.map(|n| n.order_key()),
+        Err(reason) => return error(400, "InvalidDomainName", &reason),
+    };
+    let mut zones: Vec<&Zone> = state.zones.iter().collect();
+    zones.sort_by_key(|z| z.name.order_key());
+    let listed: String = zones
+        .iter()
+        .filter(|z| from.as_ref().is_none_or(|f| z.name.order_key() >= *f))
+        .map(|z| xml::zone(z))
+        .collect();
+    ok(format!(
+        "<ListHostedZonesByNameResponse xmlns=\"{NS}\"><HostedZones>{listed}</HostedZones><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListHostedZonesByNameResponse>"
+    ))
+}
+
+/// Where a set stands in a listing: name with its labels reversed, then
+/// type, then SetIdentifier (routed sets in reverse order of identifier:
+/// the API leaves that order open).
+type Position = (String, String, Option<Reverse<String>>);
+
+fn position(key: &Key) -> Position {
+    (
+        key.name.order_key(),
+        key.rtype.clone(),
+        key.identifier.clone().map(Reverse),
+    )
+}
+
+/// ListResourceRecordSets: from (name, type, identifier) on, at most
+/// `maxitems` (default and ceiling 300), with NextRecordName / Type /
+/// Identifier when truncated.
+fn list_sets(state: &State, id: &str, request: &Request) -> Response {
+    let Some(zone) = state.zones.iter().find(|z| z.id == id) else {
+        return error(404, "NoSuchHostedZone", "No hosted zone found with ID");
+    };
+    let max: usize = match request.query("maxitems").map(|m| m.parse::<usize>()) {
+        None => 300,
+        Some(Ok(m)) if m > 0 => m.min(300),
+        Some(_) => return error(400, "InvalidInput", "maxitems must be a positive number"),
+    };
+    let (name, rtype, identifier) = (
+        request.query("name"),
+        request.query("type"),
+        request.query("identifier"),
+    );
+    if (rtype.is_some() && name.is_none()) || (identifier.is_some() && rtype.is_none()) {
+        return error(400, "InvalidInput", "The input is not valid");
+    }
+    let start = match name.map(|n| Name::parse(&n)).transpose() {
+        Ok(start) => start.map(|n| {
+            (
+                n.order_key(),
+                rtype.unwrap_or_default(),
+                identifier.map(Reverse),
+            )
+        }),
+        Err(reason) => return error(400, "InvalidInput", &reason),
+    };
+    let mut sets: Vec<(Position, &Key, &Held)> =
+        zone.sets.iter().map(|(k, h)| (position(k), k, h)).collect();
+    sets.sort_by(|a, b| a.0.cmp(&b.0));
+    let from: Vec<_> = sets
+        .into_iter()
+        .filter(|(p, _, _)| start.as_ref().is_none_or(|s| p >= s))
+        .collect();
+    let page: String = from
+        .iter()
+        .take(max)
+        .map(|(_, key, held)| xml::set(key, held))
+        .collect();
+    let next = match from.get(max) {
+        Some((_, key, _)) => {
+            let identifier = key
+                .identifier
+                .as_ref()
+                .map(|i| {
+                    format!(
+                        "<NextRecordIdentifier>{}</NextRecordIdentifier>",
+                        xml_escape(i)
+                    )
+                })
+                .unwrap_or_default();
+            format!(
+                "<IsTruncated>true</IsTruncated><NextRecordName>{}</NextRecordName><NextRecordType>{}</NextRecordType>{identifier}",
+                xml_escape(&key.name.render()),
+                key.rtype
+            )
+        }
+        None => "<IsTruncated>false</IsTruncated>".into(),
+    };
+    ok(format!(
+        "<ListResourceRecordSetsResponse xmlns=\"{NS}\"><ResourceRecordSets>{page}</ResourceRecordSets>{next}<MaxItems>{max}</MaxItems></ListResourceRecordSetsResponse>"
+    ))
+}
+
+fn change(state: &mut State, id: &str, request: &Request) -> Response {
+    let body = String::from_utf8_lossy(&request.body).into_owned();
+    let changes = match xml::changes(&body) {
+        Ok(changes) => changes,
+        Err(reason) => return error(400, "MalformedInput", &reason),
+    };
+    if let Some(tamper) = state.tamper.take() {
+        if let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) {
+            tamper(&mut zone.sets);
+        }
+    }
+    if let Some(reason) = &state.reject_all {
+        return error(400, "InvalidChangeBatch", &format!("[{reason}]"));
+    }
+    let quota = state.quota;
+    let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) else {
+        return error(404, "NoSuchHostedZone", "No hosted zone found with ID");
+    };
+    match zone.apply(&changes, quota) {
+        Ok(sets) => zone.sets = sets,
+        Err(refused) => {
+            return error(
+                400,
+                refused.code,
+                &format!("[{}]", refused.reasons.join(", ")),
+            )
+        }
+    }
+    state.next_id += 1;
+    let change_id = format!("CSTRICT{:06}", state.next_id);
+    state.changes.insert(change_id.clone(), state.pending_polls);
+    ok(format!(
+        "<ChangeResourceRecordSetsResponse xmlns=\"{NS}\"><ChangeInfo><Id>/change/{change_id}</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>"
+    ))
+}
