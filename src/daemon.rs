@@ -303,6 +303,25 @@ async fn run_sync(
 ) -> (Event, String) {
     let started = std::time::Instant::now();
     let name = zone.rules.zone.clone();
+    // An operator's `xfr53 sync` of this zone runs to its end first.
+    let _lock = match shared.states.lock(&name).await {
+        Ok(lock) => lock,
+        Err(e) => {
+            metrics.record(
+                SyncResult::Failed,
+                started.elapsed(),
+                (0, 0, 0),
+                u64::from(unix_now()),
+            );
+            tracing::error!(zone = %name, "sync not started: {e:#}");
+            return (
+                Event::Failed {
+                    jitter: rand::random(),
+                },
+                format!("{e:#}"),
+            );
+        }
+    };
     let hosted = match runtime.hosted.clone() {
         Some(hosted) => Ok(hosted),
         None => {

@@ -2,6 +2,7 @@
 //! plan, the safety rules, the batches, INSYNC, and the state kept for the
 //! next time. Used by `xfr53 sync`, `plan` and `check`, and by the daemon.
 
+use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
 use crate::core::diff::diff;
 use crate::core::pipeline::plan_zone;
-use crate::core::plan::{serial_of, Plan};
+use crate::core::plan::{serial_of, Batch, Plan};
 use crate::core::rrset::{CurrentSet, RrType};
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
@@ -25,7 +26,7 @@ use crate::dns::soa::query_soa;
 use crate::dns::transfer::refresh;
 use crate::route53::apply::apply;
 use crate::route53::{HostedZone, Route53Error};
-use crate::state::{Route53View, ZoneState};
+use crate::state::{Provenance, Route53View, ZoneState};
 
 /// How many times a batch rejected because Route 53 changed underneath is
 /// re-read, re-planned and retried.
@@ -38,6 +39,16 @@ pub enum Source {
     Primaries(Vec<Primary>),
     /// A master file standing in for the primary.
     ZoneFile(PathBuf),
+}
+
+impl Source {
+    /// The addresses or path, as the state directory records them.
+    fn describe(&self) -> Vec<String> {
+        match self {
+            Source::Primaries(primaries) => primaries.iter().map(|p| p.addr.to_string()).collect(),
+            Source::ZoneFile(path) => vec![format!("file:{}", path.display())],
+        }
+    }
 }
 
 /// How a sync ended.
@@ -65,6 +76,8 @@ pub struct ZoneSync<'a, Z: HostedZone> {
 }
 
 impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
+    /// A sync of `config`'s zone from `source` into `hosted`. State held
+    /// for another zone, source or hosted zone is dropped here.
     pub fn new(
         config: &'a ZoneConfig,
         source: Source,
@@ -72,6 +85,11 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         state: &'a mut ZoneState,
         insync_timeout: Duration,
     ) -> ZoneSync<'a, Z> {
+        state.adopt(Provenance {
+            zone: config.rules.zone.to_string(),
+            source: source.describe(),
+            hosted_zone_id: hosted.id().to_string(),
+        });
         ZoneSync {
             config,
             source,
@@ -112,7 +130,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
             return Ok(Outcome::UpToDate(primary_serial));
         }
-        let desired = self.desired().await?;
+        let desired = self.desired(primary_serial).await?;
         let mut current = match listed {
             Some(sets) => sets,
             None => self.current(route53_serial).await?,
@@ -133,14 +151,28 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 Ok(_) => {
                     self.state.route53 = Some(Route53View {
                         serial: plan.serial.0,
-                        hosted_zone_id: self.hosted.id().to_string(),
                         sets: plan.after(&current),
                     });
                     return Ok(Outcome::Applied(plan));
                 }
-                Err(Route53Error::Rejected(reason)) if attempt < MAX_REPLANS => {
-                    tracing::warn!(zone = %zone, %reason, attempt = attempt + 1, "Route 53 changed underneath; reading it again and re-planning");
-                    current = self.list().await?;
+                Err(Route53Error::Rejected(reason)) => {
+                    // Earlier batches may have landed: nothing cached holds.
+                    self.state.route53 = None;
+                    let fresh = self.list().await?;
+                    let replanned = plan_zone(&desired, &fresh, &self.config.rules, force)?;
+                    if unchanged_underneath(&plan.batches, &replanned.batches) {
+                        bail!(
+                            "zone {zone}: Route 53 refused a change batch ({reason}). Route 53 holds what the plan assumed, so it refuses the change itself and would every time: correct the record named on the primary (or add it to `ignore`)"
+                        );
+                    }
+                    if attempt == MAX_REPLANS {
+                        bail!(
+                            "zone {zone}: Route 53 changed underneath {} times in a row ({reason}); is another tool writing this hosted zone?",
+                            MAX_REPLANS + 1
+                        );
+                    }
+                    tracing::warn!(zone = %zone, %reason, attempt = attempt + 1, "Route 53 changed underneath; re-planning on a fresh listing");
+                    current = fresh;
                 }
                 Err(e) => {
                     self.state.route53 = None;
@@ -154,8 +186,9 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
 
     /// What a sync would do, changing nothing in Route 53.
     pub async fn plan(&mut self) -> Result<Plan> {
+        let primary_serial = self.primary_serial().await?;
         let route53_serial = self.route53_serial().await?;
-        let desired = self.desired().await?;
+        let desired = self.desired(primary_serial).await?;
         let current = self.current(route53_serial).await?;
         Ok(plan_zone(&desired, &current, &self.config.rules, false)?)
     }
@@ -166,9 +199,12 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     }
 
     /// Every managed record set that differs between the primary and
-    /// Route 53, read in full (no cache); `_serial` not included.
+    /// Route 53, both read in full (a fresh transfer, no cache); `_serial`
+    /// not included.
     pub async fn deep_differences(&mut self) -> Result<Vec<crate::core::diff::Change>> {
-        let desired = self.desired().await?;
+        let primary_serial = self.primary_serial().await?;
+        self.state.zone = Zone::new(self.config.rules.zone.clone());
+        let desired = self.desired(primary_serial).await?;
         let current = self.list().await?;
         Ok(diff(&desired.sets, &current, &self.config.rules).changes)
     }
@@ -231,21 +267,45 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(set.as_ref().and_then(serial_of))
     }
 
-    /// The zone from the source, as record sets; the held copy is kept
-    /// current (IXFR when it can).
-    async fn desired(&mut self) -> Result<Converted> {
+    /// The zone from the source, at `primary_serial` or newer, as record
+    /// sets. The held copy is only a base for IXFR: when it is ahead of the
+    /// primary (restored from a backup, serial reset, another primary) it is
+    /// dropped and the whole zone transferred.
+    async fn desired(&mut self, primary_serial: Serial) -> Result<Converted> {
         let zone = self.config.rules.zone.clone();
         match &self.source {
             Source::ZoneFile(path) => self.state.zone = read_zone_file(path, &zone)?,
             Source::Primaries(primaries) => {
+                if let Some(held) = self.state.zone.serial() {
+                    if !matches!(
+                        held.partial_cmp(&primary_serial),
+                        Some(Ordering::Less | Ordering::Equal)
+                    ) {
+                        tracing::warn!(zone = %zone, held = held.0, primary = primary_serial.0, "the held copy is ahead of the primary's serial; dropping it and transferring the whole zone");
+                        self.state.zone = Zone::new(zone.clone());
+                    }
+                }
                 let mut errors = Vec::new();
                 let mut done = false;
                 for primary in primaries {
                     match refresh(primary, &mut self.state.zone).await {
                         Ok((outcome, stats)) => {
-                            tracing::info!(zone = %zone, primary = %primary.addr, serial = ?self.state.zone.serial().map(|s| s.0), messages = stats.messages, records = stats.records, kind = ?kind(&outcome), "zone transferred");
-                            done = true;
-                            break;
+                            let serial = self.state.zone.serial();
+                            tracing::info!(zone = %zone, primary = %primary.addr, serial = ?serial.map(|s| s.0), messages = stats.messages, records = stats.records, kind = ?kind(&outcome), "zone transferred");
+                            if serial.is_some_and(|s| {
+                                matches!(
+                                    s.partial_cmp(&primary_serial),
+                                    Some(Ordering::Greater | Ordering::Equal)
+                                )
+                            }) {
+                                done = true;
+                                break;
+                            }
+                            errors.push(format!(
+                                "zone {zone}: primary {} transferred serial {}, behind the serial {primary_serial} its SOA answered",
+                                primary.addr,
+                                serial.map_or("none".into(), |s| s.to_string())
+                            ));
                         }
                         Err(e) => errors.push(format!("{e:#}")),
                     }
@@ -281,6 +341,13 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .await
             .with_context(|| format!("zone {zone}: listing the hosted zone"))
     }
+}
+
+/// Whether `replanned`, made on a fresh listing after a rejection, is what
+/// was left of the rejected plan: then Route 53 held what the plan assumed,
+/// and the rejection is of the change itself, not of a stale view.
+fn unchanged_underneath(rejected: &[Batch], replanned: &[Batch]) -> bool {
+    replanned.len() <= rejected.len() && rejected.ends_with(replanned)
 }
 
 fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {

@@ -13,6 +13,8 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
     let zone_config = config.zone(&zone)?;
     tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
     let states = state_dir(&args.common, &config);
+    // One process at a time writes a zone's state; held to the end of run.
+    let _lock = states.lock(&zone).await?;
     let mut state = states.load(&zone);
     let hosted = hosted_zone(&config, zone_config, &state).await?;
     let source = match &args.zone_file {

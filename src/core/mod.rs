@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod convert;
 pub mod diff;
+pub mod escape;
 pub mod mnemonic;
 pub mod name;
 pub mod pipeline;
@@ -13,6 +14,7 @@ pub mod rrset;
 pub mod rules;
 pub mod schedule;
 pub mod serial;
+pub mod svcb;
 pub mod value;
 pub mod zone;
 pub mod zonefile;

@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::escape::{self, Digits};
+
 /// A lowercase, absolute domain name in Route 53's escaped form.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -33,7 +35,7 @@ impl From<Name> for String {
 #[error("invalid domain name {name:?}: {reason}")]
 pub struct NameError {
     pub name: String,
-    pub reason: &'static str,
+    pub reason: String,
 }
 
 impl Name {
@@ -67,7 +69,7 @@ impl Name {
     /// literal character; a bare `*` is accepted too. A missing trailing dot
     /// is added; case is folded.
     pub fn parse_route53(text: &str) -> Result<Name, NameError> {
-        let labels = split_labels(text, Escapes::Octal)?;
+        let (labels, _) = split_labels(text, Digits::Octal)?;
         Ok(Name::from_labels(labels.iter().map(Vec::as_slice)))
     }
 
@@ -77,9 +79,9 @@ impl Name {
         if text == "@" {
             return Ok(origin.clone());
         }
-        let labels = split_labels(text, Escapes::Decimal)?;
+        let (labels, absolute) = split_labels(text, Digits::Decimal)?;
         let mut name = Name::from_labels(labels.iter().map(Vec::as_slice));
-        if !text.ends_with('.') || text.ends_with("\\.") {
+        if !absolute {
             name = name.join(origin);
         }
         Ok(name)
@@ -96,7 +98,9 @@ impl Name {
 
     /// The raw labels, most specific first, case folded.
     pub fn labels(&self) -> Vec<Vec<u8>> {
-        split_labels(&self.0, Escapes::Octal).expect("a canonical name always parses")
+        split_labels(&self.0, Digits::Octal)
+            .expect("a canonical name always parses")
+            .0
     }
 
     pub fn is_root(&self) -> bool {
@@ -148,83 +152,43 @@ fn push_label(out: &mut String, label: &[u8]) {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Escapes {
-    Octal,
-    Decimal,
-}
-
-/// Splits a textual name into raw labels, decoding escapes.
-fn split_labels(text: &str, escapes: Escapes) -> Result<Vec<Vec<u8>>, NameError> {
-    let error = |reason| NameError {
+/// Splits a textual name into raw labels, decoding escapes; true when it
+/// ends in an unescaped dot (is absolute).
+fn split_labels(text: &str, digits: Digits) -> Result<(Vec<Vec<u8>>, bool), NameError> {
+    let error = |reason: &str| NameError {
         name: text.to_string(),
-        reason,
+        reason: reason.to_string(),
     };
     if text.is_empty() {
         return Err(error("empty name"));
     }
     if text == "." {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), true));
     }
-    let mut labels = Vec::new();
+    let bytes = escape::bytes(text, digits).map_err(|e| error(&e.reason.to_string()))?;
+    let mut labels: Vec<Vec<u8>> = Vec::new();
     let mut label = Vec::new();
-    let mut bytes = text.bytes();
-    let mut total = 1;
-    let mut finish = |label: &mut Vec<u8>, labels: &mut Vec<Vec<u8>>| {
-        if label.is_empty() {
-            return Err(error("empty label"));
-        }
-        if label.len() > 63 {
-            return Err(error("label longer than 63 bytes"));
-        }
-        total += label.len() + 1;
-        labels.push(std::mem::take(label));
-        Ok(())
-    };
-    let mut trailing_dot = false;
-    while let Some(byte) = bytes.next() {
-        trailing_dot = false;
-        match byte {
-            b'.' => {
-                finish(&mut label, &mut labels)?;
-                trailing_dot = true;
-            }
-            b'\\' => {
-                let first = bytes.next().ok_or_else(|| error("dangling backslash"))?;
-                if first.is_ascii_digit() {
-                    let radix = match escapes {
-                        Escapes::Octal => 8,
-                        Escapes::Decimal => 10,
-                    };
-                    let mut digit = || {
-                        bytes
-                            .next()
-                            .ok_or_else(|| error("\\ escape needs three digits"))
-                    };
-                    let digits = [first, digit()?, digit()?];
-                    let mut value = 0u32;
-                    for d in digits {
-                        let d = (d as char)
-                            .to_digit(radix)
-                            .ok_or_else(|| error("bad digit in \\ escape"))?;
-                        value = value * radix + d;
-                    }
-                    let value = u8::try_from(value).map_err(|_| error("\\ escape above 255"))?;
-                    label.push(value.to_ascii_lowercase());
-                } else {
-                    label.push(first.to_ascii_lowercase());
-                }
-            }
-            b => label.push(b.to_ascii_lowercase()),
+    for byte in &bytes {
+        if byte.value == b'.' && !byte.escaped {
+            labels.push(std::mem::take(&mut label));
+        } else {
+            label.push(byte.value.to_ascii_lowercase());
         }
     }
-    if !trailing_dot {
-        finish(&mut label, &mut labels)?;
+    let absolute = bytes.last().is_some_and(|b| b.value == b'.' && !b.escaped);
+    if !absolute {
+        labels.push(label);
     }
-    if total > 255 {
+    if labels.iter().any(Vec::is_empty) {
+        return Err(error("empty label"));
+    }
+    if labels.iter().any(|l| l.len() > 63) {
+        return Err(error("label longer than 63 bytes"));
+    }
+    if labels.iter().map(|l| l.len() + 1).sum::<usize>() + 1 > 255 {
         return Err(error("name longer than 255 bytes"));
     }
-    Ok(labels)
+    Ok((labels, absolute))
 }
 
 #[cfg(test)]

@@ -155,7 +155,11 @@ pub struct TooLarge {
 
 /// Builds the plan for `diff` bringing Route 53 to `serial`.
 pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Result<Plan, TooLarge> {
-    let previous_serial = diff.current_serial.as_ref().and_then(serial_of);
+    let previous_serial = diff
+        .current_serial
+        .as_ref()
+        .and_then(mark_of)
+        .and_then(SerialMark::complete);
     let mut refusals = Vec::new();
     if let Some(previous) = previous_serial {
         if !matches!(
@@ -163,7 +167,8 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
             Some(Ordering::Greater | Ordering::Equal)
         ) {
             refusals.push(format!(
-                "the primary's serial {serial} is older than the {previous} Route 53's _serial records (RFC 1982); a stale primary or a serial reset?"
+                "the primary serves serial {serial}, older (RFC 1982) than the {previous} Route 53's _serial says it holds: was the primary restored from a backup, its serial reset, or the zone moved to another provider? Nothing was changed. If the primary is right, `xfr53 sync --force {}` publishes its zone",
+                rules.zone.as_str().trim_end_matches('.')
             ));
         }
     }
@@ -191,15 +196,13 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
         }
     }
     let mut batches = pack(diff.changes, rules)?;
-    if let Some(change) = serial_change(diff.current_serial, serial, rules) {
-        let size = Size::of(&change);
-        match batches.last_mut() {
-            Some(last) if (last.size() + size).fits(rules.limits) => last.changes.push(change),
-            _ => batches.push(Batch {
-                changes: vec![change],
-            }),
-        }
-    }
+    place_serial(
+        &mut batches,
+        diff.current_serial,
+        serial,
+        previous_serial,
+        rules,
+    );
     summary.batches = batches.len();
     Ok(Plan {
         zone: rules.zone.clone(),
@@ -275,8 +278,64 @@ pub fn serial_set(serial: Serial, rules: &ZoneRules) -> RecordSet {
     }
 }
 
-fn serial_change(current: Option<RecordSet>, serial: Serial, rules: &ZoneRules) -> Option<Change> {
-    let new = serial_set(serial, rules);
+/// Puts the `_serial` changes into `batches`: the move to `serial` in the
+/// last batch, so `_serial = N` means all of N is in Route 53. When the plan
+/// takes several requests, the first also marks `_serial` as applying: a
+/// crash, a kill or a rejection between them then leaves a mark every reader
+/// sees (this process, another writer, any state directory), and nothing
+/// cached at the old serial is trusted until a full listing.
+fn place_serial(
+    batches: &mut Vec<Batch>,
+    current: Option<RecordSet>,
+    serial: Serial,
+    previous: Option<Serial>,
+    rules: &ZoneRules,
+) {
+    let fits =
+        |batch: &Batch, change: &Change| (batch.size() + Size::of(change)).fits(rules.limits);
+    let target = serial_set(serial, rules);
+    let one_request = match batches.as_slice() {
+        [] => true,
+        [only] => serial_change(current.clone(), &target).is_none_or(|c| fits(only, &c)),
+        _ => false,
+    };
+    let mut before = current;
+    if !one_request {
+        let mark = applying_set(serial, previous, rules);
+        if let Some(change) = serial_change(before, &mark) {
+            match fits(&batches[0], &change) {
+                true => batches[0].changes.push(change),
+                false => batches.insert(
+                    0,
+                    Batch {
+                        changes: vec![change],
+                    },
+                ),
+            }
+        }
+        before = Some(mark);
+    }
+    if let Some(change) = serial_change(before, &target) {
+        match batches.last_mut() {
+            Some(last) if fits(last, &change) => last.changes.push(change),
+            _ => batches.push(Batch {
+                changes: vec![change],
+            }),
+        }
+    }
+}
+
+/// The `_serial` set while a plan to `serial` is being applied.
+fn applying_set(serial: Serial, from: Option<Serial>, rules: &ZoneRules) -> RecordSet {
+    let from = from.map_or(String::new(), |f| format!(" from {f}"));
+    RecordSet {
+        values: vec![format!("\"{APPLYING} {serial}{from}\"")],
+        ..serial_set(serial, rules)
+    }
+}
+
+fn serial_change(current: Option<RecordSet>, new: &RecordSet) -> Option<Change> {
+    let new = new.clone();
     match current {
         None => Some(Change::Create { set: new }),
         Some(old) if equivalent(&old, &new) => None,
@@ -284,10 +343,54 @@ fn serial_change(current: Option<RecordSet>, serial: Serial, rules: &ZoneRules) 
     }
 }
 
-/// The serial a `_serial` set holds: one value, one quoted number.
-pub fn serial_of(set: &RecordSet) -> Option<Serial> {
-    match set.values.as_slice() {
-        [value] => value.trim_matches('"').parse().ok().map(Serial),
+/// The word that starts a `_serial` value of a plan not yet fully applied.
+const APPLYING: &str = "applying";
+
+/// What Route 53's `_serial` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SerialMark {
+    /// Every record of this serial is in Route 53.
+    Complete(Serial),
+    /// A plan to `to` began and has not finished: Route 53 holds part of it,
+    /// on top of all of `from` when there was one.
+    Applying { to: Serial, from: Option<Serial> },
+}
+
+impl SerialMark {
+    /// The last serial Route 53 held in full.
+    pub fn complete(self) -> Option<Serial> {
+        match self {
+            SerialMark::Complete(serial) => Some(serial),
+            SerialMark::Applying { from, .. } => from,
+        }
+    }
+}
+
+/// What a `_serial` set says, when it is one xfr53 wrote.
+pub fn mark_of(set: &RecordSet) -> Option<SerialMark> {
+    let [value] = set.values.as_slice() else {
+        return None;
+    };
+    let text = value.strip_prefix('"')?.strip_suffix('"')?;
+    let number = |t: &str| t.parse().ok().map(Serial);
+    match text.split(' ').collect::<Vec<_>>().as_slice() {
+        [serial] => number(serial).map(SerialMark::Complete),
+        [APPLYING, to] => Some(SerialMark::Applying {
+            to: number(to)?,
+            from: None,
+        }),
+        [APPLYING, to, "from", from] => Some(SerialMark::Applying {
+            to: number(to)?,
+            from: Some(number(from)?),
+        }),
         _ => None,
+    }
+}
+
+/// The serial a `_serial` set holds when all of it is in Route 53.
+pub fn serial_of(set: &RecordSet) -> Option<Serial> {
+    match mark_of(set)? {
+        SerialMark::Complete(serial) => Some(serial),
+        SerialMark::Applying { .. } => None,
     }
 }

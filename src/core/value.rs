@@ -11,11 +11,14 @@ use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
-use hickory_proto::rr::rdata::svcb::{SvcParamValue, SVCB};
+use hickory_proto::rr::rdata::svcb::SVCB;
 use hickory_proto::rr::RData;
+use hickory_proto::serialize::binary::BinEncodable;
 
+use super::escape::{self, Digits};
 use super::name::Name;
 use super::rrset::RrType;
+use super::svcb::Svcb;
 
 /// Route 53's limit on the length of one value.
 pub const MAX_VALUE_CHARS: usize = 4000;
@@ -27,10 +30,11 @@ pub fn render(rtype: RrType, rdata: &RData) -> Option<String> {
     Some(match (rtype, rdata) {
         (RrType::A, RData::A(a)) => a.0.to_string(),
         (RrType::AAAA, RData::AAAA(a)) => a.0.to_string(),
+        // Tags are case-insensitive (RFC 8659 4.1); `normalize` lowercases too.
         (RrType::CAA, RData::CAA(caa)) => format!(
             "{} {} {}",
             caa.flags(),
-            caa.tag().as_str(),
+            caa.tag().as_str().to_ascii_lowercase(),
             quote(caa.raw_value())
         ),
         (RrType::CNAME, RData::CNAME(n)) => name(&n.0),
@@ -43,8 +47,8 @@ pub fn render(rtype: RrType, rdata: &RData) -> Option<String> {
             u8::from(ds.digest_type()),
             hex(ds.digest())
         ),
-        (RrType::HTTPS, RData::HTTPS(h)) => svcb(&h.0),
-        (RrType::SVCB, RData::SVCB(s)) => svcb(s),
+        (RrType::HTTPS, RData::HTTPS(h)) => svcb(&h.0)?,
+        (RrType::SVCB, RData::SVCB(s)) => svcb(s)?,
         (RrType::MX, RData::MX(mx)) => format!("{} {}", mx.preference(), name(mx.exchange())),
         (RrType::NAPTR, RData::NAPTR(n)) => format!(
             "{} {} {} {} {} {}",
@@ -116,8 +120,6 @@ enum Field {
     HexRest,
     /// every remaining token, each a character-string
     StrRest,
-    /// every remaining token as it is (SVCB parameters)
-    WordRest,
 }
 
 fn schema(rtype: RrType) -> &'static [Field] {
@@ -128,7 +130,8 @@ fn schema(rtype: RrType) -> &'static [Field] {
         RrType::CAA => &[Num, Word, Str],
         RrType::CNAME | RrType::NS | RrType::PTR => &[Name],
         RrType::DS => &[Num, Num, Num, HexRest],
-        RrType::HTTPS | RrType::SVCB => &[Num, Name, WordRest],
+        // read by `Svcb::parse`, never through this schema
+        RrType::HTTPS | RrType::SVCB => &[],
         RrType::MX => &[Num, Name],
         RrType::NAPTR => &[Num, Num, Str, Str, Str, Name],
         RrType::SRV => &[Num, Num, Num, Name],
@@ -141,33 +144,35 @@ fn schema(rtype: RrType) -> &'static [Field] {
 
 fn try_normalize(rtype: RrType, text: &str) -> Option<String> {
     let tokens = tokenize(text)?;
+    if matches!(rtype, RrType::HTTPS | RrType::SVCB) {
+        let texts: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        let target = |t: &str| Name::parse_route53(t).map_err(|e| e.to_string());
+        return Some(Svcb::parse(&texts, target).ok()?.render());
+    }
     let mut tokens = tokens.iter();
     let mut out: Vec<String> = Vec::new();
     for field in schema(rtype) {
         let rest = || tokens.clone();
         match field {
             Field::HexRest => {
-                let digits: String = rest().map(|t| t.text.as_str()).collect();
+                let digits: String = rest().map(String::as_str).collect();
                 out.push(hex(&decode_hex(&digits)?));
                 tokens = [].iter();
             }
             Field::StrRest => {
-                out.push(quote_all(rest().map(|t| t.bytes.as_slice())));
-                tokens = [].iter();
-            }
-            Field::WordRest => {
-                out.extend(rest().map(|t| t.text.clone()));
+                let strings: Option<Vec<Vec<u8>>> = rest().map(|t| route53_bytes(t)).collect();
+                out.push(quote_all(strings?.iter().map(Vec::as_slice)));
                 tokens = [].iter();
             }
             single => {
                 let token = tokens.next()?;
                 out.push(match single {
-                    Field::Ipv4 => token.text.parse::<Ipv4Addr>().ok()?.to_string(),
-                    Field::Ipv6 => token.text.parse::<Ipv6Addr>().ok()?.to_string(),
-                    Field::Num => token.text.parse::<u32>().ok()?.to_string(),
-                    Field::Word => token.text.to_ascii_lowercase(),
-                    Field::Name => Name::parse_route53(&token.text).ok()?.to_string(),
-                    _ => quote(&token.bytes),
+                    Field::Ipv4 => token.parse::<Ipv4Addr>().ok()?.to_string(),
+                    Field::Ipv6 => token.parse::<Ipv6Addr>().ok()?.to_string(),
+                    Field::Num => token.parse::<u32>().ok()?.to_string(),
+                    Field::Word => token.to_ascii_lowercase(),
+                    Field::Name => Name::parse_route53(token).ok()?.to_string(),
+                    _ => quote(&route53_bytes(token)?),
                 });
             }
         }
@@ -178,60 +183,40 @@ fn try_normalize(rtype: RrType, text: &str) -> Option<String> {
     Some(out.join(" "))
 }
 
-struct Token {
-    /// the token as written, quotes removed
-    text: String,
-    /// its bytes with escapes decoded
-    bytes: Vec<u8>,
+/// Text Route 53 holds: escapes are octal, as it writes TXT data.
+fn route53_bytes(token: &str) -> Option<Vec<u8>> {
+    escape::decode(token, Digits::Octal).ok()
 }
 
-/// Splits a value on spaces outside quotes. Inside quotes `\"`, `\\` and
-/// `\ooo` (octal, as Route 53 writes TXT data) are decoded.
-fn tokenize(text: &str) -> Option<Vec<Token>> {
+/// Splits a value on blanks outside quotes. Each token comes back as
+/// written, quotes removed and escapes kept. A quote opens a token or
+/// follows `=` (`alpn="h3,h2"`, as RFC 9460 values are written).
+fn tokenize(text: &str) -> Option<Vec<String>> {
     let mut tokens = Vec::new();
-    let mut chars = text.bytes().peekable();
-    while let Some(&c) = chars.peek() {
-        if c == b' ' || c == b'\t' {
-            chars.next();
-            continue;
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
+        if chars.peek().is_none() {
+            return Some(tokens);
         }
-        let quoted = c == b'"';
-        if quoted {
-            chars.next();
-        }
-        let (mut raw, mut bytes) = (Vec::new(), Vec::new());
+        let mut token = String::new();
+        let mut quoted = false;
         loop {
             match chars.next() {
                 None if quoted => return None,
                 None => break,
-                Some(b'"') if quoted => break,
-                Some(b' ' | b'\t') if !quoted => break,
-                Some(b'\\') => {
-                    let next = chars.next()?;
-                    raw.extend([b'\\', next]);
-                    if next.is_ascii_digit() {
-                        let (d2, d3) = (chars.next()?, chars.next()?);
-                        raw.extend([d2, d3]);
-                        let value = [next, d2, d3]
-                            .iter()
-                            .try_fold(0u32, |v, d| (*d as char).to_digit(8).map(|d| v * 8 + d))?;
-                        bytes.push(u8::try_from(value).ok()?);
-                    } else {
-                        bytes.push(next);
-                    }
+                Some('"') if quoted => break,
+                Some('"') if token.is_empty() || token.ends_with('=') => quoted = true,
+                Some(' ' | '\t') if !quoted => break,
+                Some('\\') => {
+                    token.push('\\');
+                    token.push(chars.next()?);
                 }
-                Some(b) => {
-                    raw.push(b);
-                    bytes.push(b);
-                }
+                Some(c) => token.push(c),
             }
         }
-        tokens.push(Token {
-            text: String::from_utf8(raw).ok()?,
-            bytes,
-        });
+        tokens.push(token);
     }
-    Some(tokens)
 }
 
 /// One character-string, quoted as Route 53 writes it: `"` and `\` escaped,
@@ -281,32 +266,11 @@ pub fn character_strings(mut data: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
-fn svcb(s: &SVCB) -> String {
-    let mut out = format!(
-        "{} {}",
-        s.svc_priority(),
-        Name::from_hickory(s.target_name())
-    );
-    for (key, value) in s.svc_params() {
-        let joined = |items: Vec<String>| items.join(",");
-        let value = match value {
-            SvcParamValue::Mandatory(m) => joined(m.0.iter().map(|k| k.to_string()).collect()),
-            SvcParamValue::Alpn(a) => joined(a.0.clone()),
-            SvcParamValue::NoDefaultAlpn => String::new(),
-            SvcParamValue::Port(p) => p.to_string(),
-            SvcParamValue::Ipv4Hint(h) => joined(h.0.iter().map(|a| a.0.to_string()).collect()),
-            SvcParamValue::Ipv6Hint(h) => joined(h.0.iter().map(|a| a.0.to_string()).collect()),
-            SvcParamValue::EchConfigList(e) => data_encoding::BASE64.encode(&e.0),
-            SvcParamValue::Unknown(u) => quote(&u.0),
-        };
-        out.push(' ');
-        out.push_str(&key.to_string());
-        if !value.is_empty() {
-            out.push('=');
-            out.push_str(&value);
-        }
-    }
-    out
+/// Through the wire form, so a transfer's data and a value read back from
+/// Route 53 meet in one rendering.
+fn svcb(s: &SVCB) -> Option<String> {
+    let wire = s.to_bytes().ok()?;
+    Some(Svcb::from_wire(&wire).ok()?.render())
 }
 
 fn hex(bytes: &[u8]) -> String {

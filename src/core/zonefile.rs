@@ -3,17 +3,23 @@
 //!
 //! hickory's own parser reports no line numbers and cannot hold types it does
 //! not know, so entries are split here and only the RDATA of types Route 53
-//! accepts is handed to hickory's per-type parsers. TXT and SPF strings are
-//! decoded here, byte for byte. Records of other types are kept with their
-//! RDATA unparsed: the converter skips them by type. `$INCLUDE` and
-//! `$GENERATE` are refused (they would make this module read files).
+//! accepts is handed to hickory's per-type parsers, with names and strings
+//! already decoded by `escape` (the one decoder). TXT and SPF strings are
+//! decoded here, byte for byte; SVCB and HTTPS are read by `svcb` (hickory
+//! 0.25 reads neither quoted values nor dohpath/ohttp). Records of other
+//! types are kept with their RDATA unparsed: the converter skips them by
+//! type. `$INCLUDE` and `$GENERATE` are refused (they would make this module
+//! read files).
 
-use hickory_proto::rr::rdata::{NULL, TXT};
+use hickory_proto::rr::rdata::{CNAME, MX, NAPTR, NS, NULL, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 use hickory_proto::serialize::txt::{Parser, RDataParser};
 
+use super::escape::{self, Digits};
 use super::mnemonic;
 use super::name::Name;
+use super::svcb::Svcb;
 
 /// A zone file error: where and why.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +40,6 @@ pub fn parse(file: &str, text: &str, origin: &Name) -> Result<Vec<Record>, ZoneF
     };
     let mut state = State {
         origin: origin.clone(),
-        dns_origin: origin.to_hickory(),
         default_ttl: None,
         last_ttl: None,
         owner: None,
@@ -94,19 +99,7 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
             ')' => open_paren = None,
             '"' => {
                 let mut text = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => {
-                            text.push('\\');
-                            text.extend(chars.next());
-                        }
-                        Some('\n') | None => {
-                            return Err((line, "unterminated quoted string".into()))
-                        }
-                        Some(c) => text.push(c),
-                    }
-                }
+                quoted(&mut chars, &mut text).map_err(|e| (line, e))?;
                 current.tokens.push(Token { text, quoted: true });
             }
             c => {
@@ -119,6 +112,10 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
                     if c == '\\' {
                         text.extend(chars.next());
                     }
+                }
+                // An RFC 9460 SvcParam: `alpn="h2,h3"` is one token.
+                if text.ends_with('=') && chars.next_if_eq(&'"').is_some() {
+                    quoted(&mut chars, &mut text).map_err(|e| (line, e))?;
                 }
                 current.tokens.push(Token {
                     text,
@@ -134,10 +131,23 @@ fn entries(text: &str) -> Result<Vec<Entry>, (usize, String)> {
     Ok(out)
 }
 
+/// Reads a quoted string after its opening quote onto `text`, escapes kept.
+fn quoted(chars: &mut impl Iterator<Item = char>, text: &mut String) -> Result<(), String> {
+    loop {
+        match chars.next() {
+            Some('"') => return Ok(()),
+            Some('\\') => {
+                text.push('\\');
+                text.extend(chars.next());
+            }
+            Some('\n') | None => return Err("unterminated quoted string".into()),
+            Some(c) => text.push(c),
+        }
+    }
+}
+
 struct State {
     origin: Name,
-    /// `origin` as hickory's parsers want it.
-    dns_origin: DnsName,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     owner: Option<DnsName>,
@@ -200,7 +210,6 @@ impl State {
         match directive.to_ascii_uppercase().as_str() {
             "$ORIGIN" => {
                 self.origin = self.name(arg)?;
-                self.dns_origin = self.origin.to_hickory();
             }
             "$TTL" => {
                 self.default_ttl =
@@ -241,36 +250,42 @@ impl State {
                     rdata: NULL::with(wire),
                 })
             }
-            RecordType::A
-            | RecordType::AAAA
-            | RecordType::CAA
-            | RecordType::CNAME
-            | RecordType::DS
-            | RecordType::HTTPS
+            RecordType::HTTPS | RecordType::SVCB => {
+                let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+                let svcb = Svcb::parse(&texts, |t| self.name(t)).map_err(|e| e.to_string())?;
+                // hickory decodes our wire form, so these records equal a
+                // transfer's, byte for byte.
+                let wire = svcb.to_wire();
+                let length = Restrict::new(wire.len() as u16);
+                RData::read(&mut BinDecoder::new(&wire), rtype, length)
+                    .map_err(|e| format!("{}: {e}", svcb.render()))
+            }
+            RecordType::CNAME
             | RecordType::MX
             | RecordType::NAPTR
             | RecordType::NS
             | RecordType::PTR
             | RecordType::SOA
-            | RecordType::SRV
+            | RecordType::SRV => self.with_names(rtype, tokens),
+            // No names here; a CAA value is the one string, decoded here.
+            RecordType::A
+            | RecordType::AAAA
+            | RecordType::CAA
+            | RecordType::DS
             | RecordType::SSHFP
-            | RecordType::SVCB
             | RecordType::TLSA => {
-                let texts: Vec<String> = tokens
+                let texts = tokens
                     .iter()
-                    .map(|t| match (t.quoted, t.text.as_str()) {
-                        (true, _) => String::from_utf8_lossy(&unescape(&t.text)).into_owned(),
-                        // `@` stands for the origin in RDATA names too.
-                        (false, "@") => self.dns_origin.to_ascii(),
-                        (false, text) => text.to_string(),
+                    .enumerate()
+                    .map(|(i, t)| match (rtype, i) {
+                        (RecordType::CAA, 2) => {
+                            Ok(String::from_utf8_lossy(&decode(&t.text)?).into_owned())
+                        }
+                        _ => Ok(t.text.clone()),
                     })
-                    .collect();
-                RData::parse(
-                    rtype,
-                    texts.iter().map(String::as_str),
-                    Some(&self.dns_origin),
-                )
-                .map_err(|e| e.to_string())
+                    .collect::<Result<Vec<String>, String>>()?;
+                RData::parse(rtype, texts.iter().map(String::as_str), None)
+                    .map_err(|e| e.to_string())
             }
             // Not a type Route 53 holds: the converter skips it by type alone.
             other => Ok(RData::Unknown {
@@ -281,12 +296,90 @@ impl State {
     }
 }
 
+impl State {
+    /// RDATA holding names, built here: hickory's text parser reads `\DDD`
+    /// in names as octal and folds bytes above 127 through IDNA.
+    fn with_names(&self, rtype: RecordType, tokens: &[&Token]) -> Result<RData, String> {
+        let mut fields = Fields {
+            state: self,
+            tokens: tokens.iter(),
+        };
+        let f = &mut fields;
+        let data = match rtype {
+            RecordType::CNAME => RData::CNAME(CNAME(f.name()?)),
+            RecordType::NS => RData::NS(NS(f.name()?)),
+            RecordType::PTR => RData::PTR(PTR(f.name()?)),
+            RecordType::MX => RData::MX(MX::new(f.num()?, f.name()?)),
+            RecordType::SRV => RData::SRV(SRV::new(f.num()?, f.num()?, f.num()?, f.name()?)),
+            RecordType::NAPTR => RData::NAPTR(NAPTR::new(
+                f.num()?,
+                f.num()?,
+                f.string()?,
+                f.string()?,
+                f.string()?,
+                f.name()?,
+            )),
+            RecordType::SOA => RData::SOA(SOA::new(
+                f.name()?,
+                f.name()?,
+                f.num()?,
+                f.time()?,
+                f.time()?,
+                f.time()?,
+                f.time()?,
+            )),
+            other => unreachable!("{other} has no names"),
+        };
+        match fields.tokens.next() {
+            Some(extra) => Err(format!("unexpected {:?} after the record data", extra.text)),
+            None => Ok(data),
+        }
+    }
+}
+
+/// The fields of one record's data, read in order.
+struct Fields<'a> {
+    state: &'a State,
+    tokens: std::slice::Iter<'a, &'a Token>,
+}
+
+impl<'a> Fields<'a> {
+    fn next(&mut self, what: &str) -> Result<&'a str, String> {
+        match self.tokens.next() {
+            Some(t) => Ok(&t.text),
+            None => Err(format!("the {what} is missing")),
+        }
+    }
+
+    fn name(&mut self) -> Result<DnsName, String> {
+        let text = self.next("name")?;
+        Ok(self.state.name(text)?.to_hickory())
+    }
+
+    fn num<T: std::str::FromStr>(&mut self) -> Result<T, String> {
+        let text = self.next("number")?;
+        text.parse()
+            .map_err(|_| format!("{text:?} is not a number in range"))
+    }
+
+    fn time<T: TryFrom<u32>>(&mut self) -> Result<T, String> {
+        let text = self.next("time")?;
+        let seconds = Parser::parse_time(text).map_err(|e| format!("{text:?}: {e}"))?;
+        T::try_from(seconds).map_err(|_| format!("{text:?} is out of range"))
+    }
+
+    fn string(&mut self) -> Result<Box<[u8]>, String> {
+        let text = self.next("string")?;
+        Ok(decode(text)?.into_boxed_slice())
+    }
+}
+
 /// TXT/SPF character-strings: each at most 255 bytes.
 fn character_strings(tokens: &[&Token]) -> Result<Vec<Vec<u8>>, String> {
     tokens
         .iter()
         .map(|t| {
-            let bytes = unescape(&t.text);
+            let bytes = decode(&t.text)?;
             match bytes.len() {
                 0..=255 => Ok(bytes),
                 n => Err(format!(
@@ -297,32 +390,9 @@ fn character_strings(tokens: &[&Token]) -> Result<Vec<Vec<u8>>, String> {
         .collect()
 }
 
-/// Decodes RFC 1035 escapes: `\DDD` (decimal) and `\X`.
-fn unescape(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let digits = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(u8::is_ascii_digit));
-        match (bytes[i], digits) {
-            (b'\\', Some(d)) => {
-                let value = d.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
-                out.push(value.min(255) as u8);
-                i += 4;
-            }
-            (b'\\', None) if i + 1 < bytes.len() => {
-                out.push(bytes[i + 1]);
-                i += 2;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
+/// A master-file token's bytes: `\DDD` escapes are decimal.
+fn decode(text: &str) -> Result<Vec<u8>, String> {
+    escape::decode(text, Digits::Decimal).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

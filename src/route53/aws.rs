@@ -160,9 +160,9 @@ impl AwsHostedZone {
     ) -> anyhow::Result<AwsHostedZone> {
         use anyhow::Context;
         let known = state
-            .route53
+            .provenance
             .as_ref()
-            .map(|view| view.hosted_zone_id.as_str())
+            .map(|held| held.hosted_zone_id.as_str())
             .filter(|id| !id.is_empty() && zone.hosted_zone_id.as_deref().is_none_or(|c| c == *id));
         if let Some(id) = known {
             return Ok(AwsHostedZone::known(client, throttle, &zone.rules.zone, id));

@@ -146,7 +146,8 @@ proptest! {
         let plan = plan(diff(&desired, &route53, &rules), Serial(1), &rules, true).unwrap();
         let mut seen = std::collections::BTreeMap::<Name, (usize, usize, usize)>::new();
         for (i, batch) in plan.batches.iter().enumerate() {
-            for change in &batch.changes {
+            // `_serial` is marked in the first batch and set in the last
+            for change in batch.changes.iter().filter(|c| c.set().name != rules.serial_name) {
                 let size = xfr53::core::plan::Batch { changes: vec![change.clone()] }.size();
                 let entry = seen.entry(change.set().name.clone()).or_insert((i, 0, 0));
                 // a name in two batches must be too large for one

@@ -3,8 +3,9 @@
 
 use xfr53::core::diff::diff;
 use xfr53::core::name::Name;
-use xfr53::core::plan::{plan, serial_set, Plan};
+use xfr53::core::plan::{mark_of, plan, serial_of, serial_set, Action, Plan, SerialMark};
 use xfr53::core::rrset::{CurrentSet, RecordSet, RecordSets, RrType};
+use xfr53::core::rules::Limits;
 use xfr53::core::rules::{MaxChange, ZoneRules};
 use xfr53::core::serial::Serial;
 
@@ -86,7 +87,16 @@ fn an_older_serial_is_refused() {
     let rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
     let older = planned(3, 3, 100, 99, &rules, false);
     assert!(older.is_refused());
-    assert!(older.refusals[0].contains("serial 99 is older than the 100"));
+    assert!(
+        older.refusals[0].contains("serves serial 99, older (RFC 1982) than the 100"),
+        "{}",
+        older.refusals[0]
+    );
+    assert!(
+        older.refusals[0].contains("xfr53 sync --force safe.test"),
+        "the refusal names the way out: {}",
+        older.refusals[0]
+    );
     // RFC 1982: 1 follows 4294967295
     assert!(!planned(3, 3, u32::MAX, 1, &rules, false).is_refused());
     // exactly 2^31 apart: no order, so not provably newer
@@ -94,4 +104,81 @@ fn an_older_serial_is_refused() {
     // the same serial again (repairing drift) is fine
     assert!(!planned(3, 3, 100, 100, &rules, false).is_refused());
     assert!(!planned(3, 3, 100, 99, &rules, true).is_refused());
+}
+
+/// The `_serial` values a plan writes, batch by batch, in order.
+fn serial_writes(plan: &Plan, rules: &ZoneRules) -> Vec<(usize, String)> {
+    plan.batches
+        .iter()
+        .enumerate()
+        .flat_map(|(i, batch)| {
+            batch
+                .actions()
+                .filter(|(action, set)| *action == Action::Create && set.name == rules.serial_name)
+                .map(move |(_, set)| (i, set.values[0].clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_plan_of_several_requests_marks_serial_as_applying_until_its_last() {
+    let mut rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    rules.limits = Limits {
+        max_values: 4,
+        max_chars: 32_000,
+    };
+    // 10 new sets at 4 values a request: 3 batches
+    let grown = {
+        let current = vec![CurrentSet::managed(serial_set(Serial(1), &rules))];
+        plan_of(&sets(10), &current, 2, &rules)
+    };
+    assert!(grown.batches.len() >= 3, "{grown}");
+    let writes = serial_writes(&grown, &rules);
+    assert_eq!(
+        writes,
+        [
+            (0, "\"applying 2 from 1\"".to_string()),
+            (grown.batches.len() - 1, "\"2\"".to_string())
+        ]
+    );
+    // every reader sees the mark as no serial at all: no cache is trusted
+    let mark = serial_set(Serial(2), &rules);
+    let mark = xfr53::core::rrset::RecordSet {
+        values: vec![writes[0].1.clone()],
+        ..mark
+    };
+    assert_eq!(serial_of(&mark), None);
+    assert_eq!(
+        mark_of(&mark),
+        Some(SerialMark::Applying {
+            to: Serial(2),
+            from: Some(Serial(1))
+        })
+    );
+    // one request: no mark
+    let small = {
+        let current = vec![CurrentSet::managed(serial_set(Serial(1), &rules))];
+        plan_of(&sets(2), &current, 2, &rules)
+    };
+    assert_eq!(serial_writes(&small, &rules), [(0, "\"2\"".to_string())]);
+}
+
+#[test]
+fn after_an_interrupted_apply_the_next_plan_replaces_the_mark_and_keeps_the_safety_rules() {
+    let rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    let mark = RecordSet {
+        values: vec!["\"applying 2 from 100\"".into()],
+        ..serial_set(Serial(2), &rules)
+    };
+    let current = vec![CurrentSet::managed(mark.clone())];
+    let next = plan_of(&sets(1), &current, 101, &rules);
+    assert_eq!(next.previous_serial, Some(Serial(100)));
+    assert_eq!(serial_writes(&next, &rules), [(0, "\"101\"".to_string())]);
+    // the last complete serial still guards against an older primary
+    assert!(plan_of(&sets(1), &current, 99, &rules).is_refused());
+}
+
+fn plan_of(desired: &RecordSets, current: &[CurrentSet], serial: u32, rules: &ZoneRules) -> Plan {
+    plan(diff(desired, current, rules), Serial(serial), rules, false).unwrap()
 }

@@ -264,9 +264,12 @@ async fn killed_during_a_multi_batch_sync_a_restart_converges() {
     daemon.signal("KILL");
     daemon.wait(Duration::from_secs(5)).await;
     let partial = managed(setup.contents("big.test").await, "big.test");
+    // the first batch marks _serial as applying; only the last sets it
+    let serial = partial.get(&("_serial._dyn.big.test.".to_string(), "TXT".to_string()));
     assert!(
-        !partial.contains_key(&("_serial._dyn.big.test.".to_string(), "TXT".to_string())),
-        "_serial moved before the last batch"
+        serial
+            .is_some_and(|(_, values)| values.len() == 1 && values[0].starts_with("\"applying 1")),
+        "_serial holds the applying mark until the last batch: {serial:?}"
     );
     let daemon = Daemon::start(&setup, http);
     wait_synced(&setup, &daemon, "big.test").await;
@@ -435,4 +438,47 @@ async fn a_route53_outage_alerts_once_and_recovers() {
         );
     };
     one_alert_per_outage(&setup, &daemon, publishes, begin, || strict.set_down(false)).await;
+}
+
+/// The primary's serial goes back while the daemon holds a copy at the
+/// newer one (a primary restored from a backup): every sync is refused,
+/// counted, and alerted once; Route 53 keeps what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_whose_serial_goes_back_is_refused_and_alerted() {
+    let Some(mut setup) = Setup::start(Kind::Strict, vec![short_timers_zone()]).await else {
+        return;
+    };
+    let Some(moto) = crate::support::moto::Moto::start().await else {
+        return;
+    };
+    let daemon = alerting_daemon(&setup, &moto.endpoint(), "").await;
+    let before = setup.contents("parent.test").await;
+    let older = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
+        .unwrap()
+        .replace("2024010100 3600 600 86400 60", "2024010099 2 1 4 60")
+        + "restored A 192.0.2.99\n";
+    setup.bind.restore("parent.test", &older);
+    let refused = r#"xfr53_syncs_total{zone="parent.test.",result="refused"}"#;
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            daemon.metric(refused).await >= Some(1.0)
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            !published(moto.requests()).is_empty()
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    let alert = &published(moto.requests())[0];
+    assert!(
+        alert.contains("failing") && alert.contains("older"),
+        "{alert}"
+    );
+    assert_eq!(setup.contents("parent.test").await, before);
 }

@@ -284,7 +284,7 @@ async fn a_rejected_batch_changes_nothing_and_exits_2() {
     assert_eq!(run.status.code(), Some(2), "{}", show(&run));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
-        stderr.contains("xfr53: error: zone parent.test.: applying the plan to Route 53: Route 53 rejected the change batch: batch 1 of 1: [simulated: the batch is not valid]"),
+        stderr.contains("xfr53: error: zone parent.test.: Route 53 refused a change batch (batch 1 of 1: [simulated: the batch is not valid])"),
         "{stderr}"
     );
     assert_eq!(setup.contents("parent.test").await, before);

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::programs::{free_port, require};
+use super::ready::serves_zone;
 
 /// A TSIG key as both BIND and xfr53 are given it.
 #[derive(Clone, Debug)]
@@ -71,6 +72,24 @@ pub struct Bind {
     child: Child,
     dir: tempfile::TempDir,
     pub addr: SocketAddr,
+    zones: Vec<String>,
+}
+
+/// Starts `named` on the configuration in `dir`, logging to named.log.
+fn spawn(named: &std::path::Path, dir: &std::path::Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("named.log"))
+        .unwrap();
+    Command::new(named)
+        .args(["-g", "-c"])
+        .arg(dir.join("named.conf"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("named starts")
 }
 
 impl Bind {
@@ -144,36 +163,50 @@ controls {{ }};
 {key_clauses}{zone_clauses}"#
         );
         std::fs::write(dir.path().join("named.conf"), conf).unwrap();
-        let log = std::fs::File::create(dir.path().join("named.log")).unwrap();
-        let child = Command::new(named)
-            .args(["-g", "-c"])
-            .arg(dir.path().join("named.conf"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("named starts");
         let mut bind = Bind {
-            child,
+            child: spawn(&named, dir.path()),
             dir,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            zones: zones.iter().map(|z| z.name.clone()).collect(),
         };
         bind.wait_ready();
         Some(bind)
     }
 
+    /// Restarts named on the same address with `text` as `zone`'s file and
+    /// no journal: the primary rebuilt from a backup.
+    pub fn restore(&mut self, zone: &str, text: &str) {
+        self.stop();
+        let file = self.dir.path().join(format!("{zone}.zone"));
+        std::fs::write(&file, text).unwrap();
+        let _ = std::fs::remove_file(file.with_extension("zone.jnl"));
+        self.child = spawn(&require("named").unwrap(), self.dir.path());
+        self.wait_ready();
+    }
+
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
+        for zone in self.zones.clone() {
+            self.wait_for(&zone);
+        }
+    }
+
+    /// Waits until named serves `zone` (an SOA query answered with AA),
+    /// failing at once with its log if it exits.
+    fn wait_for(&mut self, zone: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("named exited with {status}:\n{}", self.log());
             }
-            if self.log().contains("running") {
-                return;
+            match serves_zone(self.addr, zone) {
+                Ok(()) => return,
+                Err(why) if Instant::now() > deadline => panic!(
+                    "named did not serve {zone} within 60 s ({why}):\n{}",
+                    self.log()
+                ),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("named did not start within 20 s:\n{}", self.log());
     }
 
     /// named's process ID, to pause it (SIGSTOP) as a primary gone quiet.
@@ -221,6 +254,12 @@ controls {{ }};
 
 impl Drop for Bind {
     fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Bind {
+    fn stop(&mut self) {
         // SIGTERM, then SIGKILL if it lingers
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())

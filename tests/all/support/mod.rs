@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod http;
 pub mod moto;
 pub mod programs;
+pub mod ready;
 pub mod route53_backend;
 pub mod route53_model;
 pub mod setup;

@@ -19,13 +19,24 @@ pub fn find(program: &str) -> Option<PathBuf> {
 pub fn require(program: &str) -> Option<PathBuf> {
     let found = find(program);
     if found.is_none() {
-        let hint = format!("{program} is not installed: run scripts/install-test-deps");
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{hint}");
-        }
-        eprintln!("SKIPPED: {hint}");
+        missing(&format!(
+            "{program} is not installed: run scripts/install-test-deps"
+        ));
     }
     found
+}
+
+/// A test dependency is missing: a panic under CI; locally a line on the
+/// terminal itself, past libtest's capture (which takes only `eprintln!`),
+/// so the skip shows beside the test's "ok".
+pub fn missing(hint: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{hint}");
+    }
+    use std::io::Write;
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {hint}");
 }
 
 /// A free loopback port, for both UDP and TCP.
