@@ -16,6 +16,8 @@ pub struct Cli {
     /// Log lines as text (for a terminal or the journal) or JSON.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub common: Common,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,7 +31,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the NOTIFY listener and keep every configured zone in sync.
-    Daemon(Common),
+    Daemon,
     /// Sync one zone now (takes the arguments nsnotifyd passes).
     Sync(SyncArgs),
     /// Show what a sync would change; changes nothing.
@@ -51,18 +53,19 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate the configuration (keys, files, addresses) and exit.
-    Check(Common),
+    Check,
 }
 
-/// Options every command takes.
+/// Options every command takes, before or after its name (global: nsnotifyd
+/// and scripts put them wherever they like).
 #[derive(Debug, Args)]
 pub struct Common {
     /// The configuration file.
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_PATH)]
+    #[arg(long, global = true, value_name = "FILE", env = "XFR53_CONFIG", default_value = DEFAULT_PATH)]
     pub config: PathBuf,
     /// Where the zone copy and the Route 53 view are kept between runs
     /// (default: state_dir from the configuration, else /var/lib/xfr53).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 }
 
@@ -70,7 +73,8 @@ pub struct Common {
 pub struct SyncArgs {
     /// The zone, e.g. example.com (a trailing dot is optional).
     pub zone: String,
-    /// The serial a NOTIFY announced: logged; only a hint.
+    /// The serial a NOTIFY announced: only a hint (the primary is asked),
+    /// but exit 1 while the primary is still behind it, so nsnotifyd retries.
     pub serial: Option<u32>,
     /// Who sent the NOTIFY: logged, never used as a transfer address.
     pub source: Option<String>,
@@ -81,8 +85,6 @@ pub struct SyncArgs {
     /// the safety rules refuse.
     #[arg(long)]
     pub force: bool,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 #[derive(Debug, Args)]
@@ -99,8 +101,6 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 #[derive(Debug, Args)]
@@ -113,12 +113,71 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn config_and_state_dir_go_before_or_after_the_command() {
+        for args in [
+            &[
+                "xfr53",
+                "--config",
+                "c.toml",
+                "--state-dir",
+                "s",
+                "sync",
+                "a.test",
+                "1",
+            ][..],
+            &[
+                "xfr53",
+                "sync",
+                "a.test",
+                "1",
+                "--config",
+                "c.toml",
+                "--state-dir",
+                "s",
+            ][..],
+            &[
+                "xfr53",
+                "--config",
+                "c.toml",
+                "sync",
+                "--state-dir",
+                "s",
+                "a.test",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.common.config, PathBuf::from("c.toml"), "{args:?}");
+            assert_eq!(cli.common.state_dir, Some("s".into()), "{args:?}");
+            assert!(matches!(cli.command, Command::Sync(_)), "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["xfr53", "config", "check", "--config", "c.toml"]).unwrap();
+        assert_eq!(cli.common.config, PathBuf::from("c.toml"));
+    }
+
+    #[test]
+    fn help_names_the_environment_variable_once() {
+        let help = Cli::command().render_help().to_string();
+        assert_eq!(help.matches("XFR53_CONFIG").count(), 1, "{help}");
+        assert!(help.contains("--state-dir <DIR>"), "{help}");
+    }
 }

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::core::name::Name;
-use crate::core::rules::{MaxChange, Pattern, ZoneRules};
+use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
 use crate::core::schedule::Clamps;
 use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
 use crate::dns::primary::Primary;
@@ -87,6 +87,8 @@ struct RawZone {
     #[serde(default)]
     ignore: Vec<String>,
     max_change: Option<String>,
+    /// Record sets the hosted zone may hold (Route 53's quota for it).
+    record_set_quota: Option<usize>,
     /// Bounds on the SOA refresh and retry the daemon follows.
     min_refresh_seconds: Option<u64>,
     max_refresh_seconds: Option<u64>,
@@ -223,6 +225,22 @@ impl Config {
             }
             zones.push(parsed);
         }
+        for zone in &zones {
+            // a serial record inside a child zone xfr53 also syncs sits
+            // below that zone's delegation: never answered
+            let serial = &zone.rules.serial_name;
+            if let Some(child) = zones.iter().find(|c| {
+                c.rules.zone != zone.rules.zone
+                    && c.rules.zone.is_in(&zone.rules.zone)
+                    && serial.is_in(&c.rules.zone)
+            }) {
+                bail!(
+                    "zone {}: serial_record {serial} is inside zone {}, also configured, where it would never be answered: choose another serial_record",
+                    zone.rules.zone,
+                    child.rules.zone
+                );
+            }
+        }
         let alerts = raw.alerts.map(|a| AlertSettings {
             sns_topic_arn: a.sns_topic_arn,
             grace: Duration::from_secs(a.grace_seconds.unwrap_or(300)),
@@ -338,8 +356,15 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         rules.serial_ttl = ttl;
     }
     rules.ignore = raw.ignore.iter().map(|g| Pattern::new(g)).collect();
+    check_serial_record(&rules)?;
     if let Some(max) = &raw.max_change {
         rules.max_change = max.parse::<MaxChange>().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(quota) = raw.record_set_quota {
+        if quota < MIN_RECORD_SET_QUOTA {
+            bail!("record_set_quota must be at least {MIN_RECORD_SET_QUOTA} (the hosted zone's own SOA and NS, and the serial record); Route 53's default is {DEFAULT_RECORD_SET_QUOTA}");
+        }
+        rules.record_set_quota = quota;
     }
     let defaults = Clamps::default();
     let clamps = Clamps {
@@ -362,6 +387,26 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         hosted_zone_id: raw.hosted_zone_id.clone(),
         clamps,
     })
+}
+
+/// A hosted zone holds at least its SOA, its NS and the serial record.
+const MIN_RECORD_SET_QUOTA: usize = 3;
+
+/// What can be told about the serial record without the zone: it is not a
+/// wildcard, and not a name the zone's `ignore` leaves alone. (Records of
+/// the zone at its name are refused when a sync converts the zone.)
+fn check_serial_record(rules: &ZoneRules) -> Result<()> {
+    let name = &rules.serial_name;
+    if name.labels().first().is_some_and(|l| l == b"*") {
+        bail!("serial_record: {name} is a wildcard, which would answer for every name below it: choose a name like \"_serial._dyn\"");
+    }
+    if let Some(pattern) = rules.ignored_by(name) {
+        bail!(
+            "serial_record: {name} matches ignore pattern {:?}, names xfr53 never touches: choose another serial_record or narrow the pattern",
+            pattern.as_str()
+        );
+    }
+    Ok(())
 }
 
 /// `192.0.2.1:53`, `[2001:db8::1]:53`, or an address alone (port 53).
@@ -402,6 +447,7 @@ mod tests {
             NotifyTsig::Optional,
             "unsigned NOTIFY is accepted unless asked otherwise"
         );
+        assert_eq!(zone.rules.record_set_quota, 10_000);
     }
 
     #[test]
@@ -436,6 +482,15 @@ mod tests {
     }
 
     #[test]
+    fn a_raised_record_set_quota_and_a_parent_zone_beside_its_child() {
+        let config = Config::parse(
+            "[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nrecord_set_quota = 25000\n[[zone]]\nname = \"sub.a.test\"\nprimaries = [\"192.0.2.1\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.zones[0].rules.record_set_quota, 25_000);
+    }
+
+    #[test]
     fn errors_name_the_key_and_the_fix() {
         let cases = [
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\ntsig = \"nope\"\n", "zone[0] (a.test): tsig = \"nope\" names no [tsig.nope] section"),
@@ -448,6 +503,12 @@ mod tests {
             ("[listen]\ndns = [\"0.0.0.0\"]\n", "listen.dns"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nnotify_tsig = \"required\"\n", "zone[0] (a.test): notify_tsig = \"required\" needs a key: set tsig"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nnotify_tsig = \"yes\"\n", "notify_tsig = \"yes\": use \"optional\" (the default) or \"required\""),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"@\"\n", "must be a name below the zone"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"*\"\n", "serial_record: \\052.a.test. is a wildcard"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"*._dyn\"\n", "is a wildcard, which would answer for every name below it"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nignore = [\"_serial*\"]\n", "serial_record: _serial._dyn.a.test. matches ignore pattern \"_serial*\", names xfr53 never touches: choose another serial_record or narrow the pattern"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"_serial.sub\"\n[[zone]]\nname = \"sub.a.test\"\nprimaries = [\"192.0.2.1\"]\n", "zone a.test.: serial_record _serial.sub.a.test. is inside zone sub.a.test., also configured"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nrecord_set_quota = 2\n", "record_set_quota must be at least 3"),
         ];
         for (text, expected) in cases {
             let error = format!("{:#}", Config::parse(text).unwrap_err());

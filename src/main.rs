@@ -21,15 +21,16 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
+    let common = &cli.common;
     let result = runtime.block_on(async {
         match &cli.command {
-            Command::Daemon(common) => xfr53::daemon::run(&common.config, common.state_dir.clone())
+            Command::Daemon => xfr53::daemon::run(&common.config, common.state_dir.clone())
                 .await
                 .map(|()| Outcome::Ok),
-            Command::Sync(args) => commands::sync::run(args).await,
-            Command::Plan(args) => commands::plan::run(args).await,
-            Command::Check(args) => commands::check::run(args).await,
-            Command::Config(ConfigCommand::Check(common)) => commands::config_check::run(common),
+            Command::Sync(args) => commands::sync::run(args, common).await,
+            Command::Plan(args) => commands::plan::run(args, common).await,
+            Command::Check(args) => commands::check::run(args, common).await,
+            Command::Config(ConfigCommand::Check) => commands::config_check::run(common),
             Command::Generate { out_dir } => commands::generate::run(out_dir),
         }
     });

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use super::{hosted_zone, state_dir, zone_name, Outcome};
-use crate::cli::{CheckArgs, Format};
+use crate::cli::{CheckArgs, Common, Format};
 use crate::config::{Config, ZoneConfig};
 use crate::core::diff::Change;
 use crate::state::StateDir;
@@ -22,8 +22,8 @@ struct Report {
     error: Option<String>,
 }
 
-pub async fn run(args: &CheckArgs) -> Result<Outcome> {
-    let config = Config::load(&args.common.config)?;
+pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
+    let config = Config::load(&common.config)?;
     let zones: Vec<&ZoneConfig> = match args.zones.is_empty() {
         true => config.zones.iter().collect(),
         false => args
@@ -32,7 +32,7 @@ pub async fn run(args: &CheckArgs) -> Result<Outcome> {
             .map(|z| config.zone(&zone_name(z)?))
             .collect::<Result<_>>()?,
     };
-    let states = state_dir(&args.common, &config);
+    let states = state_dir(common, &config);
     let mut reports = Vec::new();
     for zone in zones {
         let report = match check(&config, zone, &states, args.deep).await {

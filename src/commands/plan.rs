@@ -3,21 +3,21 @@
 use anyhow::Result;
 
 use super::{hosted_zone, state_dir, zone_name, Outcome};
-use crate::cli::{Format, PlanArgs};
+use crate::cli::{Common, Format, PlanArgs};
 use crate::config::Config;
 use crate::core::pipeline::plan_zone;
 use crate::core::plan::Plan;
 use crate::core::rules::ZoneRules;
 use crate::sync::{read_zone_file, Source, ZoneSync};
 
-pub async fn run(args: &PlanArgs) -> Result<Outcome> {
+pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
     let zone = zone_name(&args.zone)?;
     let plan = if args.assume_empty {
-        plan_from_empty(args, &zone)?
+        plan_from_empty(args, common, &zone)?
     } else {
-        let config = Config::load(&args.common.config)?;
+        let config = Config::load(&common.config)?;
         let zone_config = config.zone(&zone)?;
-        let mut state = state_dir(&args.common, &config).load(&zone);
+        let mut state = state_dir(common, &config).load(&zone);
         let hosted = hosted_zone(&config, zone_config, &state).await?;
         let source = match &args.zone_file {
             Some(file) => Source::ZoneFile(file.clone()),
@@ -45,9 +45,13 @@ pub async fn run(args: &PlanArgs) -> Result<Outcome> {
 
 /// The zone file against an empty hosted zone, with the zone's configured
 /// rules when a configuration file exists.
-fn plan_from_empty(args: &PlanArgs, zone: &crate::core::name::Name) -> Result<Plan> {
-    let rules = match args.common.config.exists() {
-        true => Config::load(&args.common.config)?.zone(zone)?.rules.clone(),
+fn plan_from_empty(
+    args: &PlanArgs,
+    common: &Common,
+    zone: &crate::core::name::Name,
+) -> Result<Plan> {
+    let rules = match common.config.exists() {
+        true => Config::load(&common.config)?.zone(zone)?.rules.clone(),
         false => ZoneRules::new(zone.clone()),
     };
     let path = args.zone_file.as_ref().expect("clap requires --zone-file");

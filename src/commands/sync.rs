@@ -3,16 +3,17 @@
 use anyhow::Result;
 
 use super::{hosted_zone, state_dir, zone_name, Outcome};
-use crate::cli::SyncArgs;
+use crate::cli::{Common, SyncArgs};
 use crate::config::Config;
+use crate::core::serial::Serial;
 use crate::sync::{self, Source, ZoneSync};
 
-pub async fn run(args: &SyncArgs) -> Result<Outcome> {
-    let config = Config::load(&args.common.config)?;
+pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
+    let config = Config::load(&common.config)?;
     let zone = zone_name(&args.zone)?;
     let zone_config = config.zone(&zone)?;
     tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
-    let states = state_dir(&args.common, &config);
+    let states = state_dir(common, &config);
     // One process at a time writes a zone's state; held to the end of run.
     let _lock = states.lock(&zone).await?;
     let mut state = states.load(&zone);
@@ -40,10 +41,10 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
             states.save(&zone, &state);
         }
     }
-    Ok(match result? {
+    let reached = match result? {
         sync::Outcome::UpToDate(serial) => {
             println!("{zone}: up to date at serial {serial}");
-            Outcome::Ok
+            serial
         }
         sync::Outcome::Applied(plan) => {
             let s = &plan.summary;
@@ -56,11 +57,29 @@ pub async fn run(args: &SyncArgs) -> Result<Outcome> {
                 s.modify,
                 s.batches
             );
-            Outcome::Ok
+            plan.serial
         }
         sync::Outcome::Refused(plan) => {
             print!("{plan}");
+            return Ok(Outcome::Refused);
+        }
+    };
+    Ok(match args.serial.map(Serial) {
+        // nsnotifyd takes exit 0 as "this serial is done" and never asks
+        // again: a primary still behind the NOTIFY must fail so it retries
+        Some(announced) if reached < announced => {
+            let source = match &args.zone_file {
+                Some(file) => file.display().to_string(),
+                None => (zone_config.primaries.iter())
+                    .map(|p| p.addr.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            println!(
+                "{zone}: the primary has not caught up to serial {announced} yet ({source} serves {reached}); exit 1 so the sync is retried"
+            );
             Outcome::Refused
         }
+        _ => Outcome::Ok,
     })
 }

@@ -1,7 +1,7 @@
 //! The whole core in one call: a converted zone and Route 53's record sets
 //! in, the plan out.
 
-use super::convert::Converted;
+use super::convert::{check_hosted_zone, ConvertError, Converted};
 use super::diff::diff;
 use super::name::Name;
 use super::plan::{plan, Plan, TooLarge};
@@ -15,6 +15,8 @@ pub enum PlanError {
     NoSerial(Name),
     #[error(transparent)]
     TooLarge(#[from] TooLarge),
+    #[error(transparent)]
+    Refused(#[from] ConvertError),
 }
 
 /// Plans bringing Route 53's `current` sets to the `desired` zone.
@@ -27,6 +29,8 @@ pub fn plan_zone(
     let serial = desired
         .serial
         .ok_or_else(|| PlanError::NoSerial(rules.zone.clone()))?;
+    // Route 53 would refuse these on every attempt: nothing is planned
+    check_hosted_zone(desired, current, rules)?;
     let changes = diff(&desired.sets, current, rules);
     Ok(plan(changes, serial, rules, force)?)
 }

@@ -49,11 +49,18 @@ pub struct ZoneRules {
     pub ignore: Vec<Pattern>,
     pub limits: Limits,
     pub max_change: MaxChange,
+    /// Record sets the hosted zone may hold, its own SOA and NS included
+    /// (Route 53's default; AWS raises it on request).
+    pub record_set_quota: usize,
 }
+
+/// Route 53's default quota of record sets per hosted zone.
+pub const DEFAULT_RECORD_SET_QUOTA: usize = 10_000;
 
 impl ZoneRules {
     /// The defaults: `_serial._dyn.<zone>` with a TTL of 300, nothing
-    /// ignored, Route 53's request limits, max_change 30 %.
+    /// ignored, Route 53's request limits and record set quota, max_change
+    /// 30 %.
     pub fn new(zone: Name) -> ZoneRules {
         ZoneRules {
             serial_name: Name::parse_presentation("_serial._dyn", &zone)
@@ -63,10 +70,12 @@ impl ZoneRules {
             ignore: Vec::new(),
             limits: Limits::default(),
             max_change: MaxChange::default(),
+            record_set_quota: DEFAULT_RECORD_SET_QUOTA,
         }
     }
 
-    pub(super) fn ignored_by(&self, name: &Name) -> Option<&Pattern> {
+    /// The `ignore` pattern `name` matches, if any.
+    pub fn ignored_by(&self, name: &Name) -> Option<&Pattern> {
         self.ignore.iter().find(|p| p.matches(name, &self.zone))
     }
 

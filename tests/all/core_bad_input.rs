@@ -118,3 +118,68 @@ fn every_shipped_example_configuration_parses() {
     }
     assert!(checked > 0, "no example configuration found");
 }
+
+/// Route 53's documented limits (quotas, record format) that DNS allows:
+/// refused when converting, naming the set and what to do.
+#[test]
+fn route53_limits_dns_allows_are_errors_naming_the_set() {
+    let many: String = (0..401)
+        .map(|i| format!("many A 10.0.{}.{}\n", i / 256, i % 256))
+        .collect();
+    let body = format!("{many}* NS ns.elsewhere.example.\nlong 2147483648 TXT \"x\"\n");
+    let text = format!("{HEAD}{body}");
+    let origin = Name::parse_route53("bad.test").unwrap();
+    let records = zonefile::parse("bad.zone", &text, &origin).unwrap();
+    let err = Zone::from_records(origin, &records)
+        .convert()
+        .unwrap_err()
+        .to_string();
+    for expected in [
+        "zone bad.test. cannot be synced to Route 53 (3 problem(s); nothing was changed)",
+        "many.bad.test. A: 401 values, over Route 53's 400 per record set",
+        "\\052.bad.test. NS: Route 53 does not allow a wildcard NS",
+        "long.bad.test. TXT: TTL 2147483648 is over Route 53's maximum of 2147483647",
+    ] {
+        assert!(err.contains(expected), "{err} lacks {expected}");
+    }
+}
+
+/// What depends on the zone's settings is refused before any plan: data at
+/// the serial record's name, and more sets than the hosted zone's quota.
+#[test]
+fn serial_record_on_a_used_name_and_the_quota_refuse_the_plan() {
+    use xfr53::core::pipeline::plan_zone;
+    use xfr53::core::rules::ZoneRules;
+
+    let text = format!("{HEAD}www A 192.0.2.1\nwww TXT \"site\"\nmail A 192.0.2.2\n");
+    let origin = Name::parse_route53("bad.test").unwrap();
+    let records = zonefile::parse("bad.zone", &text, &origin).unwrap();
+    let desired = Zone::from_records(origin.clone(), &records)
+        .convert()
+        .unwrap();
+    let mut rules = ZoneRules::new(origin);
+    assert!(plan_zone(&desired, &[], &rules, false).is_ok());
+
+    rules.serial_name = Name::parse_route53("www.bad.test").unwrap();
+    let err = plan_zone(&desired, &[], &rules, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("zone bad.test. cannot be synced")
+            && err.contains("www.bad.test. A TXT: the zone has data at serial_record's name, which xfr53 would delete or overwrite: choose another serial_record"),
+        "{err}"
+    );
+
+    rules.serial_name = Name::parse_route53("_serial.bad.test").unwrap();
+    rules.record_set_quota = 5; // www A, www TXT, mail A, SOA, NS, _serial
+    let err = plan_zone(&desired, &[], &rules, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Route 53 would hold 6 record sets")
+            && err.contains(
+                "over the hosted zone's quota of 5: ask AWS to raise it and set record_set_quota"
+            ),
+        "{err}"
+    );
+}

@@ -8,21 +8,21 @@
 
 mod faults;
 pub mod limits;
+mod listing;
 pub mod model;
 pub mod names;
 mod svcb;
 mod text;
-pub mod values;
+mod values;
 mod xml;
 
-use std::cmp::Reverse;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use super::http::{serve, xml_escape, Request, Response, Server};
+use super::http::{serve, Request, Response, Server};
 pub use faults::{Fault, Op};
 pub use model::Sets;
-use model::{Held, Key, Zone};
+use model::Zone;
 use names::Name;
 use xml::{error, ok, NS};
 
@@ -146,7 +146,7 @@ fn route(state: &mut State, request: &Request) -> Response {
             )),
             None => error(404, "NoSuchHostedZone", "No hosted zone found with ID"),
         },
-        ("GET", ["hostedzone", id, "rrset"]) => list_sets(state, id, request),
+        ("GET", ["hostedzone", id, "rrset"]) => listing::list_sets(state, id, request),
         ("POST", ["hostedzone", id, "rrset"]) => change(state, id, request),
         ("GET", ["change", id]) => {
             let left = state.changes.get_mut(*id);
@@ -231,86 +231,6 @@ fn list_zones(state: &State, request: &Request) -> Response {
         .collect();
     ok(format!(
         "<ListHostedZonesByNameResponse xmlns=\"{NS}\"><HostedZones>{listed}</HostedZones><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListHostedZonesByNameResponse>"
-    ))
-}
-
-/// Where a set stands in a listing: name with its labels reversed, then
-/// type, then SetIdentifier (routed sets in reverse order of identifier:
-/// the API leaves that order open).
-type Position = (String, String, Option<Reverse<String>>);
-
-fn position(key: &Key) -> Position {
-    (
-        key.name.order_key(),
-        key.rtype.clone(),
-        key.identifier.clone().map(Reverse),
-    )
-}
-
-/// ListResourceRecordSets: from (name, type, identifier) on, at most
-/// `maxitems` (default and ceiling 300), with NextRecordName / Type /
-/// Identifier when truncated.
-fn list_sets(state: &State, id: &str, request: &Request) -> Response {
-    let Some(zone) = state.zones.iter().find(|z| z.id == id) else {
-        return error(404, "NoSuchHostedZone", "No hosted zone found with ID");
-    };
-    let max: usize = match request.query("maxitems").map(|m| m.parse::<usize>()) {
-        None => 300,
-        Some(Ok(m)) if m > 0 => m.min(300),
-        Some(_) => return error(400, "InvalidInput", "maxitems must be a positive number"),
-    };
-    let (name, rtype, identifier) = (
-        request.query("name"),
-        request.query("type"),
-        request.query("identifier"),
-    );
-    if (rtype.is_some() && name.is_none()) || (identifier.is_some() && rtype.is_none()) {
-        return error(400, "InvalidInput", "The input is not valid");
-    }
-    let start = match name.map(|n| Name::parse(&n)).transpose() {
-        Ok(start) => start.map(|n| {
-            (
-                n.order_key(),
-                rtype.unwrap_or_default(),
-                identifier.map(Reverse),
-            )
-        }),
-        Err(reason) => return error(400, "InvalidInput", &reason),
-    };
-    let mut sets: Vec<(Position, &Key, &Held)> =
-        zone.sets.iter().map(|(k, h)| (position(k), k, h)).collect();
-    sets.sort_by(|a, b| a.0.cmp(&b.0));
-    let from: Vec<_> = sets
-        .into_iter()
-        .filter(|(p, _, _)| start.as_ref().is_none_or(|s| p >= s))
-        .collect();
-    let page: String = from
-        .iter()
-        .take(max)
-        .map(|(_, key, held)| xml::set(key, held))
-        .collect();
-    let next = match from.get(max) {
-        Some((_, key, _)) => {
-            let identifier = key
-                .identifier
-                .as_ref()
-                .map(|i| {
-                    format!(
-                        "<NextRecordIdentifier>{}</NextRecordIdentifier>",
-                        xml_escape(i)
-                    )
-                })
-                .unwrap_or_default();
-            format!(
-                "<IsTruncated>true</IsTruncated><NextRecordName>{}</NextRecordName><NextRecordType>{}</NextRecordType>{identifier}",
-                xml_escape(&key.name.render()),
-                key.rtype
-            )
-        }
-        None => "<IsTruncated>false</IsTruncated>".into(),
-    };
-    ok(format!(
-        "<ListResourceRecordSetsResponse xmlns=\"{NS}\"><ResourceRecordSets>{page}</ResourceRecordSets>{next}<MaxItems>{max}</MaxItems></ListResourceRecordSetsResponse>"
     ))
 }
 
