@@ -461,6 +461,24 @@ mod tests {
         );
         let config = Config::parse(&text).unwrap();
         assert_eq!(config.zones[0].notify_tsig, NotifyTsig::Required);
+        // an unsigned NOTIFY from the primary is refused by the policy built
+        let mut notify = hickory_proto::op::Message::new();
+        notify
+            .set_op_code(hickory_proto::op::OpCode::Notify)
+            .add_query(hickory_proto::op::Query::query(
+                "a.test.".parse().unwrap(),
+                hickory_proto::rr::RecordType::SOA,
+            ));
+        let handled = crate::dns::notify::handle(
+            &config.notify_policy(),
+            &notify.to_vec().unwrap(),
+            "192.0.2.1:5300".parse().unwrap(),
+            0,
+        );
+        assert_eq!(
+            handled.verdict,
+            crate::dns::notify::Verdict::UnsignedRefused
+        );
     }
 
     #[test]

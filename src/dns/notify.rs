@@ -5,7 +5,8 @@
 //! QR and AA set, question echoed). A signed one must verify with the zone's
 //! key; an unsigned one is accepted unless the zone requires TSIG, as BIND
 //! does for its primaries: many providers sign transfers, not NOTIFY, and a
-//! NOTIFY only makes xfr53 send a signed SOA query to the configured primary. Well-formed queries otherwise get REFUSED or NOTAUTH and never
+//! NOTIFY only makes xfr53 send a signed SOA query to the configured
+//! primary. Well-formed queries otherwise get REFUSED or NOTAUTH and never
 //! data; garbage and responses get silence. No reply is larger than the
 //! message it answers.
 

@@ -205,6 +205,24 @@ async fn a_newer_lone_soa_that_ends_the_answer_falls_back_to_axfr() {
 }
 
 #[tokio::test]
+async fn a_newer_lone_soa_then_silence_falls_back_to_axfr() {
+    // the primary keeps the connection open and sends nothing more
+    let (outcome, connections, zone) = refresh_from(|q| vec![first(q, vec![soa(6)])], false).await;
+    let Outcome::Full {
+        reason: Some(reason),
+    } = &outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert!(
+        reason.starts_with("the primary offers serial 6, then: reading the transfer"),
+        "{reason}"
+    );
+    assert_eq!(connections, 2, "one IXFR, then one AXFR");
+    holds_serial_6(&zone);
+}
+
+#[tokio::test]
 async fn a_lone_soa_no_newer_than_ours_is_up_to_date_at_once() {
     // the primary keeps the connection open: nothing more may be awaited
     let started = Instant::now();
