@@ -14,7 +14,7 @@ use crate::core::convert::MAX_TTL;
 use crate::core::name::Name;
 use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
 use crate::core::schedule::Clamps;
-use crate::dns::notify::{NotifyPolicy, NotifyZone};
+use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
 use crate::dns::primary::Primary;
 use crate::dns::tsig::TsigKey;
 
@@ -80,6 +80,8 @@ struct RawZone {
     primaries: Vec<String>,
     notify_from: Option<Vec<String>>,
     tsig: Option<String>,
+    /// "optional" (default): unsigned NOTIFY accepted; "required": refused.
+    notify_tsig: Option<String>,
     hosted_zone_id: Option<String>,
     serial_record: Option<String>,
     serial_ttl: Option<u32>,
@@ -133,6 +135,7 @@ pub struct ZoneConfig {
     pub primaries: Vec<Primary>,
     pub notify_from: Vec<IpNet>,
     pub key: Option<TsigKey>,
+    pub notify_tsig: NotifyTsig,
     pub hosted_zone_id: Option<String>,
     pub clamps: Clamps,
 }
@@ -273,6 +276,7 @@ impl Config {
             zone: z.rules.zone.clone(),
             notify_from: z.notify_from.clone(),
             key: z.key.clone(),
+            tsig: z.notify_tsig,
         }))
     }
 
@@ -302,6 +306,16 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
             format!("tsig = {label:?} names no [tsig.{label}] section: add one, or remove tsig")
         })?),
         None => None,
+    };
+    let notify_tsig = match (raw.notify_tsig.as_deref(), &key) {
+        (None | Some("optional"), _) => NotifyTsig::Optional,
+        (Some("required"), Some(_)) => NotifyTsig::Required,
+        (Some("required"), None) => {
+            bail!("notify_tsig = \"required\" needs a key: set tsig = \"<label>\" too")
+        }
+        (Some(other), _) => {
+            bail!("notify_tsig = {other:?}: use \"optional\" (the default) or \"required\"")
+        }
     };
     if raw.primaries.is_empty() {
         bail!("primaries: list at least one primary, e.g. primaries = [\"192.0.2.1:53\"]");
@@ -373,6 +387,7 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         primaries,
         notify_from,
         key,
+        notify_tsig,
         hosted_zone_id: raw.hosted_zone_id.clone(),
         clamps,
     })
@@ -432,6 +447,24 @@ mod tests {
         );
         assert_eq!(config.route53.requests_per_second, 4.0);
         assert_eq!(zone.rules.record_set_quota, 10_000);
+        assert_eq!(
+            zone.notify_tsig,
+            NotifyTsig::Optional,
+            "unsigned NOTIFY is accepted unless asked otherwise"
+        );
+    }
+
+    #[test]
+    fn notify_tsig_required_reaches_the_notify_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("k.key");
+        std::fs::write(&secret, "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=\n").unwrap();
+        let text = format!(
+            "[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = {:?}\n\n[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\ntsig = \"k\"\nnotify_tsig = \"required\"\n",
+            secret.display().to_string()
+        );
+        let config = Config::parse(&text).unwrap();
+        assert_eq!(config.zones[0].notify_tsig, NotifyTsig::Required);
     }
 
     #[test]
@@ -461,6 +494,8 @@ mod tests {
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"_serial.sub\"\n[[zone]]\nname = \"sub.a.test\"\nprimaries = [\"192.0.2.1\"]\n", "zone a.test.: serial_record _serial.sub.a.test. is inside zone sub.a.test., also configured"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nrecord_set_quota = 2\n", "record_set_quota must be at least 3"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_ttl = 2147483648\n", "serial_ttl: 2147483648 is over Route 53's maximum TTL of 2147483647"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nnotify_tsig = \"required\"\n", "zone[0] (a.test): notify_tsig = \"required\" needs a key: set tsig"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nnotify_tsig = \"yes\"\n", "notify_tsig = \"yes\": use \"optional\" (the default) or \"required\""),
         ];
         for (text, expected) in cases {
             let error = format!("{:#}", Config::parse(text).unwrap_err());

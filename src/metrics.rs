@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::core::name::Name;
 use crate::dns::listener::Counters;
-use crate::dns::notify::Verdict;
+use crate::dns::notify::{TsigCase, Verdict};
 
 /// How a sync ended, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +287,21 @@ impl Metrics {
                     "xfr53_notify_total{{result=\"{}\"}} {}",
                     verdict.as_str(),
                     counters.get(verdict)
+                )
+                .unwrap();
+            }
+            gauge(
+                &mut out,
+                "notify_tsig_total",
+                "NOTIFYs from allowed sources by signature: signed and unsigned were accepted, bad_signature and unsigned_refused (notify_tsig = \"required\") refused.",
+                "counter",
+            );
+            for case in TsigCase::ALL {
+                writeln!(
+                    out,
+                    "xfr53_notify_tsig_total{{result=\"{}\"}} {}",
+                    case.as_str(),
+                    counters.tsig(case)
                 )
                 .unwrap();
             }

@@ -249,7 +249,7 @@ fn wire_ok(key: u16, value: &[u8]) -> bool {
                 .chunks(2)
                 .map(|k| u16::from_be_bytes([k[0], k.get(1).copied().unwrap_or(0)]))
                 .collect();
-            value.len() % 2 == 0
+            value.len().is_multiple_of(2)
                 && !keys.is_empty()
                 && !keys.contains(&MANDATORY)
                 && keys.windows(2).all(|w| w[0] < w[1])
@@ -359,7 +359,7 @@ fn split_list(value: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 fn render_known(key: u16, value: &[u8]) -> Option<String> {
     let join = |items: Vec<String>| Some(items.join(","));
     match key {
-        MANDATORY if !value.is_empty() && value.len() % 2 == 0 => {
+        MANDATORY if !value.is_empty() && value.len().is_multiple_of(2) => {
             let keys: BTreeSet<u16> = value
                 .chunks(2)
                 .map(|k| u16::from_be_bytes([k[0], k[1]]))
@@ -394,13 +394,13 @@ fn render_known(key: u16, value: &[u8]) -> Option<String> {
         }
         NO_DEFAULT_ALPN if value.is_empty() => Some(String::new()),
         PORT if value.len() == 2 => Some(u16::from_be_bytes([value[0], value[1]]).to_string()),
-        IPV4HINT if !value.is_empty() && value.len() % 4 == 0 => join(
+        IPV4HINT if !value.is_empty() && value.len().is_multiple_of(4) => join(
             value
                 .chunks(4)
                 .map(|a| Ipv4Addr::from(<[u8; 4]>::try_from(a).expect("4 bytes")).to_string())
                 .collect(),
         ),
-        IPV6HINT if !value.is_empty() && value.len() % 16 == 0 => join(
+        IPV6HINT if !value.is_empty() && value.len().is_multiple_of(16) => join(
             value
                 .chunks(16)
                 .map(|a| Ipv6Addr::from(<[u8; 16]>::try_from(a).expect("16 bytes")).to_string())

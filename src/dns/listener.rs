@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
-use super::notify::{handle, NotifyEvent, NotifyPolicy, Verdict};
+use super::notify::{handle, NotifyEvent, NotifyPolicy, TsigCase, Verdict};
 use super::rate_limit::RateLimiter;
 use super::wire::{read_frame, unix_now, write_frame};
 
@@ -22,16 +22,22 @@ const MAX_CONNECTIONS: usize = 64;
 const MAX_MESSAGES_PER_CONNECTION: usize = 16;
 const TCP_IDLE: Duration = Duration::from_secs(10);
 
-/// Messages by verdict, and accepted NOTIFYs the channel had no room for.
+/// Messages by verdict, NOTIFYs by signature, and accepted NOTIFYs the
+/// channel had no room for.
 #[derive(Debug, Default)]
 pub struct Counters {
     by_verdict: [AtomicU64; Verdict::ALL.len()],
+    by_tsig: [AtomicU64; TsigCase::ALL.len()],
     events_dropped: AtomicU64,
 }
 
 impl Counters {
     pub fn get(&self, verdict: Verdict) -> u64 {
         self.by_verdict[verdict as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn tsig(&self, case: TsigCase) -> u64 {
+        self.by_tsig[case as usize].load(Ordering::Relaxed)
     }
 
     pub fn events_dropped(&self) -> u64 {
@@ -69,11 +75,15 @@ impl Shared {
             .clone();
         let handled = handle(&policy, message, source, u64::from(unix_now()));
         self.counters.count(handled.verdict);
+        if let Some(case) = handled.tsig {
+            self.counters.by_tsig[case as usize].fetch_add(1, Ordering::Relaxed);
+        }
         if handled.verdict != Verdict::Accepted {
             tracing::debug!(%source, verdict = handled.verdict.as_str(), "NOTIFY listener: message not accepted");
         }
         if let Some(event) = handled.event {
-            tracing::info!(zone = %event.zone, serial = ?event.serial.map(|s| s.0), %source, "NOTIFY accepted");
+            let tsig = handled.tsig.map_or("", TsigCase::as_str);
+            tracing::info!(zone = %event.zone, serial = ?event.serial.map(|s| s.0), %source, tsig, "NOTIFY accepted");
             if self.events.try_send(event).is_err() {
                 self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
             }

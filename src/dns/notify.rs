@@ -1,9 +1,11 @@
 //! What the NOTIFY listener answers to one message, decided without I/O.
 //!
 //! Only a well-formed NOTIFY (opcode NOTIFY, one SOA question) for a
-//! configured zone, from an allowed source, with a valid TSIG where the zone
-//! has a key, is accepted (RFC 1996: same ID, QR and AA set, question
-//! echoed). Well-formed queries otherwise get REFUSED or NOTAUTH and never
+//! configured zone, from an allowed source, is accepted (RFC 1996: same ID,
+//! QR and AA set, question echoed). A signed one must verify with the zone's
+//! key; an unsigned one is accepted unless the zone requires TSIG, as BIND
+//! does for its primaries: many providers sign transfers, not NOTIFY, and a
+//! NOTIFY only makes xfr53 send a signed SOA query to the configured primary. Well-formed queries otherwise get REFUSED or NOTAUTH and never
 //! data; garbage and responses get silence. No reply is larger than the
 //! message it answers.
 
@@ -26,6 +28,16 @@ pub struct NotifyZone {
     pub zone: Name,
     pub notify_from: Vec<IpNet>,
     pub key: Option<TsigKey>,
+    pub tsig: NotifyTsig,
+}
+
+/// Whether a zone takes an unsigned NOTIFY from `notify_from`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NotifyTsig {
+    #[default]
+    Optional,
+    /// Unsigned NOTIFY is refused (the configuration gives the zone a key).
+    Required,
 }
 
 /// The zones the listener knows.
@@ -60,12 +72,14 @@ pub enum Verdict {
     UnknownZone,
     /// A source outside the zone's `notify_from`: REFUSED.
     SourceRefused,
-    /// Missing, unknown or invalid TSIG where the zone needs one: NOTAUTH.
+    /// A TSIG that does not verify with the zone's key: NOTAUTH.
     BadTsig,
+    /// Unsigned where the zone sets `notify_tsig = "required"`: NOTAUTH.
+    UnsignedRefused,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 9] = [
+    pub const ALL: [Verdict; 10] = [
         Verdict::Accepted,
         Verdict::Garbage,
         Verdict::Response,
@@ -75,6 +89,7 @@ impl Verdict {
         Verdict::UnknownZone,
         Verdict::SourceRefused,
         Verdict::BadTsig,
+        Verdict::UnsignedRefused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +103,7 @@ impl Verdict {
             Verdict::UnknownZone => "unknown_zone",
             Verdict::SourceRefused => "source_refused",
             Verdict::BadTsig => "bad_tsig",
+            Verdict::UnsignedRefused => "unsigned_refused",
         }
     }
 }
@@ -105,8 +121,41 @@ pub struct NotifyEvent {
 #[derive(Debug)]
 pub struct Handled {
     pub verdict: Verdict,
+    /// For a NOTIFY whose signature was looked at: what it was.
+    pub tsig: Option<TsigCase>,
     pub reply: Option<Vec<u8>>,
     pub event: Option<NotifyEvent>,
+}
+
+/// The signature of a NOTIFY from an allowed source, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TsigCase {
+    /// Signed and verified: accepted.
+    Signed,
+    /// Unsigned, the zone does not require TSIG: accepted.
+    Unsigned,
+    /// Signed, but not verified with the zone's key: refused.
+    BadSignature,
+    /// Unsigned, the zone requires TSIG: refused.
+    UnsignedRefused,
+}
+
+impl TsigCase {
+    pub const ALL: [TsigCase; 4] = [
+        TsigCase::Signed,
+        TsigCase::Unsigned,
+        TsigCase::BadSignature,
+        TsigCase::UnsignedRefused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TsigCase::Signed => "signed",
+            TsigCase::Unsigned => "unsigned",
+            TsigCase::BadSignature => "bad_signature",
+            TsigCase::UnsignedRefused => "unsigned_refused",
+        }
+    }
 }
 
 /// Decides what to do with `query` from `source`; `now` is Unix time, for
@@ -114,6 +163,7 @@ pub struct Handled {
 pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64) -> Handled {
     let silent = |verdict| Handled {
         verdict,
+        tsig: None,
         reply: None,
         event: None,
     };
@@ -128,6 +178,7 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
     };
     let refuse = |verdict, rcode| Handled {
         verdict,
+        tsig: None,
         reply: reply(&message, rcode, None).filter(|r| r.len() <= query.len()),
         event: None,
     };
@@ -149,14 +200,25 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
     {
         return refuse(Verdict::SourceRefused, ResponseCode::Refused);
     }
+    let refuse_tsig = |verdict, case| Handled {
+        tsig: Some(case),
+        ..refuse(verdict, ResponseCode::NotAuth)
+    };
     let signed_with = match (&zone.key, message.signature().is_empty()) {
-        (None, true) => None,
+        (_, true) if zone.tsig == NotifyTsig::Required => {
+            return refuse_tsig(Verdict::UnsignedRefused, TsigCase::UnsignedRefused)
+        }
+        (_, true) => None,
         (Some(key), false) => match verify(key, query, now) {
             Some(request_mac) => Some((key, request_mac)),
-            None => return refuse(Verdict::BadTsig, ResponseCode::NotAuth),
+            None => return refuse_tsig(Verdict::BadTsig, TsigCase::BadSignature),
         },
-        // a key is needed but missing, or one we do not know was used
-        _ => return refuse(Verdict::BadTsig, ResponseCode::NotAuth),
+        // signed, but the zone has no key to verify it with
+        (None, false) => return refuse_tsig(Verdict::BadTsig, TsigCase::BadSignature),
+    };
+    let case = match signed_with {
+        Some(_) => TsigCase::Signed,
+        None => TsigCase::Unsigned,
     };
     let serial = message
         .answers()
@@ -168,6 +230,7 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
     match reply(&message, ResponseCode::NoError, signer).filter(|r| r.len() <= query.len()) {
         Some(bytes) => Handled {
             verdict: Verdict::Accepted,
+            tsig: Some(case),
             reply: Some(bytes),
             event: Some(NotifyEvent {
                 zone: zone_name,

@@ -91,7 +91,7 @@ pub async fn axfr(primary: &Primary, origin: &Name) -> Result<(Zone, Stats)> {
         let mut exchange = Exchange::start(primary, origin, RecordType::AXFR, None).await?;
         let mut reader = FullZone::new(origin.clone());
         let first = exchange.next().await?;
-        exchange.read_answer(first, &mut reader).await?;
+        exchange.read_answer(vec![first], &mut reader).await?;
         Ok::<_, anyhow::Error>((reader.zone, exchange.stats))
     };
     transfer
@@ -123,30 +123,46 @@ async fn ixfr(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stat
     held_soa.set_dns_class(hickory_proto::rr::DNSClass::IN);
     let mut exchange = Exchange::start(primary, origin, RecordType::IXFR, Some(held_soa)).await?;
     let first = exchange.next().await?;
-    let answers = first.answers();
-    let newest = match answers.first().and_then(|r| apex_soa(r, origin)) {
+    let newest = match first.answers().first().and_then(|r| apex_soa(r, origin)) {
         Some(serial) => serial,
         None => bail!("the answer does not start with the zone's SOA"),
     };
-    if answers.len() == 1 {
-        // A lone SOA: nothing newer, or no incremental transfer on offer.
-        return Ok((
-            match newest > Serial(held) {
-                true => Ixfr::Fallback(format!("the primary offers serial {newest} but no IXFR")),
-                false => Ixfr::UpToDate,
-            },
-            exchange.stats,
-        ));
+    // RFC 1995 section 4: a lone SOA no newer than ours means up to date.
+    let newer = newest > Serial(held);
+    if first.answers().len() == 1 && !newer {
+        return Ok((Ixfr::UpToDate, exchange.stats));
     }
-    let incremental = answers.get(1).and_then(|r| apex_soa(r, origin)) == Some(Serial(held));
-    if !incremental {
+    // A newer lone SOA may be only the first message of the answer (PowerDNS
+    // sends the opening SOA alone): read on before deciding. Only an answer
+    // that ends there means "no IXFR on offer".
+    let mut read = vec![first];
+    while records(&read).nth(1).is_none() {
+        match exchange.next_or_end().await {
+            Ok(Some(message)) => read.push(message),
+            Ok(None) => {
+                let reason = format!("the primary offers serial {newest} but no IXFR");
+                return Ok((Ixfr::Fallback(reason), exchange.stats));
+            }
+            Err(e) => {
+                let reason = format!("the primary offers serial {newest}, then: {e:#}");
+                return Ok((Ixfr::Fallback(reason), exchange.stats));
+            }
+        }
+    }
+    let second = records(&read).nth(1).and_then(|r| apex_soa(r, origin));
+    if second != Some(Serial(held)) {
         let mut reader = FullZone::new(origin.clone());
-        exchange.read_answer(first, &mut reader).await?;
+        exchange.read_answer(read, &mut reader).await?;
         return Ok((Ixfr::Full(Box::new(reader.zone)), exchange.stats));
     }
     let mut reader = Deltas::new(origin.clone(), newest, Serial(held));
-    exchange.read_answer(first, &mut reader).await?;
+    exchange.read_answer(read, &mut reader).await?;
     Ok((Ixfr::Deltas(reader.deltas), exchange.stats))
+}
+
+/// The answer records of `messages`, in order.
+fn records(messages: &[Message]) -> impl Iterator<Item = &Record> {
+    messages.iter().flat_map(|m| m.answers())
 }
 
 /// Reads a transfer answer record by record.
@@ -181,36 +197,46 @@ impl Exchange {
         })
     }
 
-    /// Feeds `first` and the messages after it to `reader` until it is complete.
-    async fn read_answer(&mut self, first: Message, reader: &mut impl Answer) -> Result<()> {
-        let mut message = first;
-        loop {
+    /// Feeds the messages already `read` and those after them to `reader`
+    /// until it is complete.
+    async fn read_answer(&mut self, read: Vec<Message>, reader: &mut impl Answer) -> Result<()> {
+        for message in &read {
             for record in message.answers() {
                 reader.push(record)?;
             }
-            if reader.is_complete() {
-                return Ok(());
-            }
-            message = self.next().await?;
         }
+        while !reader.is_complete() {
+            let message = self.next().await?;
+            for record in message.answers() {
+                reader.push(record)?;
+            }
+        }
+        Ok(())
     }
 
     /// The next message; the end of the stream here means the transfer was cut.
     async fn next(&mut self) -> Result<Message> {
-        let bytes = read_frame(&mut self.stream, u16::MAX as usize, self.primary_timeout)
+        let messages = self.stats.messages;
+        self.next_or_end().await?.with_context(|| {
+            format!(
+                "the primary closed the connection after {messages} messages, before the closing SOA"
+            )
+        })
+    }
+
+    /// The next message, or `None` when the primary ended the stream.
+    async fn next_or_end(&mut self) -> Result<Option<Message>> {
+        let Some(bytes) = read_frame(&mut self.stream, u16::MAX as usize, self.primary_timeout)
             .await
             .context("reading the transfer")?
-            .with_context(|| {
-                format!(
-                    "the primary closed the connection after {} messages, before the closing SOA",
-                    self.stats.messages
-                )
-            })?;
+        else {
+            return Ok(None);
+        };
         let message = self.query.accept(&bytes, self.stats.messages == 0)?;
         self.stats.messages += 1;
         self.stats.records += message.answers().len();
         self.stats.bytes += bytes.len();
-        Ok(message)
+        Ok(Some(message))
     }
 }
 

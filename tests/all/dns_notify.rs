@@ -1,4 +1,6 @@
-//! The NOTIFY listener: BIND's real NOTIFYs, TSIG, and bad input in bulk.
+//! The NOTIFY listener: BIND's real NOTIFYs, TSIG (a signed NOTIFY must
+//! verify; an unsigned one is accepted unless the zone requires TSIG), and
+//! bad input in bulk.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -12,17 +14,24 @@ use tokio::sync::mpsc;
 use xfr53::core::name::Name;
 use xfr53::core::serial::Serial;
 use xfr53::dns::listener::{Limits, Listener};
-use xfr53::dns::notify::{handle, NotifyEvent, NotifyPolicy, NotifyZone, Verdict};
+use xfr53::dns::notify::{
+    handle, NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone, TsigCase, Verdict,
+};
 use xfr53::dns::tsig::TsigKey;
 use xfr53::dns::wire::unix_now;
 
 use crate::support::bind::{self, Bind, KEY_SHA256};
 
 fn policy(zone: &str, key: Option<TsigKey>) -> NotifyPolicy {
+    policy_tsig(zone, key, NotifyTsig::Optional)
+}
+
+fn policy_tsig(zone: &str, key: Option<TsigKey>, tsig: NotifyTsig) -> NotifyPolicy {
     NotifyPolicy::new([NotifyZone {
         zone: Name::parse_route53(zone).unwrap(),
         notify_from: vec!["127.0.0.1/32".parse().unwrap()],
         key,
+        tsig,
     }])
 }
 
@@ -117,8 +126,138 @@ async fn nsupdate_on_bind_sends_a_signed_notify_the_listener_accepts() {
     assert_eq!(event.serial, Some(Serial(2024010101)));
     assert_eq!(event.source.ip().to_string(), "127.0.0.1");
     assert!(running.listener.counters().get(Verdict::Accepted) >= 2);
+    assert!(running.listener.counters().tsig(TsigCase::Signed) >= 2);
     assert_eq!(running.listener.counters().get(Verdict::BadTsig), 0);
+    assert_eq!(running.listener.counters().tsig(TsigCase::Unsigned), 0);
     running.listener.stop().await;
+}
+
+/// BIND as a primary that signs transfers but not NOTIFY, to a zone with a
+/// key: the NOTIFY is accepted (the SOA query it triggers is signed).
+#[tokio::test]
+async fn an_unsigned_notify_from_bind_is_accepted_where_the_zone_has_a_key() {
+    let mut running = listen(
+        policy("parent.test", Some(KEY_SHA256.tsig())),
+        Limits::default(),
+    )
+    .await;
+    let mut zone = bind::Zone::fixture("delegation.zone");
+    zone.transfer_key = Some(KEY_SHA256);
+    zone.also_notify = Some(running.addr.port());
+    let Some(bind) = Bind::start(vec![zone]) else {
+        return;
+    };
+    let event = tokio::time::timeout(Duration::from_secs(10), running.events.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no NOTIFY accepted\n{}", bind.log()))
+        .unwrap();
+    assert_eq!(event.zone, Name::parse_route53("parent.test").unwrap());
+    assert_eq!(event.serial, Some(Serial(2024010100)));
+    let counters = running.listener.counters();
+    assert!(counters.tsig(TsigCase::Unsigned) >= 1);
+    assert_eq!(counters.tsig(TsigCase::Signed), 0);
+    assert_eq!(counters.get(Verdict::BadTsig), 0);
+    running.listener.stop().await;
+}
+
+#[test]
+fn a_signed_notify_for_a_zone_without_a_key_is_refused() {
+    // nothing to verify it with: it cannot be taken as signed
+    let query = notify("parent.test.", RecordType::SOA, Some(&KEY_SHA256.tsig()));
+    let handled = handle(
+        &policy("parent.test", None),
+        &query,
+        "127.0.0.1:5300".parse().unwrap(),
+        u64::from(unix_now()),
+    );
+    assert_eq!(handled.verdict, Verdict::BadTsig);
+    assert_eq!(handled.tsig, Some(TsigCase::BadSignature));
+    assert!(handled.event.is_none());
+}
+
+/// Every TSIG case, answered and counted, and shown on /metrics.
+#[tokio::test]
+async fn notify_tsig_cases_are_answered_and_counted() {
+    let key = KEY_SHA256.tsig();
+    let wrong = TsigKey::new(
+        KEY_SHA256.name,
+        KEY_SHA256.algorithm,
+        "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldCE=",
+    )
+    .unwrap();
+    let optional = policy("parent.test", Some(key.clone()));
+    let required = policy_tsig("parent.test", Some(key.clone()), NotifyTsig::Required);
+    let cases = [
+        (&optional, None, ResponseCode::NoError, TsigCase::Unsigned),
+        (
+            &optional,
+            Some(&key),
+            ResponseCode::NoError,
+            TsigCase::Signed,
+        ),
+        (
+            &optional,
+            Some(&wrong),
+            ResponseCode::NotAuth,
+            TsigCase::BadSignature,
+        ),
+        (
+            &required,
+            None,
+            ResponseCode::NotAuth,
+            TsigCase::UnsignedRefused,
+        ),
+        (
+            &required,
+            Some(&key),
+            ResponseCode::NoError,
+            TsigCase::Signed,
+        ),
+        (
+            &required,
+            Some(&wrong),
+            ResponseCode::NotAuth,
+            TsigCase::BadSignature,
+        ),
+    ];
+    for (policy, signer, rcode, case) in cases {
+        let mut running = listen(policy.clone(), Limits::default()).await;
+        let query = notify("parent.test.", RecordType::SOA, signer);
+        let reply = exchange_udp("127.0.0.1:0", running.addr, &query)
+            .await
+            .unwrap();
+        let what = format!("{case:?} under {policy:?}");
+        assert_eq!(reply.response_code(), rcode, "{what}");
+        assert!(reply.answers().is_empty(), "{what}");
+        assert_eq!(
+            running.events.try_recv().is_ok(),
+            rcode == ResponseCode::NoError,
+            "{what}: an event only when accepted"
+        );
+        let counters = running.listener.counters();
+        for other in TsigCase::ALL {
+            assert_eq!(
+                counters.tsig(other),
+                u64::from(other == case),
+                "{what}: {other:?}"
+            );
+        }
+        let verdict = match case {
+            TsigCase::Signed | TsigCase::Unsigned => Verdict::Accepted,
+            TsigCase::BadSignature => Verdict::BadTsig,
+            TsigCase::UnsignedRefused => Verdict::UnsignedRefused,
+        };
+        assert_eq!(counters.get(verdict), 1, "{what}");
+        let metrics = xfr53::metrics::Metrics::default();
+        metrics.set_notify_counters(counters.clone());
+        let text = metrics.render(0);
+        let line = format!("xfr53_notify_tsig_total{{result=\"{}\"}} 1", case.as_str());
+        assert!(
+            text.lines().any(|l| l == line),
+            "{what}: no {line:?} in\n{text}"
+        );
+        running.listener.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -150,17 +289,14 @@ async fn a_notify_with_a_bad_tsig_is_refused() {
     assert_eq!(running.listener.counters().get(Verdict::Accepted), 0);
     assert!(running.events.try_recv().is_err());
 
-    // unsigned, and signed with an unknown key: NOTAUTH
-    for query in [
-        notify("parent.test.", RecordType::SOA, None),
-        notify("parent.test.", RecordType::SOA, Some(&KEY_SHA256.tsig())),
-    ] {
-        let reply = exchange_udp("127.0.0.1:0", running.addr, &query)
-            .await
-            .unwrap();
-        assert_eq!(reply.response_code(), ResponseCode::NotAuth);
-        assert!(reply.answers().is_empty());
-    }
+    // signed with the key BIND holds, not the zone's: NOTAUTH
+    let query = notify("parent.test.", RecordType::SOA, Some(&KEY_SHA256.tsig()));
+    let reply = exchange_udp("127.0.0.1:0", running.addr, &query)
+        .await
+        .unwrap();
+    assert_eq!(reply.response_code(), ResponseCode::NotAuth);
+    assert!(reply.answers().is_empty());
+    assert_eq!(running.listener.counters().tsig(TsigCase::Signed), 0);
     running.listener.stop().await;
 }
 

@@ -3,11 +3,15 @@
 pub mod bind;
 pub mod daemon;
 pub mod http;
+pub mod knot;
 pub mod moto;
+pub mod nsd;
+pub mod pdns;
 pub mod programs;
 pub mod ready;
 pub mod route53_backend;
 pub mod route53_model;
+pub mod server;
 pub mod setup;
 pub mod strict_route53;
 pub mod zones;

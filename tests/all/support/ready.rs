@@ -4,7 +4,6 @@
 //! the zones are loaded, so on a busy machine it says nothing.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::str::FromStr;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
@@ -13,16 +12,20 @@ use hickory_proto::rr::{Name, RecordType};
 /// One SOA query over UDP: `Ok` when the zone is loaded and served, else
 /// why not.
 pub fn serves_zone(addr: SocketAddr, zone: &str) -> Result<(), String> {
-    let name = Name::from_str(zone)
-        .map_err(|e| format!("{zone}: {e}"))?
-        .append_domain(&Name::root())
-        .map_err(|e| e.to_string())?;
+    served_serial(addr, zone).map(|_| ())
+}
+
+/// One SOA query over UDP: the serial `addr` serves for `zone` when it
+/// answers NOERROR, with AA and the zone's SOA; else why not.
+pub fn served_serial(addr: SocketAddr, zone: &str) -> Result<u32, String> {
+    let name = Name::from_ascii(format!("{}.", zone.trim_end_matches('.')))
+        .map_err(|e| format!("{zone}: {e}"))?;
     let mut query = Message::new();
     query
         .set_id(rand::random())
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
-        .add_query(Query::query(name, RecordType::SOA));
+        .add_query(Query::query(name.clone(), RecordType::SOA));
     let bind = if addr.is_ipv4() {
         "127.0.0.1:0"
     } else {
@@ -44,20 +47,18 @@ pub fn serves_zone(addr: SocketAddr, zone: &str) -> Result<(), String> {
         if reply.id() != query.id() {
             continue;
         }
-        return match reply.response_code() {
-            ResponseCode::NoError if !reply.authoritative() => {
+        let soa = reply
+            .answers()
+            .iter()
+            .filter(|r| r.name() == &name)
+            .find_map(|r| r.data().as_soa());
+        return match (reply.response_code(), soa) {
+            (ResponseCode::NoError, _) if !reply.authoritative() => {
                 Err("answered without AA (the zone is not loaded)".into())
             }
-            ResponseCode::NoError
-                if reply
-                    .answers()
-                    .iter()
-                    .any(|r| r.record_type() == RecordType::SOA) =>
-            {
-                Ok(())
-            }
-            ResponseCode::NoError => Err("answered without the SOA".into()),
-            other => Err(format!("answered {other}")),
+            (ResponseCode::NoError, Some(soa)) => Ok(soa.serial()),
+            (ResponseCode::NoError, None) => Err("answered without the SOA".into()),
+            (other, _) => Err(format!("answered {other}")),
         };
     }
 }

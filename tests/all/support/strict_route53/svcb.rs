@@ -198,12 +198,12 @@ fn list(decoded: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 /// Checks a registered key's value written in the generic `keyNNNNN` form.
 fn check_wire(key: u16, wire: &[u8]) -> Result<(), String> {
     let ok = match key {
-        0 => !wire.is_empty() && wire.len() % 2 == 0,
+        0 => !wire.is_empty() && wire.len().is_multiple_of(2),
         1 => !wire.is_empty() && alpn_wire(wire),
         2 | 8 => wire.is_empty(),
         3 => wire.len() == 2,
-        4 => !wire.is_empty() && wire.len() % 4 == 0,
-        6 => !wire.is_empty() && wire.len() % 16 == 0,
+        4 => !wire.is_empty() && wire.len().is_multiple_of(4),
+        6 => !wire.is_empty() && wire.len().is_multiple_of(16),
         7 => std::str::from_utf8(wire).is_ok_and(|t| t.starts_with('/') && has_dns_variable(t)),
         _ => true,
     };

@@ -51,7 +51,7 @@ pub fn char_string(field: &str, escapes: Escapes) -> Result<Vec<u8>, String> {
     let inner = match field.strip_prefix('"') {
         Some(rest) => rest
             .strip_suffix('"')
-            .filter(|_| rest.len() >= 1 && !ends_escaped(rest))
+            .filter(|_| !rest.is_empty() && !ends_escaped(rest))
             .ok_or_else(|| format!("unterminated quoted string {field}"))?,
         None => field,
     };
