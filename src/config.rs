@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::core::convert::MAX_TTL;
 use crate::core::name::Name;
 use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
 use crate::core::schedule::Clamps;
@@ -353,6 +354,9 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         }
     }
     if let Some(ttl) = raw.serial_ttl {
+        if ttl > MAX_TTL {
+            bail!("serial_ttl: {ttl} is over Route 53's maximum TTL of {MAX_TTL}");
+        }
         rules.serial_ttl = ttl;
     }
     rules.ignore = raw.ignore.iter().map(|g| Pattern::new(g)).collect();
@@ -442,6 +446,7 @@ mod tests {
             "notify_from defaults to the primaries"
         );
         assert_eq!(config.route53.requests_per_second, 4.0);
+        assert_eq!(zone.rules.record_set_quota, 10_000);
         assert_eq!(
             zone.notify_tsig,
             NotifyTsig::Optional,
@@ -509,6 +514,7 @@ mod tests {
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nignore = [\"_serial*\"]\n", "serial_record: _serial._dyn.a.test. matches ignore pattern \"_serial*\", names xfr53 never touches: choose another serial_record or narrow the pattern"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"_serial.sub\"\n[[zone]]\nname = \"sub.a.test\"\nprimaries = [\"192.0.2.1\"]\n", "zone a.test.: serial_record _serial.sub.a.test. is inside zone sub.a.test., also configured"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nrecord_set_quota = 2\n", "record_set_quota must be at least 3"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_ttl = 2147483648\n", "serial_ttl: 2147483648 is over Route 53's maximum TTL of 2147483647"),
         ];
         for (text, expected) in cases {
             let error = format!("{:#}", Config::parse(text).unwrap_err());
