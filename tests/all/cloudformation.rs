@@ -3,25 +3,10 @@
 //! cloudformation/test_template.py (they read the template with cfn-lint's
 //! own YAML loader); this runs them with the venv's Python.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use crate::support::moto::Moto;
-
-fn venv(program: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".venv/bin")
-        .join(program);
-    if path.is_file() {
-        return Some(path);
-    }
-    let hint = format!("{program} is not installed: run scripts/install-test-deps");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{hint}");
-    }
-    eprintln!("SKIPPED: {hint}");
-    None
-}
+use crate::support::programs::venv;
 
 fn run(command: &mut Command) -> String {
     let output = command

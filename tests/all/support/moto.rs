@@ -33,12 +33,11 @@ pub struct Moto {
 /// (python, wrapper) when moto is installed in the worktree's venv.
 fn moto_server() -> Option<(PathBuf, PathBuf)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let python = root.join(".venv/bin/python");
-    if root.join(".venv/bin/moto_server").is_file() {
-        return Some((python, root.join("scripts/moto_route53_strict.py")));
-    }
-    super::programs::missing("moto is not installed: run scripts/install-test-deps");
-    None
+    super::programs::venv("moto_server")?;
+    Some((
+        root.join(".venv/bin/python"),
+        root.join("scripts/moto_route53_strict.py"),
+    ))
 }
 
 impl Moto {

@@ -26,6 +26,21 @@ pub fn require(program: &str) -> Option<PathBuf> {
     found
 }
 
+/// `program` in the project's Python venv (moto, cfn-lint); `None` (skip)
+/// locally when it is missing, a panic in CI.
+pub fn venv(program: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv/bin")
+        .join(program);
+    if path.is_file() {
+        return Some(path);
+    }
+    missing(&format!(
+        "{program} is not installed: run scripts/install-test-deps"
+    ));
+    None
+}
+
 /// A test dependency is missing: a panic under CI; locally a line on the
 /// terminal itself, past libtest's capture (which takes only `eprintln!`),
 /// so the skip shows beside the test's "ok".
