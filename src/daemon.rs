@@ -326,7 +326,7 @@ async fn run_sync(
         Some(hosted) => Ok(hosted),
         None => {
             let (client, throttle) = (shared.client.clone(), shared.throttle.clone());
-            AwsHostedZone::for_zone(client, throttle, zone, &runtime.state)
+            AwsHostedZone::for_zone(client, throttle, zone)
                 .await
                 .map(Arc::new)
         }

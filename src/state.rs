@@ -116,14 +116,18 @@ impl StateDir {
     /// process syncs the zone; an error once it has waited `LOCK_WAIT`.
     pub async fn lock(&self, zone: &Name) -> Result<ZoneLock> {
         let path = self.file(zone, "lock");
-        let opened = std::fs::create_dir_all(&self.0).and_then(|()| {
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-        });
+        // A lock file another user left (an operator's `sudo xfr53 sync`)
+        // still locks when opened for reading only.
+        let opened = std::fs::create_dir_all(&self.0)
+            .and_then(|()| {
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+            })
+            .or_else(|_| File::open(&path));
         let mut file = match opened {
             Ok(file) => file,
             Err(e) => {
@@ -258,7 +262,9 @@ fn open_envelope(bytes: &[u8]) -> Result<(Provenance, &[u8]), String> {
     let checksum = header
         .strip_prefix(MAGIC)
         .and_then(|rest| rest.strip_prefix(" sha256="))
-        .ok_or("not an xfr53 state file of this version")?;
+        .ok_or(
+            "not a state file of this xfr53 version: written by an older one, or not by xfr53",
+        )?;
     if sha256_hex(body) != checksum {
         return Err("its checksum does not match (truncated or damaged)".into());
     }

@@ -16,7 +16,7 @@ use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
 use crate::core::diff::diff;
 use crate::core::pipeline::plan_zone;
-use crate::core::plan::{serial_of, Batch, Plan};
+use crate::core::plan::{serial_of, Plan};
 use crate::core::rrset::{CurrentSet, RrType};
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
@@ -24,7 +24,7 @@ use crate::core::zonefile;
 use crate::dns::primary::Primary;
 use crate::dns::soa::query_soa;
 use crate::dns::transfer::refresh;
-use crate::route53::apply::apply;
+use crate::route53::apply::{apply, Stopped};
 use crate::route53::{HostedZone, Route53Error};
 use crate::state::{Provenance, Route53View, ZoneState};
 
@@ -155,12 +155,21 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     });
                     return Ok(Outcome::Applied(plan));
                 }
-                Err(Route53Error::Rejected(reason)) => {
+                Err(Stopped {
+                    landed,
+                    error: Route53Error::Rejected(reason),
+                }) => {
                     // Earlier batches may have landed: nothing cached holds.
                     self.state.route53 = None;
                     let fresh = self.list().await?;
                     let replanned = plan_zone(&desired, &fresh, &self.config.rules, force)?;
-                    if unchanged_underneath(&plan.batches, &replanned.batches) {
+                    // The same batches again from the rejected one: Route 53
+                    // held what the plan assumed, so it refuses the change
+                    // itself. Anything else (another writer, a retried
+                    // request that had landed) is re-planned.
+                    if !replanned.batches.is_empty()
+                        && plan.batches[landed..] == replanned.batches[..]
+                    {
                         bail!(
                             "zone {zone}: Route 53 refused a change batch ({reason}). Route 53 holds what the plan assumed, so it refuses the change itself and would every time: correct the record named on the primary (or add it to `ignore`)"
                         );
@@ -174,9 +183,9 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     tracing::warn!(zone = %zone, %reason, attempt = attempt + 1, "Route 53 changed underneath; re-planning on a fresh listing");
                     current = fresh;
                 }
-                Err(e) => {
+                Err(Stopped { error, .. }) => {
                     self.state.route53 = None;
-                    return Err(e)
+                    return Err(error)
                         .with_context(|| format!("zone {zone}: applying the plan to Route 53"));
                 }
             }
@@ -341,13 +350,6 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .await
             .with_context(|| format!("zone {zone}: listing the hosted zone"))
     }
-}
-
-/// Whether `replanned`, made on a fresh listing after a rejection, is what
-/// was left of the rejected plan: then Route 53 held what the plan assumed,
-/// and the rejection is of the change itself, not of a stale view.
-fn unchanged_underneath(rejected: &[Batch], replanned: &[Batch]) -> bool {
-    replanned.len() <= rejected.len() && rejected.ends_with(replanned)
 }
 
 fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {

@@ -69,7 +69,7 @@ async fn check(
     deep: bool,
 ) -> Result<Report> {
     let mut state = states.load(&zone.rules.zone);
-    let hosted = hosted_zone(config, zone, &state).await?;
+    let hosted = hosted_zone(config, zone).await?;
     let mut sync = ZoneSync::new(
         zone,
         Source::Primaries(zone.primaries.clone()),

@@ -15,7 +15,7 @@ use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
-use crate::state::{StateDir, ZoneState, DEFAULT_DIR};
+use crate::state::{StateDir, DEFAULT_DIR};
 
 /// How a command ended, as the exit code tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +42,10 @@ pub fn state_dir(common: &Common, config: &Config) -> StateDir {
 }
 
 /// The hosted zone of `zone`, with a client of this command's own.
-pub async fn hosted_zone(
-    config: &Config,
-    zone: &ZoneConfig,
-    state: &ZoneState,
-) -> Result<AwsHostedZone> {
+pub async fn hosted_zone(config: &Config, zone: &ZoneConfig) -> Result<AwsHostedZone> {
     let throttle = Arc::new(Throttle::new(
         config.route53.requests_per_second,
         config.route53.max_attempts,
     ));
-    AwsHostedZone::for_zone(client(&config.route53).await, throttle, zone, state).await
+    AwsHostedZone::for_zone(client(&config.route53).await, throttle, zone).await
 }

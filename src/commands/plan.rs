@@ -18,7 +18,7 @@ pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
         let config = Config::load(&common.config)?;
         let zone_config = config.zone(&zone)?;
         let mut state = state_dir(common, &config).load(&zone);
-        let hosted = hosted_zone(&config, zone_config, &state).await?;
+        let hosted = hosted_zone(&config, zone_config).await?;
         let source = match &args.zone_file {
             Some(file) => Source::ZoneFile(file.clone()),
             None => Source::Primaries(zone_config.primaries.clone()),

@@ -17,7 +17,7 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
     // One process at a time writes a zone's state; held to the end of run.
     let _lock = states.lock(&zone).await?;
     let mut state = states.load(&zone);
-    let hosted = hosted_zone(&config, zone_config, &state).await?;
+    let hosted = hosted_zone(&config, zone_config).await?;
     let source = match &args.zone_file {
         Some(file) => Source::ZoneFile(file.clone()),
         None => Source::Primaries(zone_config.primaries.clone()),
@@ -67,7 +67,13 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
     Ok(match args.serial.map(Serial) {
         // nsnotifyd takes exit 0 as "this serial is done" and never asks
         // again: a primary still behind the NOTIFY must fail so it retries
-        Some(announced) if reached < announced => {
+        // (two serials 2^31 apart have no order: not provably caught up)
+        Some(announced)
+            if !matches!(
+                reached.partial_cmp(&announced),
+                Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
+            ) =>
+        {
             let source = match &args.zone_file {
                 Some(file) => file.display().to_string(),
                 None => (zone_config.primaries.iter())

@@ -178,8 +178,14 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
         .filter(|c| !matches!(c, Change::Create { .. }))
         .count();
     if rules.max_change.exceeded(destructive, diff.managed_count) {
+        let unfinished = match diff.current_serial.as_ref().and_then(mark_of) {
+            Some(SerialMark::Applying { to, .. }) => format!(
+                " (Route 53 also holds part of an unfinished apply of serial {to}, which this plan undoes)"
+            ),
+            _ => String::new(),
+        };
         refusals.push(format!(
-            "{destructive} of {} existing record sets would be deleted or modified, over max_change {}",
+            "{destructive} of {} existing record sets would be deleted or modified, over max_change {}{unfinished}",
             diff.managed_count, rules.max_change
         ));
     }
@@ -195,14 +201,13 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
             Change::Modify { .. } => summary.modify += 1,
         }
     }
-    let mut batches = pack(diff.changes, rules)?;
-    place_serial(
-        &mut batches,
+    let batches = batch_with_serial(
+        diff.changes,
         diff.current_serial,
         serial,
         previous_serial,
         rules,
-    );
+    )?;
     summary.batches = batches.len();
     Ok(Plan {
         zone: rules.zone.clone(),
@@ -217,8 +222,7 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
 }
 
 /// Packs changes greedily into batches, one owner name's changes together.
-fn pack(changes: Vec<Change>, rules: &ZoneRules) -> Result<Vec<Batch>, TooLarge> {
-    let limits = rules.limits;
+fn pack(changes: Vec<Change>, limits: Limits, rules: &ZoneRules) -> Result<Vec<Batch>, TooLarge> {
     let mut batches: Vec<Batch> = Vec::new();
     let mut current = Batch::default();
     let mut current_size = Size::default();
@@ -278,51 +282,68 @@ pub fn serial_set(serial: Serial, rules: &ZoneRules) -> RecordSet {
     }
 }
 
-/// Puts the `_serial` changes into `batches`: the move to `serial` in the
-/// last batch, so `_serial = N` means all of N is in Route 53. When the plan
-/// takes several requests, the first also marks `_serial` as applying: a
-/// crash, a kill or a rejection between them then leaves a mark every reader
-/// sees (this process, another writer, any state directory), and nothing
-/// cached at the old serial is trusted until a full listing.
-fn place_serial(
-    batches: &mut Vec<Batch>,
+/// Packs `changes` into batches with the `_serial` changes: the move to
+/// `serial` in the last batch, so `_serial = N` means all of N is in
+/// Route 53. When the plan takes several requests, `_serial` is marked as
+/// applying in the first, and every batch swaps it (an exact DELETE, so a
+/// compare-and-swap): a crash, a kill or a rejection between them leaves a
+/// mark every reader sees (this process, another writer, any state
+/// directory), nothing cached at the old serial is trusted until a full
+/// listing, and no batch of this plan lands once another writer has moved
+/// `_serial` on.
+fn batch_with_serial(
+    changes: Vec<Change>,
     current: Option<RecordSet>,
     serial: Serial,
     previous: Option<Serial>,
     rules: &ZoneRules,
-) {
+) -> Result<Vec<Batch>, TooLarge> {
+    let target = serial_set(serial, rules);
+    let mut batches = pack(changes.clone(), rules.limits, rules)?;
     let fits =
         |batch: &Batch, change: &Change| (batch.size() + Size::of(change)).fits(rules.limits);
-    let target = serial_set(serial, rules);
-    let one_request = match batches.as_slice() {
-        [] => true,
-        [only] => serial_change(current.clone(), &target).is_none_or(|c| fits(only, &c)),
-        _ => false,
-    };
-    let mut before = current;
-    if !one_request {
-        let mark = applying_set(serial, previous, rules);
-        if let Some(change) = serial_change(before, &mark) {
-            match fits(&batches[0], &change) {
-                true => batches[0].changes.push(change),
-                false => batches.insert(
-                    0,
-                    Batch {
-                        changes: vec![change],
-                    },
-                ),
-            }
-        }
-        before = Some(mark);
-    }
-    if let Some(change) = serial_change(before, &target) {
-        match batches.last_mut() {
-            Some(last) if fits(last, &change) => last.changes.push(change),
-            _ => batches.push(Batch {
+    match (batches.len(), serial_change(current.clone(), &target)) {
+        (0 | 1, None) => return Ok(batches),
+        (0, Some(change)) => {
+            return Ok(vec![Batch {
                 changes: vec![change],
-            }),
+            }])
         }
+        (1, Some(change)) if fits(&batches[0], &change) => {
+            batches[0].changes.push(change);
+            return Ok(batches);
+        }
+        _ => {}
     }
+    // A backward plan (forced) marks no `from`: the serial it would protect
+    // is the one being overridden.
+    let from = previous.filter(|p| matches!(serial.partial_cmp(p), Some(Ordering::Greater)));
+    let mark = applying_set(serial, from, rules);
+    let swap = |old: Option<RecordSet>, new: &RecordSet| match old {
+        None => Change::Create { set: new.clone() },
+        Some(old) => Change::Modify {
+            old,
+            new: new.clone(),
+        },
+    };
+    // room in every batch for the largest `_serial` swap
+    let reserve = Size::of(&swap(Some(mark.clone()), &mark));
+    let limits = Limits {
+        max_values: rules.limits.max_values.saturating_sub(reserve.values),
+        max_chars: rules.limits.max_chars.saturating_sub(reserve.chars),
+    };
+    batches = pack(changes, limits, rules)?;
+    if batches.len() < 2 {
+        batches.resize_with(2, Batch::default);
+    }
+    let count = batches.len();
+    let mut before = current;
+    for (i, batch) in batches.iter_mut().enumerate() {
+        let after = if i + 1 == count { &target } else { &mark };
+        batch.changes.push(swap(before, after));
+        before = Some(after.clone());
+    }
+    Ok(batches)
 }
 
 /// The `_serial` set while a plan to `serial` is being applied.

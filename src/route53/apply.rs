@@ -10,6 +10,15 @@ use tokio::time::Instant;
 use super::{HostedZone, Route53Error};
 use crate::core::plan::Plan;
 
+/// Why an apply stopped, and how many batches had landed before it.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Stopped {
+    pub landed: usize,
+    #[source]
+    pub error: Route53Error,
+}
+
 /// Submits `plan`'s batches and waits up to `insync_timeout` for the last
 /// one to reach every Route 53 name server. Once `stop` is set no further
 /// batch is sent. Returns the batches sent.
@@ -18,29 +27,39 @@ pub async fn apply(
     plan: &Plan,
     insync_timeout: Duration,
     stop: Option<&AtomicBool>,
-) -> Result<usize, Route53Error> {
+) -> Result<usize, Stopped> {
     let mut last = None;
     let total = plan.batches.len();
     for (i, batch) in plan.batches.iter().enumerate() {
+        let stopped = |error| Stopped { landed: i, error };
         if stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
-            return Err(Route53Error::Fatal(format!(
-                "shutting down before batch {} of {total}; Route 53 holds the earlier batches and its _serial is unchanged",
+            return Err(stopped(Route53Error::Fatal(format!(
+                "shutting down before batch {} of {total}; Route 53 holds the earlier batches, and its _serial says an apply is unfinished",
                 i + 1
-            )));
+            ))));
         }
         let size = batch.size();
         let started = std::time::Instant::now();
-        let submitted = zone.change(batch).await.map_err(|e| match e {
-            Route53Error::Rejected(reason) => {
-                Route53Error::Rejected(format!("batch {} of {total}: {reason}", i + 1))
-            }
-            other => other,
+        let submitted = zone.change(batch).await.map_err(|e| {
+            stopped(match e {
+                Route53Error::Rejected(reason) => {
+                    Route53Error::Rejected(format!("batch {} of {total}: {reason}", i + 1))
+                }
+                other => other,
+            })
         })?;
         tracing::info!(zone = %plan.zone, batch = i + 1, batches = total, changes = batch.changes.len(), values = size.values, chars = size.chars, change_id = %submitted.id, duration_ms = started.elapsed().as_millis() as u64, "change batch accepted");
         last = Some(submitted);
     }
     match last {
-        Some(last) if !last.insync => wait_insync(zone, &last.id, insync_timeout).await?,
+        Some(last) if !last.insync => {
+            wait_insync(zone, &last.id, insync_timeout)
+                .await
+                .map_err(|error| Stopped {
+                    landed: total,
+                    error,
+                })?
+        }
         _ => {}
     }
     Ok(total)

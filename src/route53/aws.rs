@@ -24,7 +24,6 @@ use crate::config::{Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::core::plan::{Action, Batch};
 use crate::core::rrset::{CurrentSet, RecordSet, RrType};
-use crate::state::ZoneState;
 
 /// Route 53's largest page of ListResourceRecordSets.
 const PAGE: i32 = 300;
@@ -149,24 +148,15 @@ impl AwsHostedZone {
         })
     }
 
-    /// The hosted zone of `zone`: the one the state's view was written to
-    /// (if the configuration does not name another), else found by ID or
-    /// name.
+    /// The hosted zone of `zone`, found by its configured ID or by name.
+    /// Never the one a state directory remembers: that one may have been
+    /// deleted, or joined by another of the same name.
     pub async fn for_zone(
         client: Client,
         throttle: Arc<Throttle>,
         zone: &ZoneConfig,
-        state: &ZoneState,
     ) -> anyhow::Result<AwsHostedZone> {
         use anyhow::Context;
-        let known = state
-            .provenance
-            .as_ref()
-            .map(|held| held.hosted_zone_id.as_str())
-            .filter(|id| !id.is_empty() && zone.hosted_zone_id.as_deref().is_none_or(|c| c == *id));
-        if let Some(id) = known {
-            return Ok(AwsHostedZone::known(client, throttle, &zone.rules.zone, id));
-        }
         AwsHostedZone::find(
             client,
             throttle,

@@ -122,31 +122,38 @@ fn serial_writes(plan: &Plan, rules: &ZoneRules) -> Vec<(usize, String)> {
 }
 
 #[test]
-fn a_plan_of_several_requests_marks_serial_as_applying_until_its_last() {
+fn a_plan_of_several_requests_marks_serial_as_applying_and_swaps_it_in_every_batch() {
     let mut rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
     rules.limits = Limits {
-        max_values: 4,
+        max_values: 6,
         max_chars: 32_000,
     };
-    // 10 new sets at 4 values a request: 3 batches
-    let grown = {
-        let current = vec![CurrentSet::managed(serial_set(Serial(1), &rules))];
-        plan_of(&sets(10), &current, 2, &rules)
-    };
-    assert!(grown.batches.len() >= 3, "{grown}");
-    let writes = serial_writes(&grown, &rules);
-    assert_eq!(
-        writes,
-        [
-            (0, "\"applying 2 from 1\"".to_string()),
-            (grown.batches.len() - 1, "\"2\"".to_string())
-        ]
-    );
+    // 10 new sets at 6 values a request, 2 kept for `_serial`: 3 batches
+    let current = vec![CurrentSet::managed(serial_set(Serial(1), &rules))];
+    let grown = plan_of(&sets(10), &current, 2, &rules);
+    let count = grown.batches.len();
+    assert!(count >= 3, "{grown}");
+    let mark = "\"applying 2 from 1\"".to_string();
+    let mut expected: Vec<(usize, String)> = (0..count - 1).map(|i| (i, mark.clone())).collect();
+    expected.push((count - 1, "\"2\"".to_string()));
+    assert_eq!(serial_writes(&grown, &rules), expected);
+    // each batch first deletes exactly what the one before left: a
+    // compare-and-swap, so no batch lands once another writer moved on
+    let mut held = "\"1\"".to_string();
+    for (i, batch) in grown.batches.iter().enumerate() {
+        let deleted: Vec<_> = batch
+            .actions()
+            .filter(|(action, set)| *action == Action::Delete && set.name == rules.serial_name)
+            .map(|(_, set)| set.values[0].clone())
+            .collect();
+        assert_eq!(deleted, [held.clone()], "batch {i}");
+        held = expected[i].1.clone();
+        assert!(batch.size().values <= rules.limits.max_values, "batch {i}");
+    }
     // every reader sees the mark as no serial at all: no cache is trusted
-    let mark = serial_set(Serial(2), &rules);
-    let mark = xfr53::core::rrset::RecordSet {
-        values: vec![writes[0].1.clone()],
-        ..mark
+    let mark = RecordSet {
+        values: vec![mark],
+        ..serial_set(Serial(2), &rules)
     };
     assert_eq!(serial_of(&mark), None);
     assert_eq!(
@@ -157,11 +164,11 @@ fn a_plan_of_several_requests_marks_serial_as_applying_until_its_last() {
         })
     );
     // one request: no mark
-    let small = {
-        let current = vec![CurrentSet::managed(serial_set(Serial(1), &rules))];
-        plan_of(&sets(2), &current, 2, &rules)
-    };
+    let small = plan_of(&sets(2), &current, 2, &rules);
     assert_eq!(serial_writes(&small, &rules), [(0, "\"2\"".to_string())]);
+    // a forced plan backwards marks no `from` it would then protect
+    let backwards = plan(diff(&sets(10), &current, &rules), Serial(0), &rules, true).unwrap();
+    assert_eq!(serial_writes(&backwards, &rules)[0].1, "\"applying 0\"");
 }
 
 #[test]

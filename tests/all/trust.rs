@@ -87,8 +87,10 @@ async fn a_primary_restored_from_backup_is_what_route53_gets(kind: Kind) {
 }
 both!(a_primary_restored_from_backup_is_what_route53_gets);
 
-/// A state directory written for another primary at the same serial: its
-/// copy must not stand in for this primary's zone.
+/// A state directory written for another primary whose zone has the same
+/// serial: its copy must not stand in for this primary's zone. The hosted
+/// zone stays the same; its `_serial` is gone (an operator's clean-up), so
+/// only the primary's address tells the held copy is not this primary's.
 async fn a_state_directory_for_another_primary_sends_nothing_stale(kind: Kind) {
     let first = zone_text(S, "192.0.2.80", &["stale1", "stale2"]);
     let Some(setup) = Setup::start(kind, vec![bind::Zone::new(ZONE, first)]).await else {
@@ -96,16 +98,19 @@ async fn a_state_directory_for_another_primary_sends_nothing_stale(kind: Kind) {
     };
     let run = setup.run(&["sync", ZONE]).await;
     assert_eq!(run.status.code(), Some(0), "{}", show(&run));
-    // another primary, same zone and serial, other content; a fresh hosted zone
     let other = Bind::start(vec![bind::Zone::new(ZONE, zone_text(S, "192.0.2.99", &[]))]).unwrap();
-    let config = std::fs::read_to_string(setup.config_path()).unwrap();
-    let fresh = setup.backend.create_zone(ZONE, false).await;
-    let config = config.replace(&setup.bind.addr.to_string(), &other.addr.to_string())
-        + &format!("hosted_zone_id = \"{fresh}\"\n");
+    let config = std::fs::read_to_string(setup.config_path())
+        .unwrap()
+        .replace(&setup.bind.addr.to_string(), &other.addr.to_string());
     std::fs::write(setup.config_path(), config).unwrap();
+    let serial = format!("\"{S}\"");
+    let serial_name = format!("_serial._dyn.{ZONE}.");
+    (setup.backend)
+        .delete(setup.zone_id(ZONE), &serial_name, "TXT", 300, &[&serial])
+        .await;
     let run = setup.run(&["sync", ZONE]).await;
     assert_eq!(run.status.code(), Some(0), "{}", show(&run));
-    let have = managed(setup.backend.contents(&fresh).await, ZONE);
+    let have = managed(setup.contents(ZONE).await, ZONE);
     assert_eq!(have, expected(&other, ZONE).await, "{}", show(&run));
 }
 both!(a_state_directory_for_another_primary_sends_nothing_stale);
@@ -301,6 +306,14 @@ async fn an_interrupted_apply_is_never_trusted() {
     .await;
     assert!(second_sent, "the sync reached its second batch");
     sync.kill().await.unwrap();
+    let partial = setup.contents(ZONE).await;
+    let strays = partial
+        .keys()
+        .filter(|(name, _)| name.starts_with('n'))
+        .count();
+    assert!(strays > 500, "the first batch landed: {strays} new sets");
+    let mark = &partial[&(format!("_serial._dyn.{ZONE}."), "TXT".to_string())].1;
+    assert_eq!(mark, &[format!("\"applying {} from {S}\"", S + 1)]);
 
     setup.bind.restore(ZONE, &s3);
     let run = setup.run(&["sync", ZONE]).await;
@@ -345,4 +358,28 @@ async fn a_permanent_rejection_is_not_replanned() {
         "one request, no re-plans"
     );
     assert_eq!(setup.contents(ZONE).await, before);
+}
+
+/// A change request that landed but whose answer was lost is retried; the
+/// retry is rejected (the set exists now). That is not a refusal of the
+/// change itself: a fresh listing shows the work done, and the sync ends
+/// well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_request_that_had_landed_is_not_a_refusal() {
+    let Some(setup) = Setup::start(
+        Kind::Strict,
+        vec![bind::Zone::new(ZONE, zone_text(S, "192.0.2.80", &[]))],
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(setup.run(&["sync", ZONE]).await.status.code(), Some(0));
+    setup
+        .bind
+        .nsupdate(ZONE, &format!("update add new.{ZONE}. 300 A 192.0.2.77"));
+    setup.backend.strict().inject(Op::Change, Fault::AnswerLost);
+    let run = setup.run(&["sync", ZONE]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    assert_synced(&setup, ZONE).await;
 }

@@ -15,6 +15,9 @@ pub enum Fault {
     Slow(Duration),
     Dropped,
     AccessDenied,
+    /// The request is done, then the connection drops before the answer:
+    /// the client cannot know it landed.
+    AnswerLost,
 }
 
 /// Which requests a fault hits.
@@ -46,5 +49,6 @@ pub async fn play(fault: Fault) -> Option<Response> {
             tokio::time::sleep(delay).await;
             return None;
         }
+        Fault::AnswerLost => return None,
     })
 }

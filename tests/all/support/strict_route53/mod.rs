@@ -124,13 +124,18 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
             .position(|(o, _)| *o == op || *o == Op::Any);
         at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f)
     };
+    let lost = matches!(fault, Some(Fault::AnswerLost));
     if let Some(fault) = fault {
         if let Some(response) = faults::play(fault).await {
             return response;
         }
     }
     let mut state = state.lock().unwrap();
-    route(&mut state, &request)
+    let response = route(&mut state, &request);
+    match lost {
+        true => Response::Drop,
+        false => response,
+    }
 }
 
 fn route(state: &mut State, request: &Request) -> Response {
