@@ -16,7 +16,7 @@ use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
 use crate::core::diff::diff;
 use crate::core::pipeline::plan_zone;
-use crate::core::plan::{serial_of, Plan};
+use crate::core::plan::{mark_of, serial_of, Plan, SerialMark};
 use crate::core::rrset::{CurrentSet, RrType};
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
@@ -202,9 +202,9 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(plan_zone(&desired, &current, &self.config.rules, false)?)
     }
 
-    /// The primary's serial (SOA query), and Route 53's `_serial`.
-    pub async fn serials(&mut self) -> Result<(Serial, Option<Serial>)> {
-        Ok((self.primary_serial().await?, self.route53_serial().await?))
+    /// The primary's serial (SOA query), and what Route 53's `_serial` says.
+    pub async fn serials(&mut self) -> Result<(Serial, Option<SerialMark>)> {
+        Ok((self.primary_serial().await?, self.route53_mark().await?))
     }
 
     /// Every managed record set that differs between the primary and
@@ -261,7 +261,15 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .and_then(|s| serial_of(&s.set))
     }
 
+    /// The serial all of which Route 53 holds, per its `_serial`.
     async fn route53_serial(&self) -> Result<Option<Serial>> {
+        Ok(match self.route53_mark().await? {
+            Some(SerialMark::Complete(serial)) => Some(serial),
+            _ => None,
+        })
+    }
+
+    async fn route53_mark(&self) -> Result<Option<SerialMark>> {
         let zone = &self.config.rules.zone;
         let set = self
             .hosted
@@ -273,7 +281,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     self.config.rules.serial_name
                 )
             })?;
-        Ok(set.as_ref().and_then(serial_of))
+        Ok(set.as_ref().and_then(mark_of))
     }
 
     /// The zone from the source, at `primary_serial` or newer, as record

@@ -8,6 +8,7 @@ use super::{hosted_zone, state_dir, zone_name, Outcome};
 use crate::cli::{CheckArgs, Common, Format};
 use crate::config::{Config, ZoneConfig};
 use crate::core::diff::Change;
+use crate::core::plan::SerialMark;
 use crate::state::StateDir;
 use crate::sync::{Source, ZoneSync};
 
@@ -17,6 +18,8 @@ struct Report {
     status: &'static str,
     primary_serial: Option<u32>,
     route53_serial: Option<u32>,
+    /// An apply to this serial began and did not finish.
+    unfinished_apply: Option<u32>,
     /// With --deep: the managed record sets that differ.
     differences: Vec<String>,
     error: Option<String>,
@@ -42,6 +45,7 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
                 status: "error",
                 primary_serial: None,
                 route53_serial: None,
+                unfinished_apply: None,
                 differences: Vec::new(),
                 error: Some(format!("{e:#}")),
             },
@@ -77,7 +81,12 @@ async fn check(
         &mut state,
         config.route53.insync_timeout,
     );
-    let (primary, route53) = sync.serials().await?;
+    let (primary, mark) = sync.serials().await?;
+    let (route53, unfinished_apply) = match mark {
+        Some(SerialMark::Complete(serial)) => (Some(serial), None),
+        Some(SerialMark::Applying { to, from }) => (from, Some(to.0)),
+        None => (None, None),
+    };
     let differences: Vec<String> = match deep {
         true => sync
             .deep_differences()
@@ -87,12 +96,13 @@ async fn check(
             .collect(),
         false => Vec::new(),
     };
-    let in_sync = route53 == Some(primary) && differences.is_empty();
+    let in_sync = route53 == Some(primary) && unfinished_apply.is_none() && differences.is_empty();
     Ok(Report {
         zone: zone.rules.zone.to_string(),
         status: if in_sync { "in_sync" } else { "drift" },
         primary_serial: Some(primary.0),
         route53_serial: route53.map(|s| s.0),
+        unfinished_apply,
         differences,
         error: None,
     })
@@ -108,13 +118,18 @@ fn describe(change: &Change) -> String {
 }
 
 fn print_text(report: &Report) {
-    let serials = format!(
+    let mut serials = format!(
         "primary serial {}, Route 53 _serial {}",
         report.primary_serial.map_or("?".into(), |s| s.to_string()),
         report
             .route53_serial
             .map_or("none".into(), |s| s.to_string())
     );
+    if let Some(to) = report.unfinished_apply {
+        serials.push_str(&format!(
+            " with an unfinished apply of serial {to} (the next sync lists Route 53 in full and repairs it)"
+        ));
+    }
     match report.status {
         "in_sync" => println!("OK {}: in sync ({serials})", report.zone),
         "drift" => {

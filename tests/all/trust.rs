@@ -314,6 +314,13 @@ async fn an_interrupted_apply_is_never_trusted() {
     assert!(strays > 500, "the first batch landed: {strays} new sets");
     let mark = &partial[&(format!("_serial._dyn.{ZONE}."), "TXT".to_string())].1;
     assert_eq!(mark, &[format!("\"applying {} from {S}\"", S + 1)]);
+    let check = setup.run(&["check"]).await;
+    assert_eq!(check.status.code(), Some(1), "{}", show(&check));
+    assert!(
+        show(&check).contains(&format!("unfinished apply of serial {}", S + 1)),
+        "{}",
+        show(&check)
+    );
 
     setup.bind.restore(ZONE, &s3);
     let run = setup.run(&["sync", ZONE]).await;
