@@ -213,17 +213,10 @@ async fn a_second_writer_waits_for_the_zone_lock() {
     let zone = xfr53::core::name::Name::parse_route53(ZONE).unwrap();
     let lock = states.lock(&zone).await.unwrap();
     let log = setup.dir.path().join("second.log");
-    let mut second = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"))
-        .args(["sync", ZONE, "--config"])
-        .arg(setup.config_path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("RUST_LOG", "info")
+    let mut second = setup
+        .command(&["sync", ZONE])
         .stderr(std::fs::File::create(&log).unwrap())
         .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let pid = format!("pid {}", std::process::id());
@@ -288,16 +281,10 @@ async fn an_interrupted_apply_is_never_trusted() {
     // the first batch lands; the second is held until the test ends
     strict.inject(Op::Change, Fault::Slow(Duration::ZERO));
     strict.inject(Op::Change, Fault::Slow(Duration::from_secs(3600)));
-    let mut sync = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"))
-        .args(["sync", ZONE, "--config"])
-        .arg(setup.config_path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let mut sync = setup
+        .command(&["sync", ZONE])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let second_sent = eventually(Duration::from_secs(60), || async {

@@ -260,19 +260,7 @@ impl Drop for Bind {
 
 impl Bind {
     fn stop(&mut self) {
-        // SIGTERM, then SIGKILL if it lingers
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        super::server::stop(&mut self.child);
     }
 }
 

@@ -23,19 +23,11 @@ impl Daemon {
             .dir
             .path()
             .join(format!("daemon-{}.log", rand::random::<u32>()));
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"))
-            .arg("daemon")
-            .arg("--config")
-            .arg(setup.config_path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("RUST_LOG", "info")
+        let child = setup
+            .command(&["daemon"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
-            .kill_on_drop(true)
             .spawn()
             .expect("xfr53 daemon starts");
         Daemon { child, http, log }

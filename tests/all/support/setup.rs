@@ -74,22 +74,25 @@ impl Setup {
         self.dir.path().join("xfr53.toml")
     }
 
-    /// Runs `xfr53 ARGS --config …` and returns its output.
-    pub async fn run(&self, args: &[&str]) -> Output {
-        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"))
+    /// `xfr53 ARGS --config …` with test credentials, killed on drop.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"));
+        command
             .args(args)
             .arg("--config")
-            .arg(self.dir.path().join("xfr53.toml"))
+            .arg(self.config_path())
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("RUST_LOG", "info")
-            .kill_on_drop(true)
-            .output()
-            .await
-            .unwrap();
-        output
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Runs `xfr53 ARGS --config …` and returns its output.
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.unwrap()
     }
 
     pub async fn contents(&self, zone: &str) -> Contents {
