@@ -221,8 +221,12 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
     })
 }
 
-/// Packs changes greedily into batches, one owner name's changes together.
-fn pack(changes: Vec<Change>, limits: Limits, rules: &ZoneRules) -> Result<Vec<Batch>, TooLarge> {
+/// Packs changes greedily into batches of at most `room` (the request limits
+/// less what is kept for `_serial`), one owner name's changes together. A
+/// name that fits a request only without that room gets a batch of its own;
+/// one too large for any request is split change by change.
+fn pack(changes: Vec<Change>, room: Limits, rules: &ZoneRules) -> Result<Vec<Batch>, TooLarge> {
+    let limits = rules.limits;
     let mut batches: Vec<Batch> = Vec::new();
     let mut current = Batch::default();
     let mut current_size = Size::default();
@@ -258,7 +262,7 @@ fn pack(changes: Vec<Change>, limits: Limits, rules: &ZoneRules) -> Result<Vec<B
                     limits,
                 });
             }
-            if !(current_size + size).fits(limits) {
+            if !current.changes.is_empty() && !(current_size + size).fits(room) {
                 batches.push(std::mem::take(&mut current));
                 current_size = Size::default();
             }
@@ -334,14 +338,30 @@ fn batch_with_serial(
     };
     batches = pack(changes, limits, rules)?;
     if batches.len() < 2 {
-        batches.resize_with(2, Batch::default);
+        batches.push(Batch::default());
+    }
+    // The mark goes first and the target last, in batches of their own when
+    // a name too large for the room left fills those; a batch in between
+    // with no room is the only one sent without the compare-and-swap.
+    let first = swap(current.clone(), &mark);
+    if !fits(&batches[0], &first) {
+        batches.insert(0, Batch::default());
+    }
+    if !fits(
+        &batches[batches.len() - 1],
+        &swap(Some(mark.clone()), &target),
+    ) {
+        batches.push(Batch::default());
     }
     let count = batches.len();
     let mut before = current;
     for (i, batch) in batches.iter_mut().enumerate() {
         let after = if i + 1 == count { &target } else { &mark };
-        batch.changes.push(swap(before, after));
-        before = Some(after.clone());
+        let change = swap(before.clone(), after);
+        if fits(batch, &change) {
+            batch.changes.push(change);
+            before = Some(after.clone());
+        }
     }
     Ok(batches)
 }

@@ -189,3 +189,50 @@ fn after_an_interrupted_apply_the_next_plan_replaces_the_mark_and_keeps_the_safe
 fn plan_of(desired: &RecordSets, current: &[CurrentSet], serial: u32, rules: &ZoneRules) -> Plan {
     plan(diff(desired, current, rules), Serial(serial), rules, false).unwrap()
 }
+
+#[test]
+fn a_name_that_fills_a_request_keeps_its_batch_and_the_serial_still_moves_last() {
+    let mut rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    rules.limits = Limits {
+        max_values: 6,
+        max_chars: 32_000,
+    };
+    let set = |values: &[&str]| RecordSet {
+        name: Name::parse_route53("big.safe.test").unwrap(),
+        rtype: RrType::A,
+        ttl: 300,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    };
+    let old = set(&["192.0.2.1", "192.0.2.2", "192.0.2.3"]);
+    let new = set(&["192.0.2.4", "192.0.2.5", "192.0.2.6"]);
+    let mut current = vec![
+        CurrentSet::managed(old),
+        CurrentSet::managed(serial_set(Serial(1), &rules)),
+    ];
+    current.extend(sets(4).into_values().map(CurrentSet::managed));
+    // the 6-value modification fits a request only without room for _serial
+    let mut desired = sets(8);
+    desired.insert(new.key(), new);
+    let plan = plan_of(&desired, &current, 2, &rules);
+    let holding = |name: &str| {
+        plan.batches
+            .iter()
+            .filter(|b| b.changes.iter().any(|c| c.set().name.as_str() == name))
+            .count()
+    };
+    assert_eq!(holding("big.safe.test."), 1, "{plan}");
+    let writes = serial_writes(&plan, &rules);
+    assert_eq!(
+        writes[0],
+        (0, "\"applying 2 from 1\"".to_string()),
+        "{plan}"
+    );
+    assert_eq!(
+        writes.last().unwrap(),
+        &(plan.batches.len() - 1, "\"2\"".to_string()),
+        "{plan}"
+    );
+    for batch in &plan.batches {
+        assert!(batch.size().values <= 6, "{plan}");
+    }
+}
