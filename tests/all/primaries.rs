@@ -26,7 +26,7 @@ use crate::support::knot::Knot;
 use crate::support::nsd::Nsd;
 use crate::support::pdns::Pdns;
 use crate::support::route53_backend::{change_requests, Backend, Contents, Kind};
-use crate::support::setup::{managed, show};
+use crate::support::setup::{expected_from, managed, show};
 use crate::support::zones::data_dir;
 
 const ZONE: &str = "example.com";
@@ -356,25 +356,7 @@ async fn pdns_ixfr_is_one_transfer_of_the_whole_zone() {
 /// What Route 53 must hold for the primary's zone now: its record sets and
 /// `_serial` (apex SOA and NS are Route 53's own).
 async fn expected(addr: SocketAddr) -> Contents {
-    let (zone, _) = axfr(&primary(addr, Some(&KEY_SHA256)), &origin())
-        .await
-        .unwrap();
-    let converted = zone.convert().unwrap();
-    let mut out: Contents = converted
-        .sets
-        .values()
-        .map(|s| {
-            (
-                (s.name.to_string(), s.rtype.to_string()),
-                (s.ttl, s.values.clone()),
-            )
-        })
-        .collect();
-    out.insert(
-        (format!("_serial._dyn.{ZONE}."), "TXT".into()),
-        (300, vec![format!("\"{}\"", converted.serial.unwrap())]),
-    );
-    out
+    expected_from(&primary(addr, Some(&KEY_SHA256)), ZONE).await
 }
 
 /// `xfr53 sync` (the real binary) with TSIG from the primary into Route 53;

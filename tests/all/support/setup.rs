@@ -117,8 +117,13 @@ pub fn show(output: &Output) -> String {
 /// What Route 53 should hold for BIND's current zone: its record sets and
 /// `_serial` (the apex SOA and NS are Route 53's own and left out).
 pub async fn expected(bind: &Bind, zone: &str) -> Contents {
+    expected_from(&Primary::new(bind.addr, None), zone).await
+}
+
+/// What Route 53 should hold for `primary`'s current `zone`.
+pub async fn expected_from(primary: &Primary, zone: &str) -> Contents {
     let origin = Name::parse_route53(zone).unwrap();
-    let (held, _) = axfr(&Primary::new(bind.addr, None), &origin).await.unwrap();
+    let (held, _) = axfr(primary, &origin).await.unwrap();
     let converted = held.convert().unwrap();
     let mut out: Contents = converted
         .sets
