@@ -25,7 +25,9 @@ use crate::config::{Config, ZoneConfig};
 use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
+use crate::core::serial::Serial;
 use crate::dns::listener::{Limits, Listener};
+use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::route53::aws::{client, AwsHostedZone};
@@ -81,7 +83,7 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            Some(event) = notifies.recv() => zones.notify(&event.zone),
+            Some(event) = notifies.recv() => zones.notify(&event),
             _ = hangup.recv() => match Config::load(config_path) {
                 Err(e) => tracing::error!("configuration reload failed; keeping the running one: {e:#}"),
                 Ok(new) => {
@@ -138,6 +140,10 @@ struct Zones {
 
 struct ZoneTask {
     notify: mpsc::Sender<()>,
+    /// The serial of the last NOTIFY passed on, and how many syncs had
+    /// finished then: while none has since, that serial is being synced.
+    queued: Option<(Serial, u64)>,
+    metrics: Arc<ZoneMetrics>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -182,13 +188,15 @@ impl Zones {
                 let handle = tokio::spawn(zone_task(
                     zone.clone(),
                     shared.clone(),
-                    metrics,
+                    metrics.clone(),
                     notified,
                     stopping,
                     stop.clone(),
                 ));
                 let task = ZoneTask {
                     notify,
+                    queued: None,
+                    metrics,
                     stop,
                     shutdown,
                     handle,
@@ -199,11 +207,25 @@ impl Zones {
         Zones { tasks }
     }
 
-    /// Passes a NOTIFY to its zone; a full queue already holds one.
-    fn notify(&self, zone: &Name) {
-        if let Some(task) = self.tasks.get(zone) {
-            let _ = task.notify.try_send(());
+    /// Passes a NOTIFY to its zone, unless its serial is already synced
+    /// or already being synced: a replayed or repeated NOTIFY then costs
+    /// no SOA query and no Route 53 request. A full queue already holds one.
+    fn notify(&mut self, event: &NotifyEvent) {
+        let Some(task) = self.tasks.get_mut(&event.zone) else {
+            return;
+        };
+        let finished = task.metrics.syncs_finished();
+        if let Some(serial) = event.serial {
+            let synced = task.metrics.route53_serial().map(Serial);
+            let queued = task.queued == Some((serial, finished));
+            if queued || synced.is_some_and(|synced| serial <= synced) {
+                task.metrics.skip_notify();
+                tracing::debug!(zone = %event.zone, serial = serial.0, "NOTIFY for a serial already synced or queued: no sync");
+                return;
+            }
+            task.queued = Some((serial, finished));
         }
+        let _ = task.notify.try_send(());
     }
 
     async fn stop(&mut self) {

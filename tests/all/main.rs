@@ -29,6 +29,7 @@ mod dns_faults;
 mod dns_ixfr_split;
 mod dns_notify;
 mod dns_transfer;
+mod listener_hostile;
 mod nsnotifyd;
 mod primaries;
 mod route53_double;
