@@ -28,6 +28,7 @@ mod daemon_e2e;
 mod dns_faults;
 mod dns_ixfr_split;
 mod dns_notify;
+mod dns_notify_props;
 mod dns_transfer;
 mod listener_hostile;
 mod nsnotifyd;
