@@ -83,7 +83,7 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            Some(event) = notifies.recv() => zones.notify(&event),
+            Some(event) = notifies.recv() => zones.notify(&event, &metrics),
             _ = hangup.recv() => match Config::load(config_path) {
                 Err(e) => tracing::error!("configuration reload failed; keeping the running one: {e:#}"),
                 Ok(new) => {
@@ -143,7 +143,6 @@ struct ZoneTask {
     /// The serial of the last NOTIFY passed on, and how many syncs had
     /// finished then: while none has since, that serial is being synced.
     queued: Option<(Serial, u64)>,
-    metrics: Arc<ZoneMetrics>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -188,7 +187,7 @@ impl Zones {
                 let handle = tokio::spawn(zone_task(
                     zone.clone(),
                     shared.clone(),
-                    metrics.clone(),
+                    metrics,
                     notified,
                     stopping,
                     stop.clone(),
@@ -196,7 +195,6 @@ impl Zones {
                 let task = ZoneTask {
                     notify,
                     queued: None,
-                    metrics,
                     stop,
                     shutdown,
                     handle,
@@ -210,16 +208,17 @@ impl Zones {
     /// Passes a NOTIFY to its zone, unless its serial is already synced
     /// or already being synced: a replayed or repeated NOTIFY then costs
     /// no SOA query and no Route 53 request. A full queue already holds one.
-    fn notify(&mut self, event: &NotifyEvent) {
+    fn notify(&mut self, event: &NotifyEvent, metrics: &Metrics) {
         let Some(task) = self.tasks.get_mut(&event.zone) else {
             return;
         };
-        let finished = task.metrics.syncs_finished();
+        let metrics = metrics.zone(&event.zone);
+        let finished = metrics.syncs_finished();
         if let Some(serial) = event.serial {
-            let synced = task.metrics.route53_serial().map(Serial);
+            let synced = metrics.route53_serial().map(Serial);
             let queued = task.queued == Some((serial, finished));
             if queued || synced.is_some_and(|synced| serial <= synced) {
-                task.metrics.skip_notify();
+                metrics.skip_notify();
                 tracing::debug!(zone = %event.zone, serial = serial.0, "NOTIFY for a serial already synced or queued: no sync");
                 return;
             }

@@ -44,6 +44,7 @@ const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.
 /// One zone's figures. Serials are stored plus one, so 0 means unknown.
 #[derive(Debug, Default)]
 pub struct ZoneMetrics {
+    notify_skipped: AtomicU64,
     primary_serial: AtomicU64,
     route53_serial: AtomicU64,
     syncs: [AtomicU64; 4],
@@ -51,7 +52,6 @@ pub struct ZoneMetrics {
     duration: Mutex<(Vec<u64>, f64, u64)>,
     last_success_unix: AtomicU64,
     expire_seconds: AtomicU64,
-    notify_skipped: AtomicU64,
 }
 
 /// What the daemon's NOTIFY coalescing reads.
