@@ -148,6 +148,65 @@ impl Metrics {
     }
 }
 
+/// The counters of the listener's and the HTTP endpoint's limits.
+fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc<ZoneMetrics>>) {
+    let mut counter = |name: &str, help: &str, lines: Vec<(String, u64)>| {
+        writeln!(
+            out,
+            "# HELP xfr53_{name} {help}\n# TYPE xfr53_{name} counter"
+        )
+        .unwrap();
+        for (labels, n) in lines {
+            writeln!(out, "xfr53_{name}{labels} {n}").unwrap();
+        }
+    };
+    counter(
+        "notify_skipped_total",
+        "Accepted NOTIFYs that started no sync: their serial was already synced or already queued.",
+        zones
+            .iter()
+            .map(|(zone, m)| {
+                (
+                    format!("{{zone=\"{zone}\"}}"),
+                    m.notify_skipped.load(Ordering::Relaxed),
+                )
+            })
+            .collect(),
+    );
+    counter(
+        "http_connections_refused_total",
+        "HTTP connections closed at once: all slots taken.",
+        vec![(String::new(), metrics.http_refused.load(Ordering::Relaxed))],
+    );
+    counter(
+        "http_deadline_total",
+        "HTTP connections closed at their deadline, unanswered.",
+        vec![(String::new(), metrics.http_deadline.load(Ordering::Relaxed))],
+    );
+    let notify = metrics.notify.read().expect("never poisoned");
+    let Some(counters) = notify.as_ref() else {
+        return;
+    };
+    counter(
+        "notify_replies_limited_total",
+        "UDP replies withheld by the per-source reply rate (the message itself was still handled).",
+        vec![(String::new(), counters.replies_limited())],
+    );
+    counter(
+        "notify_tcp_refused_total",
+        "NOTIFY listener TCP connections closed at once: per_source (the source holds its share) or full.",
+        [(NoSlot::PerSource, "per_source"), (NoSlot::Full, "full")]
+            .into_iter()
+            .map(|(why, label)| (format!("{{reason=\"{label}\"}}"), counters.tcp_refused(why)))
+            .collect(),
+    );
+    counter(
+        "notify_tcp_deadline_total",
+        "NOTIFY listener TCP connections closed at the per-connection deadline.",
+        vec![(String::new(), counters.tcp_deadline())],
+    );
+}
+
 impl Metrics {
     /// The figures of `zone`, created on first use.
     pub fn zone(&self, zone: &Name) -> Arc<ZoneMetrics> {
@@ -346,63 +405,4 @@ impl Metrics {
         }
         out
     }
-}
-
-/// The counters of the listener's and the HTTP endpoint's limits.
-fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc<ZoneMetrics>>) {
-    let mut counter = |name: &str, help: &str, lines: Vec<(String, u64)>| {
-        writeln!(
-            out,
-            "# HELP xfr53_{name} {help}\n# TYPE xfr53_{name} counter"
-        )
-        .unwrap();
-        for (labels, n) in lines {
-            writeln!(out, "xfr53_{name}{labels} {n}").unwrap();
-        }
-    };
-    counter(
-        "notify_skipped_total",
-        "Accepted NOTIFYs that started no sync: their serial was already synced or already queued.",
-        zones
-            .iter()
-            .map(|(zone, m)| {
-                (
-                    format!("{{zone=\"{zone}\"}}"),
-                    m.notify_skipped.load(Ordering::Relaxed),
-                )
-            })
-            .collect(),
-    );
-    counter(
-        "http_connections_refused_total",
-        "HTTP connections closed at once: all slots taken.",
-        vec![(String::new(), metrics.http_refused.load(Ordering::Relaxed))],
-    );
-    counter(
-        "http_deadline_total",
-        "HTTP connections closed at their deadline, unanswered.",
-        vec![(String::new(), metrics.http_deadline.load(Ordering::Relaxed))],
-    );
-    let notify = metrics.notify.read().expect("never poisoned");
-    let Some(counters) = notify.as_ref() else {
-        return;
-    };
-    counter(
-        "notify_replies_limited_total",
-        "UDP replies withheld by the per-source reply rate (the message itself was still handled).",
-        vec![(String::new(), counters.replies_limited())],
-    );
-    counter(
-        "notify_tcp_refused_total",
-        "NOTIFY listener TCP connections closed at once: per_source (the source holds its share) or full.",
-        [(NoSlot::PerSource, "per_source"), (NoSlot::Full, "full")]
-            .into_iter()
-            .map(|(why, label)| (format!("{{reason=\"{label}\"}}"), counters.tcp_refused(why)))
-            .collect(),
-    );
-    counter(
-        "notify_tcp_deadline_total",
-        "NOTIFY listener TCP connections closed at the per-connection deadline.",
-        vec![(String::new(), counters.tcp_deadline())],
-    );
 }
