@@ -26,7 +26,7 @@ use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::core::serial::Serial;
-use crate::dns::listener::{Limits, Listener};
+use crate::dns::listener::Listener;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
@@ -56,14 +56,18 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen.http: cannot listen on {addr}"))?;
-        tokio::spawn(crate::http::serve(listener, metrics.clone()));
+        tokio::spawn(crate::http::serve(
+            listener,
+            metrics.clone(),
+            config.limits.http,
+        ));
     }
     let (notify_tx, mut notifies) = mpsc::channel(1024);
     let listener = Listener::start(
         udp,
         tcp,
         config.notify_policy(),
-        Limits::default(),
+        config.limits.notify,
         notify_tx,
     );
     metrics.set_notify_counters(listener.counters().clone());
@@ -89,6 +93,9 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
                 Ok(new) => {
                     if new.listen.dns != config.listen.dns || new.listen.http != config.listen.http {
                         tracing::warn!("listen addresses change only on a restart; keeping the sockets open");
+                    }
+                    if new.limits != config.limits {
+                        tracing::warn!("[limits] change only on a restart; keeping the running ones");
                     }
                     listener.set_policy(new.notify_policy());
                     zones.stop().await;

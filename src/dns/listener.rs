@@ -149,7 +149,7 @@ impl Shared {
 }
 
 /// Limits of the listener.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     /// UDP replies per second per source (IPv6: per /64), and the burst;
     /// accepted NOTIFYs and refusals each have a budget of this size.
