@@ -147,9 +147,6 @@ struct Zones {
 
 struct ZoneTask {
     notify: mpsc::Sender<()>,
-    /// The serial of the last NOTIFY passed on, and how many syncs had
-    /// finished then: while none has since, that serial is being synced.
-    queued: Option<(Serial, u64)>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -201,7 +198,6 @@ impl Zones {
                 ));
                 let task = ZoneTask {
                     notify,
-                    queued: None,
                     stop,
                     shutdown,
                     handle,
@@ -212,24 +208,24 @@ impl Zones {
         Zones { tasks }
     }
 
-    /// Passes a NOTIFY to its zone, unless its serial is already synced
-    /// or already being synced: a replayed or repeated NOTIFY then costs
-    /// no SOA query and no Route 53 request. A full queue already holds one.
-    fn notify(&mut self, event: &NotifyEvent, metrics: &Metrics) {
-        let Some(task) = self.tasks.get_mut(&event.zone) else {
+    /// Passes a NOTIFY to its zone, unless it announces a serial not newer
+    /// than the one this daemon last synced: a replayed or repeated NOTIFY
+    /// then costs no SOA query and no Route 53 request. (A serial merely
+    /// being synced is not dropped: a NOTIFY forged with the next serial
+    /// could then hide the real one. The queue coalesces those: a full
+    /// queue already holds one.)
+    fn notify(&self, event: &NotifyEvent, metrics: &Metrics) {
+        let Some(task) = self.tasks.get(&event.zone) else {
             return;
         };
         let metrics = metrics.zone(&event.zone);
-        let finished = metrics.syncs_finished();
-        if let Some(serial) = event.serial {
-            let synced = metrics.route53_serial().map(Serial);
-            let queued = task.queued == Some((serial, finished));
-            if queued || synced.is_some_and(|synced| serial <= synced) {
+        let synced = metrics.route53_serial().map(Serial);
+        if let (Some(serial), Some(synced)) = (event.serial, synced) {
+            if serial <= synced {
                 metrics.skip_notify();
-                tracing::debug!(zone = %event.zone, serial = serial.0, "NOTIFY for a serial already synced or queued: no sync");
+                tracing::debug!(zone = %event.zone, serial = serial.0, synced = synced.0, "NOTIFY for a serial already synced: no sync");
                 return;
             }
-            task.queued = Some((serial, finished));
         }
         let _ = task.notify.try_send(());
     }

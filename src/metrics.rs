@@ -62,13 +62,7 @@ impl ZoneMetrics {
         stored.checked_sub(1).map(|s| s as u32)
     }
 
-    /// Syncs finished so far, whatever their result.
-    pub fn syncs_finished(&self) -> u64 {
-        self.syncs.iter().map(|n| n.load(Ordering::Relaxed)).sum()
-    }
-
-    /// Counts a NOTIFY dropped for announcing a serial already synced or
-    /// already queued.
+    /// Counts a NOTIFY dropped for announcing a serial already synced.
     pub fn skip_notify(&self) {
         self.notify_skipped.fetch_add(1, Ordering::Relaxed);
     }
@@ -162,7 +156,7 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
     };
     counter(
         "notify_skipped_total",
-        "Accepted NOTIFYs that started no sync: their serial was already synced or already queued.",
+        "Accepted NOTIFYs that started no sync: their serial was already synced.",
         zones
             .iter()
             .map(|(zone, m)| {
