@@ -11,11 +11,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use xfr53::core::name::Name;
+use xfr53::core::serial::Serial;
 use xfr53::dns::listener::{Limits, Listener};
 use xfr53::dns::notify::{NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone};
+use xfr53::dns::rate_limit::NoSlot;
 
 use crate::support::bind::{self, KEY_SHA256};
 use crate::support::daemon::{eventually, Daemon};
+use crate::support::knot::Knot;
 use crate::support::programs::free_port;
 use crate::support::route53_backend::Kind;
 use crate::support::setup::{expected, managed, Setup};
@@ -186,6 +189,45 @@ async fn idle_connections_from_a_stranger_never_lock_out_the_primary() {
     }
     assert_eq!(answered, 20, "the primary's TCP NOTIFYs answered");
     assert!(events.try_recv().is_ok());
+    drop(idle);
+    listener.stop().await;
+}
+
+/// Knot sends NOTIFY over TCP: with a stranger holding idle connections,
+/// its NOTIFY still gets through.
+#[tokio::test]
+async fn knots_tcp_notify_gets_through_a_strangers_idle_connections() {
+    let (listener, mut events, addr) = listen(Limits::default()).await;
+    let mut zone = bind::Zone::fixture("delegation.zone");
+    zone.also_notify = Some(addr.port());
+    let Some(mut knot) = Knot::start(&zone) else {
+        return;
+    };
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        if let Ok(stream) = tcp_from("127.0.0.2", addr).await {
+            idle.push(stream);
+        }
+    }
+    let text = zone.text.replace("2024010100", "2024010101") + "knot A 192.0.2.80\n";
+    knot.update(&text);
+    let got = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let event = events.recv().await.unwrap();
+            if event.serial == Some(Serial(2024010101)) {
+                return event;
+            }
+        }
+    })
+    .await;
+    let counters = listener.counters();
+    let refused = counters.tcp_refused(NoSlot::PerSource);
+    assert!(
+        got.is_ok(),
+        "Knot's NOTIFY not accepted; stranger refused {refused} times\n{}",
+        knot.server.log()
+    );
+    assert!(refused >= 90, "{refused}");
     drop(idle);
     listener.stop().await;
 }
