@@ -314,3 +314,78 @@ fn reply(
     }
     reply.to_vec().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
+    use hickory_proto::dnssec::tsig::TSigner;
+    use hickory_proto::op::Query;
+    use hickory_proto::rr::Name as DnsName;
+
+    const SECRET: &str = "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=";
+
+    fn key() -> TsigKey {
+        TsigKey::new("k", "hmac-sha256", SECRET).unwrap()
+    }
+
+    /// A NOTIFY for a.test signed at `signed` claiming `fudge`.
+    fn signed_notify(signed: u64, fudge: u16) -> Vec<u8> {
+        let signer = TSigner::new(
+            data_encoding::BASE64.decode(SECRET.as_bytes()).unwrap(),
+            TsigAlgorithm::HmacSha256,
+            DnsName::from_ascii("k").unwrap(),
+            fudge,
+        )
+        .unwrap();
+        let mut message = Message::new();
+        message
+            .set_id(9)
+            .set_op_code(OpCode::Notify)
+            .add_query(Query::query(
+                DnsName::from_ascii("a.test.").unwrap(),
+                RecordType::SOA,
+            ));
+        message.finalize(&signer, signed as u32).unwrap();
+        message.to_vec().unwrap()
+    }
+
+    fn policy() -> NotifyPolicy {
+        NotifyPolicy::new([NotifyZone {
+            zone: Name::parse_route53("a.test").unwrap(),
+            notify_from: vec!["127.0.0.1/32".parse().unwrap()],
+            key: Some(key()),
+            tsig: NotifyTsig::Optional,
+        }])
+    }
+
+    #[test]
+    fn a_signature_is_timely_within_our_fudge_at_most_and_says_when_it_expires() {
+        let source = "127.0.0.1:53".parse().unwrap();
+        let now = 1_800_000_000;
+        let handled = handle(&policy(), &signed_notify(now - 10, 300), source, now);
+        assert_eq!(handled.verdict, Verdict::Accepted);
+        let signature = handled.signature.unwrap();
+        assert_eq!(signature.key, "k");
+        assert_eq!(signature.expires, now - 10 + 300);
+        // a day's fudge claimed by the signer: still only ours
+        let late = handle(&policy(), &signed_notify(now - 1000, 65535), source, now);
+        assert_eq!(late.verdict, Verdict::BadTsig);
+        let early = handle(&policy(), &signed_notify(now + 301, 300), source, now);
+        assert_eq!(early.verdict, Verdict::BadTsig);
+    }
+
+    #[test]
+    fn strangers_and_unknown_zones_get_the_same_refusal() {
+        let now = 1_800_000_000;
+        let query = signed_notify(now, 300);
+        let stranger = handle(&policy(), &query, "192.0.2.1:53".parse().unwrap(), now);
+        let empty = NotifyPolicy::default();
+        let unknown = handle(&empty, &query, "127.0.0.1:53".parse().unwrap(), now);
+        assert_eq!(stranger.verdict, Verdict::SourceRefused);
+        assert_eq!(unknown.verdict, Verdict::UnknownZone);
+        assert_eq!(stranger.reply, unknown.reply);
+        let reply = Message::from_vec(&stranger.reply.unwrap()).unwrap();
+        assert_eq!(reply.response_code(), ResponseCode::Refused);
+    }
+}
