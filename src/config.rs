@@ -95,6 +95,8 @@ struct RawZone {
     max_refresh_seconds: Option<u64>,
     /// Limit for connecting to a primary and each wait for its data.
     timeout_seconds: Option<u64>,
+    /// Limit for one whole sync, from the SOA query to INSYNC.
+    sync_timeout_seconds: Option<u64>,
 }
 
 /// Where the listeners bind.
@@ -138,7 +140,13 @@ pub struct ZoneConfig {
     pub notify_tsig: NotifyTsig,
     pub hosted_zone_id: Option<String>,
     pub clamps: Clamps,
+    /// A sync still running after this is abandoned and counted failed.
+    pub sync_timeout: Duration,
 }
+
+/// `sync_timeout_seconds` when unset: room for a large AXFR and a paced
+/// apply, short enough that a stalled zone is noticed the same hour.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Where alerts go: an SNS topic.
 #[derive(Clone, Debug)]
@@ -390,6 +398,9 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         notify_tsig,
         hosted_zone_id: raw.hosted_zone_id.clone(),
         clamps,
+        sync_timeout: raw
+            .sync_timeout_seconds
+            .map_or(DEFAULT_SYNC_TIMEOUT, Duration::from_secs),
     })
 }
 

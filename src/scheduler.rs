@@ -27,7 +27,8 @@ where
         for action in actions.drain(..) {
             match action {
                 Action::Sync => running = Some(start_sync()),
-                Action::TimerAt(at) => timer = Some(origin + at),
+                // a time past what the clock can hold never comes
+                Action::TimerAt(at) => timer = origin.checked_add(at),
             }
         }
         let sleep = async {
@@ -152,5 +153,35 @@ mod tests {
         );
         shutdown.send(true).unwrap();
         driver.await.unwrap();
+    }
+
+    /// The zone task used to panic on the timer after its first sync when
+    /// the refresh bounds were absurdly large (an Instant overflow).
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_refresh_never_comes_and_notifies_still_sync() {
+        let huge = Timers::from_soa(
+            60,
+            60,
+            3600,
+            Clamps {
+                min: Duration::from_secs(u64::MAX),
+                max: Duration::from_secs(u64::MAX),
+            },
+        );
+        let syncs = Arc::new(AtomicU32::new(0));
+        let (notify, notified) = mpsc::channel(1);
+        let (shutdown, stopping) = watch::channel(false);
+        let counter = syncs.clone();
+        let driver = tokio::spawn(drive(Schedule::new(huge), notified, stopping, move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move { Event::Succeeded { timers: huge } })
+        }));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 1);
+        notify.send(()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 2, "the task is alive");
+        shutdown.send(true).unwrap();
+        assert!(driver.await.is_ok());
     }
 }
