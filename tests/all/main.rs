@@ -32,6 +32,7 @@ mod dns_notify;
 mod dns_transfer;
 mod nsnotifyd;
 mod primaries;
+mod route53_answer_lost;
 mod route53_double;
 mod route53_limits;
 mod support;
