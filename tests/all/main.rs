@@ -18,6 +18,7 @@ macro_rules! both {
     };
 }
 
+mod absurd_limits;
 mod cloudformation;
 mod core_bad_input;
 mod core_golden;
