@@ -1,8 +1,8 @@
 //! Nothing stalls a zone silently: a primary that trickles its transfer
 //! (real BIND bytes, a few a second, so no single read ever times out)
 //! runs into the sync's deadline. The sync is counted as a timeout, the
-//! zone turns not ready, the sync is retried, and the zone recovers once
-//! the primary answers at full speed again.
+//! zone turns not ready, an alert goes out, the sync is retried, and the
+//! zone recovers once the primary answers at full speed again.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,6 +116,38 @@ async fn ready(daemon: &Daemon) -> bool {
     daemon.get("/readyz").await.map(|(status, _)| status) == Some(200)
 }
 
+/// An SNS topic on moto for the daemon's alerts: its ARN.
+async fn topic(endpoint: &str) -> String {
+    let client = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let created = client
+        .create_topic()
+        .name("xfr53-stall")
+        .send()
+        .await
+        .unwrap();
+    created.topic_arn().unwrap().to_string()
+}
+
+/// The SNS messages published so far.
+fn published(setup: &Setup) -> Vec<String> {
+    setup
+        .backend
+        .requests()
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|body| body.contains("Action=Publish"))
+        .collect()
+}
+
 async fn synced(setup: &Setup) -> bool {
     managed(setup.contents(ZONE).await, ZONE) == expected(&setup.bind, ZONE).await
 }
@@ -124,9 +156,11 @@ async fn synced(setup: &Setup) -> bool {
 async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
     // refresh and retry 1 s: the daemon asks for the SOA every second
     let text = generated(ZONE, 20).replace(" 1 3600 600 86400 60", " 1 1 1 86400 60");
-    let Some(setup) = Setup::start(Kind::Strict, vec![bind::Zone::new(ZONE, text)]).await else {
+    let Some(setup) = Setup::start(Kind::Moto, vec![bind::Zone::new(ZONE, text)]).await else {
         return;
     };
+    let sns = setup.backend.endpoint();
+    let topic = topic(&sns).await;
     let primary = TricklingPrimary::start(setup.bind.addr).await;
     let (dns, http) = (free_port(), free_port());
     setup.write_config(
@@ -140,6 +174,9 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
             &format!("\"{}\"", setup.bind.addr),
             &format!("\"{}\"", primary.addr),
         );
+    let config = format!(
+        "{config}\n[alerts]\nsns_topic_arn = \"{topic}\"\ngrace_seconds = 1\nendpoint = \"{sns}\"\n"
+    );
     std::fs::write(setup.config_path(), config).unwrap();
     let daemon = Daemon::start(&setup, http);
     assert!(
@@ -187,9 +224,17 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
     );
     assert!(!ready(&daemon).await);
     assert!(
-        daemon.log().contains("sync_timeout_seconds (3s)"),
-        "{}",
+        eventually(Duration::from_secs(10), || async {
+            !published(&setup).is_empty()
+        })
+        .await,
+        "no alert\n{}",
         daemon.log()
+    );
+    let alert = &published(&setup)[0];
+    assert!(
+        alert.contains("failing") && alert.contains("sync_timeout_seconds"),
+        "{alert}"
     );
 
     primary.set_trickle(false);
