@@ -55,6 +55,9 @@ pub async fn supervise<F, Fut>(
             () = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,
         }
+        if *shutdown.borrow() {
+            return;
+        }
         tracing::warn!(zone = %zone, "restarting the zone task");
     }
 }
