@@ -18,6 +18,9 @@ use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
 use crate::dns::primary::Primary;
 use crate::dns::tsig::TsigKey;
 
+mod limits;
+pub use limits::Limits;
+
 pub const DEFAULT_PATH: &str = "/etc/xfr53/xfr53.toml";
 
 #[derive(Debug, Deserialize)]
@@ -33,6 +36,8 @@ struct RawConfig {
     zone: Vec<RawZone>,
     state_dir: Option<PathBuf>,
     alerts: Option<RawAlerts>,
+    #[serde(default)]
+    limits: limits::RawLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -165,6 +170,7 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
     pub alerts: Option<AlertSettings>,
+    pub limits: Limits,
 }
 
 impl Config {
@@ -267,6 +273,7 @@ impl Config {
             state_dir: raw.state_dir,
             zones,
             alerts,
+            limits: raw.limits.check()?,
         })
     }
 

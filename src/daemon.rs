@@ -25,7 +25,9 @@ use crate::config::{Config, ZoneConfig};
 use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
-use crate::dns::listener::{Limits, Listener};
+use crate::core::serial::Serial;
+use crate::dns::listener::Listener;
+use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::route53::aws::{client, AwsHostedZone};
@@ -54,14 +56,18 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen.http: cannot listen on {addr}"))?;
-        tokio::spawn(crate::http::serve(listener, metrics.clone()));
+        tokio::spawn(crate::http::serve(
+            listener,
+            metrics.clone(),
+            config.limits.http,
+        ));
     }
     let (notify_tx, mut notifies) = mpsc::channel(1024);
     let listener = Listener::start(
         udp,
         tcp,
         config.notify_policy(),
-        Limits::default(),
+        config.limits.notify,
         notify_tx,
     );
     metrics.set_notify_counters(listener.counters().clone());
@@ -81,12 +87,15 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            Some(event) = notifies.recv() => zones.notify(&event.zone),
+            Some(event) = notifies.recv() => zones.notify(&event, &metrics),
             _ = hangup.recv() => match Config::load(config_path) {
                 Err(e) => tracing::error!("configuration reload failed; keeping the running one: {e:#}"),
                 Ok(new) => {
                     if new.listen.dns != config.listen.dns || new.listen.http != config.listen.http {
                         tracing::warn!("listen addresses change only on a restart; keeping the sockets open");
+                    }
+                    if new.limits != config.limits {
+                        tracing::warn!("[limits] change only on a restart; keeping the running ones");
                     }
                     listener.set_policy(new.notify_policy());
                     zones.stop().await;
@@ -138,6 +147,9 @@ struct Zones {
 
 struct ZoneTask {
     notify: mpsc::Sender<()>,
+    /// The serial of the last NOTIFY passed on, and how many syncs had
+    /// finished then: while none has since, that serial is being synced.
+    queued: Option<(Serial, u64)>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -203,6 +215,7 @@ impl Zones {
                 ));
                 let task = ZoneTask {
                     notify,
+                    queued: None,
                     stop,
                     shutdown,
                     handle,
@@ -213,11 +226,26 @@ impl Zones {
         Zones { tasks }
     }
 
-    /// Passes a NOTIFY to its zone; a full queue already holds one.
-    fn notify(&self, zone: &Name) {
-        if let Some(task) = self.tasks.get(zone) {
-            let _ = task.notify.try_send(());
+    /// Passes a NOTIFY to its zone, unless its serial is already synced
+    /// or already being synced: a replayed or repeated NOTIFY then costs
+    /// no SOA query and no Route 53 request. A full queue already holds one.
+    fn notify(&mut self, event: &NotifyEvent, metrics: &Metrics) {
+        let Some(task) = self.tasks.get_mut(&event.zone) else {
+            return;
+        };
+        let metrics = metrics.zone(&event.zone);
+        let finished = metrics.syncs_finished();
+        if let Some(serial) = event.serial {
+            let synced = metrics.route53_serial().map(Serial);
+            let queued = task.queued == Some((serial, finished));
+            if queued || synced.is_some_and(|synced| serial <= synced) {
+                metrics.skip_notify();
+                tracing::debug!(zone = %event.zone, serial = serial.0, "NOTIFY for a serial already synced or queued: no sync");
+                return;
+            }
+            task.queued = Some((serial, finished));
         }
+        let _ = task.notify.try_send(());
     }
 
     async fn stop(&mut self) {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::core::name::Name;
 use crate::dns::listener::Counters;
 use crate::dns::notify::{TsigCase, Verdict};
+use crate::dns::rate_limit::NoSlot;
 
 /// How a sync ended, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +48,7 @@ const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.
 /// One zone's figures. Serials are stored plus one, so 0 means unknown.
 #[derive(Debug, Default)]
 pub struct ZoneMetrics {
+    notify_skipped: AtomicU64,
     primary_serial: AtomicU64,
     route53_serial: AtomicU64,
     syncs: [AtomicU64; 5],
@@ -61,6 +63,26 @@ pub struct ZoneMetrics {
     /// cleared by the next success.
     stalled: AtomicBool,
     task_restarts: AtomicU64,
+}
+
+/// What the daemon's NOTIFY coalescing reads.
+impl ZoneMetrics {
+    /// The serial Route 53 held after the last successful sync.
+    pub fn route53_serial(&self) -> Option<u32> {
+        let stored = self.route53_serial.load(Ordering::Relaxed);
+        stored.checked_sub(1).map(|s| s as u32)
+    }
+
+    /// Syncs finished so far, whatever their result.
+    pub fn syncs_finished(&self) -> u64 {
+        self.syncs.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Counts a NOTIFY dropped for announcing a serial already synced or
+    /// already queued.
+    pub fn skip_notify(&self) {
+        self.notify_skipped.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl ZoneMetrics {
@@ -151,6 +173,80 @@ impl ZoneMetrics {
 pub struct Metrics {
     zones: RwLock<BTreeMap<Name, Arc<ZoneMetrics>>>,
     notify: RwLock<Option<Arc<Counters>>>,
+    http_refused: AtomicU64,
+    http_deadline: AtomicU64,
+}
+
+/// The HTTP endpoint's limits.
+impl Metrics {
+    /// A connection closed at once: the endpoint had no slot for it.
+    pub fn count_http_refused(&self) {
+        self.http_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed at its deadline before it was answered.
+    pub fn count_http_deadline(&self) {
+        self.http_deadline.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The counters of the listener's and the HTTP endpoint's limits.
+fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc<ZoneMetrics>>) {
+    let mut counter = |name: &str, help: &str, lines: Vec<(String, u64)>| {
+        writeln!(
+            out,
+            "# HELP xfr53_{name} {help}\n# TYPE xfr53_{name} counter"
+        )
+        .unwrap();
+        for (labels, n) in lines {
+            writeln!(out, "xfr53_{name}{labels} {n}").unwrap();
+        }
+    };
+    counter(
+        "notify_skipped_total",
+        "Accepted NOTIFYs that started no sync: their serial was already synced or already queued.",
+        zones
+            .iter()
+            .map(|(zone, m)| {
+                (
+                    format!("{{zone=\"{zone}\"}}"),
+                    m.notify_skipped.load(Ordering::Relaxed),
+                )
+            })
+            .collect(),
+    );
+    counter(
+        "http_connections_refused_total",
+        "HTTP connections closed at once: all slots taken.",
+        vec![(String::new(), metrics.http_refused.load(Ordering::Relaxed))],
+    );
+    counter(
+        "http_deadline_total",
+        "HTTP connections closed at their deadline, unanswered.",
+        vec![(String::new(), metrics.http_deadline.load(Ordering::Relaxed))],
+    );
+    let notify = metrics.notify.read().expect("never poisoned");
+    let Some(counters) = notify.as_ref() else {
+        return;
+    };
+    counter(
+        "notify_replies_limited_total",
+        "UDP replies withheld by the per-source reply rate (the message itself was still handled).",
+        vec![(String::new(), counters.replies_limited())],
+    );
+    counter(
+        "notify_tcp_refused_total",
+        "NOTIFY listener TCP connections closed at once: per_source (the source holds its share) or full.",
+        [(NoSlot::PerSource, "per_source"), (NoSlot::Full, "full")]
+            .into_iter()
+            .map(|(why, label)| (format!("{{reason=\"{label}\"}}"), counters.tcp_refused(why)))
+            .collect(),
+    );
+    counter(
+        "notify_tcp_deadline_total",
+        "NOTIFY listener TCP connections closed at the per-connection deadline.",
+        vec![(String::new(), counters.tcp_deadline())],
+    );
 }
 
 impl Metrics {
@@ -326,6 +422,7 @@ impl Metrics {
             )
             .unwrap();
         }
+        render_limits(&mut out, self, &zones);
         if let Some(counters) = self.notify.read().expect("never poisoned").as_ref() {
             gauge(
                 &mut out,
