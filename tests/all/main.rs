@@ -27,6 +27,7 @@ mod core_svcb;
 mod daemon_e2e;
 mod dns_faults;
 mod dns_ixfr_split;
+mod dns_limits;
 mod dns_notify;
 mod dns_transfer;
 mod nsnotifyd;
