@@ -29,6 +29,7 @@ mod daemon_e2e;
 mod daemon_stall;
 mod dns_faults;
 mod dns_ixfr_split;
+mod dns_limits;
 mod dns_notify;
 mod dns_notify_props;
 mod dns_transfer;
