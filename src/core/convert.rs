@@ -87,8 +87,12 @@ impl ZoneBuilder {
     }
 
     pub fn add(&mut self, owner: &DnsName, ttl: u32, data: &RData) {
+        self.add_at(&Name::from_hickory(owner), ttl, data);
+    }
+
+    /// `add` for an owner name already in canonical form.
+    pub fn add_at(&mut self, name: &Name, ttl: u32, data: &RData) {
         let record_type = data.record_type();
-        let name = Name::from_hickory(owner);
         if !name.is_in(&self.origin) {
             self.problems.push(format!(
                 "{name} {}: outside zone {}",
@@ -101,7 +105,7 @@ impl ZoneBuilder {
             *self.skipped.entry(mnemonic::name(record_type)).or_default() += 1;
             return;
         };
-        let apex = name == self.origin;
+        let apex = *name == self.origin;
         match (rtype, apex) {
             (RrType::SOA, true) => {
                 if let Some(soa) = data.as_soa() {
@@ -122,14 +126,22 @@ impl ZoneBuilder {
                 .push(format!("{name} {rtype}: record data is not {rtype} data"));
             return;
         };
-        let set = self.pending.entry((name, rtype)).or_insert(Pending {
-            min_ttl: ttl,
-            max_ttl: ttl,
-            values: Vec::new(),
-        });
+        let set = self
+            .pending
+            .entry((name.clone(), rtype))
+            .or_insert(Pending {
+                min_ttl: ttl,
+                max_ttl: ttl,
+                values: Vec::new(),
+            });
         set.min_ttl = set.min_ttl.min(ttl);
         set.max_ttl = set.max_ttl.max(ttl);
         set.values.push(text);
+    }
+
+    /// A record that cannot be converted at all.
+    pub fn problem(&mut self, problem: String) {
+        self.problems.push(problem);
     }
 
     pub fn finish(self) -> Result<Converted, ConvertError> {

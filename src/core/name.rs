@@ -250,7 +250,9 @@ mod tests {
         assert_eq!(error.reason, "name longer than 255 bytes");
         assert!(error.name.contains(&long) && error.name.contains("example.com."));
         // the same name fits below a shorter origin
-        Name::parse_presentation(&long, &r53("com")).unwrap().to_hickory();
+        Name::parse_presentation(&long, &r53("com"))
+            .unwrap()
+            .to_hickory();
         // in a zone file: an error at its line, not a panic
         let text = format!("$TTL 60\n@ SOA ns admin 1 2 3 4 5\n{long} A 192.0.2.1\n");
         let error = crate::core::zonefile::parse("z.zone", &text, &origin).unwrap_err();
