@@ -87,24 +87,33 @@ impl ZoneBuilder {
     }
 
     pub fn add(&mut self, owner: &DnsName, ttl: u32, data: &RData) {
-        self.add_at(&Name::from_hickory(owner), ttl, data);
+        let name = Name::from_hickory(owner);
+        if let Some(rtype) = self.accepts(&name, data.record_type()) {
+            self.add_data(&name, rtype, ttl, data);
+        }
     }
 
-    /// `add` for an owner name already in canonical form.
-    pub fn add_at(&mut self, name: &Name, ttl: u32, data: &RData) {
-        let record_type = data.record_type();
+    /// The Route 53 type a record at `name` of `record_type` becomes; `None`
+    /// when it is outside the zone (a problem) or of a type Route 53 cannot
+    /// hold (skipped and counted), so its data need not be read.
+    pub fn accepts(&mut self, name: &Name, record_type: RecordType) -> Option<RrType> {
         if !name.is_in(&self.origin) {
             self.problems.push(format!(
                 "{name} {}: outside zone {}",
                 mnemonic::name(record_type),
                 self.origin
             ));
-            return;
+            return None;
         }
-        let Some(rtype) = route53_type(record_type) else {
+        let rtype = route53_type(record_type);
+        if rtype.is_none() {
             *self.skipped.entry(mnemonic::name(record_type)).or_default() += 1;
-            return;
-        };
+        }
+        rtype
+    }
+
+    /// Adds the data of a record `accepts` took.
+    pub fn add_data(&mut self, name: &Name, rtype: RrType, ttl: u32, data: &RData) {
         let apex = *name == self.origin;
         match (rtype, apex) {
             (RrType::SOA, true) => {

@@ -329,12 +329,14 @@ impl Zone {
             builder.add(owner, *ttl, data);
         }
         for (rr, ttl) in &self.records {
+            let Some(rtype) = builder.accepts(&rr.owner, RecordType::from(rr.rtype)) else {
+                continue;
+            };
             match read_data(rr.rtype, &rr.data) {
-                Ok(data) => builder.add_at(&rr.owner, *ttl, &data),
+                Ok(data) => builder.add_data(&rr.owner, rtype, *ttl, &data),
                 Err(e) => builder.problem(format!(
-                    "{} {}: held record data does not decode: {e}",
-                    rr.owner,
-                    RecordType::from(rr.rtype)
+                    "{} {rtype}: held record data does not decode: {e}",
+                    rr.owner
                 )),
             }
         }
@@ -345,7 +347,7 @@ impl Zone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hickory_proto::rr::rdata::{A, TXT};
+    use hickory_proto::rr::rdata::{A, HINFO, TXT};
     use std::net::Ipv4Addr;
 
     fn origin() -> Name {
@@ -435,6 +437,10 @@ mod tests {
             record("z.test.", RData::SOA(soa)),
             record("a.z.test.", RData::A(A(Ipv4Addr::LOCALHOST))),
             record("a.z.test.", RData::TXT(TXT::new(vec!["x y".into()]))),
+            record(
+                "a.z.test.",
+                RData::HINFO(HINFO::new("cpu".into(), "os".into())),
+            ),
             record(
                 "b.z.test.",
                 RData::MX(MX::new(10, DnsName::from_ascii("Mail.z.test.").unwrap())),
