@@ -34,5 +34,6 @@ mod primaries;
 mod route53_double;
 mod route53_limits;
 mod support;
+mod sync_costs;
 mod sync_e2e;
 mod trust;
