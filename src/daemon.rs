@@ -488,7 +488,7 @@ async fn run_sync(
             )
         }
         Err(e) => {
-            state.route53 = None;
+            // the sync kept only the view it can still trust
             shared.states.save(&name, state);
             metrics.record(SyncResult::Failed, took, (0, 0, 0), now);
             tracing::error!(zone = %name, duration_ms = took.as_millis() as u64, "sync failed: {e:#}");

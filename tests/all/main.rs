@@ -40,5 +40,6 @@ mod route53_answer_lost;
 mod route53_double;
 mod route53_limits;
 mod support;
+mod sync_costs;
 mod sync_e2e;
 mod trust;
