@@ -32,7 +32,7 @@ use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
-use crate::scheduler::drive;
+use crate::scheduler::{drive, supervise};
 use crate::state::{StateDir, ZoneState, DEFAULT_DIR};
 use crate::sync::{Outcome, Source, ZoneSync};
 
@@ -185,16 +185,30 @@ impl Zones {
             .iter()
             .map(|zone| {
                 let (notify, notified) = mpsc::channel(1);
+                // kept by the supervisor across restarts of the zone task
+                let notified = Arc::new(tokio::sync::Mutex::new(notified));
                 let (shutdown, stopping) = watch::channel(false);
                 let stop = Arc::new(AtomicBool::new(false));
                 let metrics = metrics.zone(&zone.rules.zone);
-                let handle = tokio::spawn(zone_task(
-                    zone.clone(),
-                    shared.clone(),
-                    metrics,
-                    notified,
-                    stopping,
-                    stop.clone(),
+                let (zone, shared) = (zone.clone(), shared.clone());
+                let name = zone.rules.zone.clone();
+                let handle = tokio::spawn(supervise(
+                    name.clone(),
+                    metrics.clone(),
+                    stopping.clone(),
+                    {
+                        let stop = stop.clone();
+                        move || {
+                            zone_task(
+                                zone.clone(),
+                                shared.clone(),
+                                metrics.clone(),
+                                notified.clone(),
+                                stopping.clone(),
+                                stop.clone(),
+                            )
+                        }
+                    },
                 ));
                 let task = ZoneTask {
                     notify,
@@ -202,7 +216,7 @@ impl Zones {
                     shutdown,
                     handle,
                 };
-                (zone.rules.zone.clone(), task)
+                (name, task)
             })
             .collect();
         Zones { tasks }
@@ -262,11 +276,12 @@ async fn zone_task(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
-    notified: mpsc::Receiver<()>,
+    notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
 ) {
     let name = zone.rules.zone.clone();
+    let mut notified = notified.lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
     let runtime = Arc::new(tokio::sync::Mutex::new(ZoneRuntime {
@@ -275,7 +290,7 @@ async fn zone_task(
         alerting: Alerting::new(shared.grace),
         origin: Instant::now(),
     }));
-    let running = drive(schedule, notified, shutdown, || {
+    let running = drive(schedule, &mut notified, shutdown, || {
         tokio::spawn(sync_once(
             zone.clone(),
             shared.clone(),
@@ -305,7 +320,22 @@ async fn sync_once(
     stop: Arc<AtomicBool>,
 ) -> Event {
     let mut runtime = runtime.lock().await;
-    let (event, detail) = run_sync(&zone, &shared, &metrics, &mut runtime, stop).await;
+    let started = std::time::Instant::now();
+    metrics.sync_started(u64::from(unix_now()), zone.sync_timeout);
+    // One deadline for the whole sync, so a primary trickling its transfer
+    // or a Route 53 that never answers cannot hold the zone. Dropping the
+    // sync mid-way is safe: the held zone copy only changes whole, each
+    // batch is atomic, and an unfinished apply is marked in `_serial`.
+    let ran = tokio::time::timeout(
+        zone.sync_timeout,
+        run_sync(&zone, &shared, &metrics, &mut runtime, stop),
+    )
+    .await;
+    let (event, detail) = match ran {
+        Ok(done) => done,
+        Err(_) => timed_out(&zone, &shared, &metrics, &mut runtime, started.elapsed()),
+    };
+    metrics.sync_ended();
     let now = runtime.origin.elapsed();
     let succeeded = matches!(event, Event::Succeeded { .. });
     if let (Some(alert), Some(alerter)) =
@@ -315,6 +345,34 @@ async fn sync_once(
         tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
     }
     event
+}
+
+/// A sync abandoned at its deadline: a failure like any other, retried
+/// with backoff.
+fn timed_out(
+    zone: &ZoneConfig,
+    shared: &Shared,
+    metrics: &ZoneMetrics,
+    runtime: &mut ZoneRuntime,
+    took: Duration,
+) -> (Event, String) {
+    let name = &zone.rules.zone;
+    // batches may have landed: what is cached of Route 53 no longer holds
+    runtime.state.route53 = None;
+    shared.states.save(name, &runtime.state);
+    runtime.hosted = None;
+    metrics.record(SyncResult::Timeout, took, (0, 0, 0), u64::from(unix_now()));
+    let detail = format!(
+        "zone {name}: the sync was still running after sync_timeout_seconds ({}s) and was abandoned; it is retried with backoff. Is the primary sending its transfer slowly, or Route 53 not answering? For a zone that needs longer, raise sync_timeout_seconds",
+        zone.sync_timeout.as_secs()
+    );
+    tracing::error!(zone = %name, duration_ms = took.as_millis() as u64, "{detail}");
+    (
+        Event::Failed {
+            jitter: rand::random(),
+        },
+        detail,
+    )
 }
 
 /// The sync itself: the event for the schedule and a line for an alert.
@@ -426,7 +484,7 @@ async fn run_sync(
             )
         }
         Err(e) => {
-            state.route53 = None;
+            // the sync kept only the view it can still trust
             shared.states.save(&name, state);
             metrics.record(SyncResult::Failed, took, (0, 0, 0), now);
             tracing::error!(zone = %name, duration_ms = took.as_millis() as u64, "sync failed: {e:#}");

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -18,14 +18,17 @@ pub enum SyncResult {
     UpToDate,
     Refused,
     Failed,
+    /// Still running at its deadline (`sync_timeout_seconds`): abandoned.
+    Timeout,
 }
 
 impl SyncResult {
-    const ALL: [SyncResult; 4] = [
+    const ALL: [SyncResult; 5] = [
         SyncResult::Applied,
         SyncResult::UpToDate,
         SyncResult::Refused,
         SyncResult::Failed,
+        SyncResult::Timeout,
     ];
 
     fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl SyncResult {
             SyncResult::UpToDate => "up_to_date",
             SyncResult::Refused => "refused",
             SyncResult::Failed => "failed",
+            SyncResult::Timeout => "timeout",
         }
     }
 }
@@ -47,11 +51,18 @@ pub struct ZoneMetrics {
     notify_skipped: AtomicU64,
     primary_serial: AtomicU64,
     route53_serial: AtomicU64,
-    syncs: [AtomicU64; 4],
+    syncs: [AtomicU64; 5],
     changes: [AtomicU64; 3],
     duration: Mutex<(Vec<u64>, f64, u64)>,
     last_success_unix: AtomicU64,
     expire_seconds: AtomicU64,
+    /// When the running sync started (0: none runs) and its deadline.
+    running_since_unix: AtomicU64,
+    deadline_seconds: AtomicU64,
+    /// Set by a sync that ran out of time or a zone task that died;
+    /// cleared by the next success.
+    stalled: AtomicBool,
+    task_restarts: AtomicU64,
 }
 
 /// What the daemon's NOTIFY coalescing reads.
@@ -98,6 +109,10 @@ impl ZoneMetrics {
         }
         if matches!(result, SyncResult::Applied | SyncResult::UpToDate) {
             self.last_success_unix.store(now_unix, Ordering::Relaxed);
+            self.stalled.store(false, Ordering::Relaxed);
+        }
+        if result == SyncResult::Timeout {
+            self.stalled.store(true, Ordering::Relaxed);
         }
         let mut histogram = self.duration.lock().expect("never poisoned");
         if histogram.0.is_empty() {
@@ -113,10 +128,37 @@ impl ZoneMetrics {
         histogram.2 += 1;
     }
 
-    /// Synced successfully within the SOA's expire.
+    /// A sync started now, with this deadline.
+    pub fn sync_started(&self, now_unix: u64, deadline: Duration) {
+        self.deadline_seconds
+            .store(deadline.as_secs(), Ordering::Relaxed);
+        self.running_since_unix
+            .store(now_unix.max(1), Ordering::Relaxed);
+    }
+
+    /// The sync ended (however: `record` counts how).
+    pub fn sync_ended(&self) {
+        self.running_since_unix.store(0, Ordering::Relaxed);
+    }
+
+    /// The zone's task died: not ready until a sync succeeds again.
+    pub fn task_died(&self) {
+        self.task_restarts.fetch_add(1, Ordering::Relaxed);
+        self.stalled.store(true, Ordering::Relaxed);
+        self.sync_ended();
+    }
+
+    /// Synced successfully within the SOA's expire; no sync past its
+    /// deadline (running now, or the last one) and no dead task since.
     pub fn is_ready(&self, now_unix: u64) -> bool {
         let last = self.last_success_unix.load(Ordering::Relaxed);
-        last > 0 && now_unix.saturating_sub(last) <= self.expire_seconds.load(Ordering::Relaxed)
+        let since = self.running_since_unix.load(Ordering::Relaxed);
+        let overrunning = since > 0
+            && now_unix.saturating_sub(since) > self.deadline_seconds.load(Ordering::Relaxed);
+        last > 0
+            && now_unix.saturating_sub(last) <= self.expire_seconds.load(Ordering::Relaxed)
+            && !overrunning
+            && !self.stalled.load(Ordering::Relaxed)
     }
 }
 
@@ -352,8 +394,18 @@ impl Metrics {
         }
         gauge(
             &mut out,
+            "zone_task_restarts_total",
+            "Zone tasks that died (a bug) and were restarted.",
+            "counter",
+        );
+        for (zone, m) in zones.iter() {
+            let n = m.task_restarts.load(Ordering::Relaxed);
+            writeln!(out, "xfr53_zone_task_restarts_total{{zone=\"{zone}\"}} {n}").unwrap();
+        }
+        gauge(
+            &mut out,
             "ready",
-            "1 when the zone synced within its SOA expire.",
+            "1 when the zone synced within its SOA expire, and no sync ran past its deadline and no zone task died since.",
             "gauge",
         );
         for (zone, m) in zones.iter() {
@@ -398,5 +450,55 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synced_at(now: u64) -> ZoneMetrics {
+        let m = ZoneMetrics::default();
+        m.set_expire(Duration::from_secs(3600));
+        m.sync_started(now, Duration::from_secs(10));
+        m.record(SyncResult::UpToDate, Duration::ZERO, (0, 0, 0), now);
+        m.sync_ended();
+        m
+    }
+
+    #[test]
+    fn a_sync_running_past_its_deadline_is_not_ready() {
+        let m = synced_at(1000);
+        assert!(m.is_ready(1001));
+        m.sync_started(1100, Duration::from_secs(10));
+        assert!(m.is_ready(1110), "within its deadline");
+        assert!(!m.is_ready(1111), "past its deadline");
+    }
+
+    #[test]
+    fn a_timeout_or_a_dead_task_is_not_ready_until_a_success() {
+        for fail in [
+            |m: &ZoneMetrics| m.record(SyncResult::Timeout, Duration::ZERO, (0, 0, 0), 1100),
+            |m: &ZoneMetrics| m.task_died(),
+        ] {
+            let m = synced_at(1000);
+            fail(&m);
+            assert!(!m.is_ready(1101));
+            m.record(SyncResult::Failed, Duration::ZERO, (0, 0, 0), 1102);
+            assert!(!m.is_ready(1103), "a plain failure does not clear it");
+            m.record(SyncResult::UpToDate, Duration::ZERO, (0, 0, 0), 1104);
+            assert!(m.is_ready(1105));
+        }
+        let m = synced_at(1000);
+        m.task_died();
+        let metrics = Metrics::default();
+        *metrics.zones.write().unwrap() =
+            BTreeMap::from([(Name::parse_route53("a.test").unwrap(), Arc::new(m))]);
+        let text = metrics.render(1001);
+        assert!(
+            text.contains("xfr53_zone_task_restarts_total{zone=\"a.test.\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("xfr53_ready{zone=\"a.test.\"} 0"), "{text}");
     }
 }
