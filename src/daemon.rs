@@ -30,6 +30,7 @@ use crate::dns::listener::Listener;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
+use crate::notify_gate::NotifyGate;
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
 use crate::scheduler::{drive, supervise};
@@ -147,6 +148,7 @@ struct Zones {
 
 struct ZoneTask {
     notify: mpsc::Sender<()>,
+    gate: Arc<NotifyGate>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -212,6 +214,7 @@ impl Zones {
                 ));
                 let task = ZoneTask {
                     notify,
+                    gate: NotifyGate::new(config.limits.notify_sync_interval),
                     stop,
                     shutdown,
                     handle,
@@ -226,8 +229,7 @@ impl Zones {
     /// than the one this daemon last synced: a replayed or repeated NOTIFY
     /// then costs no SOA query and no Route 53 request. (A serial merely
     /// being synced is not dropped: a NOTIFY forged with the next serial
-    /// could then hide the real one. The queue coalesces those: a full
-    /// queue already holds one.)
+    /// could then hide the real one. The gate spaces those.)
     fn notify(&self, event: &NotifyEvent, metrics: &Metrics) {
         let Some(task) = self.tasks.get(&event.zone) else {
             return;
@@ -241,7 +243,9 @@ impl Zones {
                 return;
             }
         }
-        let _ = task.notify.try_send(());
+        if !task.gate.pass(&task.notify, event.serial, &metrics) {
+            metrics.defer_notify();
+        }
     }
 
     async fn stop(&mut self) {

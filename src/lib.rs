@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod dns;
 pub mod http;
 pub mod metrics;
+pub mod notify_gate;
 pub mod route53;
 pub mod scheduler;
 pub mod state;

@@ -49,6 +49,7 @@ const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.
 #[derive(Debug, Default)]
 pub struct ZoneMetrics {
     notify_skipped: AtomicU64,
+    notify_deferred: AtomicU64,
     primary_serial: AtomicU64,
     route53_serial: AtomicU64,
     syncs: [AtomicU64; 5],
@@ -71,6 +72,11 @@ impl ZoneMetrics {
     pub fn route53_serial(&self) -> Option<u32> {
         let stored = self.route53_serial.load(Ordering::Relaxed);
         stored.checked_sub(1).map(|s| s as u32)
+    }
+
+    /// Counts a NOTIFY held back to space the zone's syncs.
+    pub fn defer_notify(&self) {
+        self.notify_deferred.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts a NOTIFY dropped for announcing a serial already synced.
@@ -205,6 +211,19 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
                 (
                     format!("{{zone=\"{zone}\"}}"),
                     m.notify_skipped.load(Ordering::Relaxed),
+                )
+            })
+            .collect(),
+    );
+    counter(
+        "notify_deferred_total",
+        "NOTIFYs that arrived within notify_sync_interval_seconds of the zone's last sync start by NOTIFY: they wait for the next slot (one sync for all).",
+        zones
+            .iter()
+            .map(|(zone, m)| {
+                (
+                    format!("{{zone=\"{zone}\"}}"),
+                    m.notify_deferred.load(Ordering::Relaxed),
                 )
             })
             .collect(),

@@ -21,13 +21,26 @@ pub(super) struct RawLimits {
     notify_tcp_deadline_seconds: Option<u64>,
     http_connections: Option<u32>,
     http_deadline_seconds: Option<u64>,
+    notify_sync_interval_seconds: Option<u64>,
 }
 
 /// The checked `[limits]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     pub notify: ListenerLimits,
     pub http: HttpLimits,
+    /// Least time between two syncs a zone's NOTIFYs start.
+    pub notify_sync_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            notify: ListenerLimits::default(),
+            http: HttpLimits::default(),
+            notify_sync_interval: Duration::from_secs(1),
+        }
+    }
 }
 
 /// `value` (or `default`) when within `min..=max`, else an error naming
@@ -49,7 +62,8 @@ fn ranged<T: PartialOrd + std::fmt::Display + Copy>(
 
 impl RawLimits {
     pub(super) fn check(&self) -> Result<Limits> {
-        let (notify, http) = (ListenerLimits::default(), HttpLimits::default());
+        let defaults = Limits::default();
+        let (notify, http) = (defaults.notify, defaults.http);
         let count = |n: usize| n as u32;
         let tcp_connections = ranged(
             "notify_tcp_connections",
@@ -115,6 +129,13 @@ impl RawLimits {
                     300,
                 )?),
             },
+            notify_sync_interval: Duration::from_secs(ranged(
+                "notify_sync_interval_seconds",
+                self.notify_sync_interval_seconds,
+                seconds(defaults.notify_sync_interval),
+                0,
+                60,
+            )?),
         })
     }
 }
@@ -185,6 +206,10 @@ mod tests {
             (
                 "http_deadline_seconds = 0",
                 "limits.http_deadline_seconds = 0: use 1 to 300",
+            ),
+            (
+                "notify_sync_interval_seconds = 61",
+                "limits.notify_sync_interval_seconds = 61: use 0 to 60",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name as DnsName, RecordType};
+use hickory_proto::rr::rdata::SOA;
+use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
@@ -303,6 +304,16 @@ async fn wait_synced(setup: &Setup, daemon: &Daemon) {
     assert!(ok, "parent.test did not converge\n{}", daemon.log());
 }
 
+/// Waits until the daemon has counted the start-up sync, so counts taken
+/// afterwards are the test's own.
+async fn wait_first_sync_counted(daemon: &Daemon) {
+    let counted = eventually(Duration::from_secs(10), || async {
+        syncs(daemon).await >= 1.0
+    })
+    .await;
+    assert!(counted, "{}", daemon.log());
+}
+
 async fn syncs(daemon: &Daemon) -> f64 {
     let mut total = 0.0;
     for result in ["applied", "up_to_date", "failed", "refused"] {
@@ -407,6 +418,7 @@ async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request(
         "update add replayed.parent.test. 300 A 192.0.2.78",
     );
     let (signed, serial) = catch_bind_notify(&catcher, 2024010100).await;
+    wait_first_sync_counted(&daemon).await;
     assert_eq!(serial, 2024010101);
     let to: SocketAddr = ([127, 0, 0, 1], dns_port(&setup)).into();
     let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -421,7 +433,7 @@ async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request(
         let copy = unsigned.to_vec().unwrap();
         sender.send_to(&copy, to).await.unwrap();
     }
-    wait_synced(&setup, &daemon).await;
+    // watched on /metrics: polling Route 53 would add requests of our own
     let settled = eventually(Duration::from_secs(5), || async {
         daemon
             .metric(r#"xfr53_route53_serial{zone="parent.test."}"#)
@@ -430,17 +442,14 @@ async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request(
     })
     .await;
     assert!(settled, "{}", daemon.log());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let first = syncs(&daemon).await - before;
     eprintln!(
         "BIND's NOTIFY and {COPIES} copies during its sync: {first} syncs, {} Route 53 requests",
         setup.backend.requests().len() - requests
     );
-    assert!(
-        first <= 2.0,
-        "{first} syncs for one serial\n{}",
-        daemon.log()
-    );
+    assert_eq!(first, 1.0, "syncs for one serial\n{}", daemon.log());
+    wait_synced(&setup, &daemon).await;
     let (requests, before) = (setup.backend.requests().len(), syncs(&daemon).await);
     let accepted_before = daemon
         .metric(r#"xfr53_notify_total{result="accepted"}"#)
@@ -554,4 +563,89 @@ fn http_port(setup: &Setup) -> u16 {
     let config = std::fs::read_to_string(setup.config_path()).unwrap();
     let at = config.find("http = \"127.0.0.1:").unwrap() + "http = \"127.0.0.1:".len();
     config[at..].split('"').next().unwrap().parse().unwrap()
+}
+
+/// An unsigned NOTIFY announcing `serial`, as anyone able to forge the
+/// primary's address can send.
+fn notify_with_serial(serial: u32, id: u16) -> Vec<u8> {
+    let mut message = Message::from_vec(&notify("parent.test.", id)).unwrap();
+    let soa = SOA::new(
+        DnsName::from_ascii("ns1.parent.test.").unwrap(),
+        DnsName::from_ascii("admin.parent.test.").unwrap(),
+        serial,
+        3600,
+        600,
+        86400,
+        60,
+    );
+    message.add_answer(Record::from_rdata(
+        DnsName::from_ascii("parent.test.").unwrap(),
+        0,
+        RData::SOA(soa),
+    ));
+    message.to_vec().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_notifies_with_ever_newer_serials_cannot_spend_the_route53_rate() {
+    let Some((setup, daemon)) = daemon(None, "", false).await else {
+        return;
+    };
+    wait_synced(&setup, &daemon).await;
+    wait_first_sync_counted(&daemon).await;
+    let to: SocketAddr = ([127, 0, 0, 1], dns_port(&setup)).into();
+    let (requests, before) = (setup.backend.requests().len(), syncs(&daemon).await);
+    const FLOOD: Duration = Duration::from_secs(5);
+    let flood = tokio::spawn(async move {
+        let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let started = Instant::now();
+        let (mut serial, mut sent) = (2024020000u32, 0u16);
+        while started.elapsed() < FLOOD {
+            serial += 1;
+            let forged = notify_with_serial(serial, sent);
+            sender.send_to(&forged, to).await.unwrap();
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (sent, started.elapsed())
+    });
+    // a real change amid the flood, announced by BIND itself
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add forged.parent.test. 300 A 192.0.2.81",
+    );
+    let changed = Instant::now();
+    // watched on /metrics: polling Route 53 would add requests of our own
+    let ok = eventually(Duration::from_secs(5), || async {
+        daemon
+            .metric(r#"xfr53_route53_serial{zone="parent.test."}"#)
+            .await
+            == Some(2024010101.0)
+    })
+    .await;
+    let latency = changed.elapsed();
+    let (sent, took) = flood.await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (syncs, route53) = (
+        syncs(&daemon).await - before,
+        setup.backend.requests().len() - requests,
+    );
+    eprintln!(
+        "{sent} forged NOTIFYs with ever newer serials in {took:?}: {syncs} syncs, {route53} Route 53 requests; the real change synced {latency:?} after nsupdate"
+    );
+    assert!(ok, "the real change did not arrive\n{}", daemon.log());
+    assert!(synced(&setup).await);
+    // at most one interval (1 s) behind the sync already under way
+    assert!(latency < Duration::from_secs(4), "{latency:?}");
+    // one sync per second at most (the default notify_sync_interval_seconds),
+    // plus the real change's (a handful of requests)
+    assert!(syncs <= 9.0, "{syncs} syncs\n{}", daemon.log());
+    assert!(route53 <= 20, "{route53} Route 53 requests");
+    assert!(
+        daemon
+            .metric(r#"xfr53_notify_deferred_total{zone="parent.test."}"#)
+            .await
+            >= Some(100.0)
+    );
 }
