@@ -18,6 +18,7 @@ macro_rules! both {
     };
 }
 
+mod cli_input;
 mod cloudformation;
 mod core_bad_input;
 mod core_golden;
