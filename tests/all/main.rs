@@ -27,6 +27,7 @@ mod core_safety;
 mod core_svcb;
 mod daemon_e2e;
 mod dns_faults;
+mod dns_fuzz;
 mod dns_ixfr_split;
 mod dns_limits;
 mod dns_notify;
