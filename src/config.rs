@@ -19,6 +19,9 @@ use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
 use crate::dns::primary::{Primary, TransferLimits};
 use crate::dns::tsig::TsigKey;
 
+mod limits;
+pub use limits::Limits;
+
 pub const DEFAULT_PATH: &str = "/etc/xfr53/xfr53.toml";
 
 #[derive(Debug, Deserialize)]
@@ -34,6 +37,8 @@ struct RawConfig {
     zone: Vec<RawZone>,
     state_dir: Option<PathBuf>,
     alerts: Option<RawAlerts>,
+    #[serde(default)]
+    limits: limits::RawLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +101,8 @@ struct RawZone {
     max_refresh_seconds: Option<u64>,
     /// Limit for connecting to a primary and each wait for its data.
     timeout_seconds: Option<u64>,
+    /// Limit for one whole sync, from the SOA query to INSYNC.
+    sync_timeout_seconds: Option<u64>,
     /// Bounds on one transfer; defaults follow record_set_quota.
     max_transfer_records: Option<usize>,
     max_transfer_bytes: Option<usize>,
@@ -143,7 +150,13 @@ pub struct ZoneConfig {
     pub notify_tsig: NotifyTsig,
     pub hosted_zone_id: Option<String>,
     pub clamps: Clamps,
+    /// A sync still running after this is abandoned and counted failed.
+    pub sync_timeout: Duration,
 }
+
+/// `sync_timeout_seconds` when unset: room for a large AXFR and a paced
+/// apply, short enough that a stalled zone is noticed the same hour.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Where alerts go: an SNS topic.
 #[derive(Clone, Debug)]
@@ -162,6 +175,7 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
     pub alerts: Option<AlertSettings>,
+    pub limits: Limits,
     /// Settings that work but are risky; logged at every load.
     pub warnings: Vec<String>,
 }
@@ -175,7 +189,8 @@ pub mod ranges {
     /// Route 53 allows 5 requests per second per account; below one
     /// request in ten seconds a sync of a big zone would take days.
     pub const REQUESTS_PER_SECOND: RangeInclusive<f64> = 0.1..=100.0;
-    pub const INSYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
+    /// 0: do not wait for INSYNC.
+    pub const INSYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 0..=86_400;
     pub const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
     pub const GRACE_SECONDS: RangeInclusive<u64> = 0..=2_592_000;
     pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=300;
@@ -189,6 +204,7 @@ pub mod ranges {
     /// At least one full-size message.
     pub const MAX_TRANSFER_BYTES: RangeInclusive<usize> = 65_535..=68_719_476_736;
     pub const TRANSFER_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
+    pub const SYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
 }
 
 /// `value` of `setting` when it lies in `range`, else an error naming both.
@@ -346,6 +362,7 @@ impl Config {
             state_dir: raw.state_dir,
             zones,
             alerts,
+            limits: raw.limits.check()?,
             warnings,
         })
     }
@@ -530,6 +547,12 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         notify_tsig,
         hosted_zone_id: raw.hosted_zone_id.clone(),
         clamps,
+        sync_timeout: Duration::from_secs(ranged_or(
+            "sync_timeout_seconds",
+            raw.sync_timeout_seconds,
+            DEFAULT_SYNC_TIMEOUT.as_secs(),
+            ranges::SYNC_TIMEOUT_SECONDS,
+        )?),
     })
 }
 
@@ -742,10 +765,10 @@ mod tests {
             ("[route53]\nrequests_per_second = nan\n".into(), "route53.requests_per_second = NaN is outside"),
             ("[route53]\nrequests_per_second = inf\n".into(), "route53.requests_per_second = inf is outside"),
             ("[route53]\nrequests_per_second = 0.0\n".into(), "route53.requests_per_second = 0.0 is outside"),
-            ("[route53]\ninsync_timeout_seconds = 0\n".into(), "route53.insync_timeout_seconds = 0 is outside the allowed range 1 to 86400"),
             ("[route53]\ninsync_timeout_seconds = 9223372036854775807\n".into(), "route53.insync_timeout_seconds = 9223372036854775807 is outside"),
             ("[route53]\nmax_attempts = 0\n".into(), "route53.max_attempts = 0 is outside the allowed range 1 to 100"),
             ("[alerts]\nsns_topic_arn = \"arn:aws:sns:us-east-1:1:x\"\ngrace_seconds = 9223372036854775807\n".into(), "alerts.grace_seconds = 9223372036854775807 is outside the allowed range 0 to 2592000"),
+            (zone_with("sync_timeout_seconds = 0"), "sync_timeout_seconds = 0 is outside the allowed range 1 to 86400"),
             (zone_with("timeout_seconds = 0"), "zone[0] (a.test): timeout_seconds = 0 is outside the allowed range 1 to 300"),
             (zone_with("timeout_seconds = 9223372036854775807"), "timeout_seconds = 9223372036854775807 is outside"),
             (zone_with("min_refresh_seconds = 0"), "min_refresh_seconds = 0 is outside the allowed range 1 to 2419200"),

@@ -62,6 +62,9 @@ pub struct ZoneState {
     pub route53: Option<Route53View>,
     /// Whom `zone` and `route53` were written for; `None` when empty.
     pub provenance: Option<Provenance>,
+    /// The last sync listed Route 53 in full and keeps that as the view:
+    /// worth saving even when it found Route 53 up to date.
+    pub relisted: bool,
 }
 
 impl ZoneState {
@@ -70,6 +73,7 @@ impl ZoneState {
             zone: Zone::new(zone),
             route53: None,
             provenance: None,
+            relisted: false,
         }
     }
 
@@ -195,11 +199,13 @@ impl StateDir {
                 zone: held,
                 route53: Some(view),
                 provenance: Some(p),
+                relisted: false,
             },
             (Some((p, held)), None) => ZoneState {
                 zone: held,
                 route53: None,
                 provenance: Some(p),
+                relisted: false,
             },
             // A view without its zone copy, or the two written for different
             // hosted zones: one of them was damaged or replaced, so neither

@@ -85,6 +85,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         state: &'a mut ZoneState,
         insync_timeout: Duration,
     ) -> ZoneSync<'a, Z> {
+        state.relisted = false;
         state.adopt(Provenance {
             zone: config.rules.zone.to_string(),
             source: source.describe(),
@@ -123,6 +124,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             (Some(_), false) => (self.route53_serial().await?, None),
             _ => {
                 let sets = self.list().await?;
+                self.remember(&sets);
                 (self.serial_in(&sets), Some(sets))
             }
         };
@@ -162,6 +164,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     // Earlier batches may have landed: nothing cached holds.
                     self.state.route53 = None;
                     let fresh = self.list().await?;
+                    self.remember(&fresh);
                     let replanned = plan_zone(&desired, &fresh, &self.config.rules, force)?;
                     // The same batches again from the rejected one: Route 53
                     // held what the plan assumed, so it refuses the change
@@ -184,7 +187,16 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     current = fresh;
                 }
                 Err(Stopped { error, .. }) => {
-                    self.state.route53 = None;
+                    // The view stays trusted only while `_serial` says what
+                    // it said before: every batch of a plan that moves
+                    // `_serial` moves it (a compare-and-swap), so a batch
+                    // that may have landed is noticed. A plan that does not
+                    // move it leaves nothing to notice it by.
+                    if let Some(view) = &self.state.route53 {
+                        if view.serial() == plan.serial {
+                            self.state.route53 = None;
+                        }
+                    }
                     return Err(error)
                         .with_context(|| format!("zone {zone}: applying the plan to Route 53"));
                 }
@@ -340,15 +352,31 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     }
 
     /// Route 53's content: the cached view when `_serial` still matches it,
-    /// else a full listing.
-    async fn current(&self, route53_serial: Option<Serial>) -> Result<Vec<CurrentSet>> {
+    /// else a full listing (remembered).
+    async fn current(&mut self, route53_serial: Option<Serial>) -> Result<Vec<CurrentSet>> {
         match &self.state.route53 {
             Some(view) if route53_serial == Some(view.serial()) => {
                 tracing::debug!(zone = %self.config.rules.zone, serial = view.serial, "using the cached Route 53 view");
                 Ok(view.sets.clone())
             }
-            _ => self.list().await,
+            _ => {
+                let sets = self.list().await?;
+                self.remember(&sets);
+                Ok(sets)
+            }
         }
+    }
+
+    /// Keeps a full listing as the view of Route 53 when its `_serial` says
+    /// a serial is complete, so the next syncs need one small request to
+    /// know it still holds (a failure, or another writer's apply, does not
+    /// cost a full listing on every later sync).
+    fn remember(&mut self, sets: &[CurrentSet]) {
+        self.state.route53 = self.serial_in(sets).map(|serial| Route53View {
+            serial: serial.0,
+            sets: sets.to_vec(),
+        });
+        self.state.relisted = self.state.route53.is_some();
     }
 
     async fn list(&self) -> Result<Vec<CurrentSet>> {

@@ -33,13 +33,9 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
     .await;
     match &result {
         // nothing was read or changed: the state on disk is still right
-        Ok(sync::Outcome::UpToDate(_)) => {}
-        Ok(_) => states.save(&zone, &state),
-        Err(_) => {
-            // the view, or the hosted zone it names, may be what failed
-            state.route53 = None;
-            states.save(&zone, &state);
-        }
+        Ok(sync::Outcome::UpToDate(_)) if !state.relisted => {}
+        // the sync kept only the view it can still trust
+        _ => states.save(&zone, &state),
     }
     let reached = match result? {
         sync::Outcome::UpToDate(serial) => {

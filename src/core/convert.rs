@@ -87,21 +87,34 @@ impl ZoneBuilder {
     }
 
     pub fn add(&mut self, owner: &DnsName, ttl: u32, data: &RData) {
-        let record_type = data.record_type();
         let name = Name::from_hickory(owner);
+        if let Some(rtype) = self.accepts(&name, data.record_type()) {
+            self.add_data(&name, rtype, ttl, data);
+        }
+    }
+
+    /// The Route 53 type a record at `name` of `record_type` becomes; `None`
+    /// when it is outside the zone (a problem) or of a type Route 53 cannot
+    /// hold (skipped and counted), so its data need not be read.
+    pub fn accepts(&mut self, name: &Name, record_type: RecordType) -> Option<RrType> {
         if !name.is_in(&self.origin) {
             self.problems.push(format!(
                 "{name} {}: outside zone {}",
                 mnemonic::name(record_type),
                 self.origin
             ));
-            return;
+            return None;
         }
-        let Some(rtype) = route53_type(record_type) else {
+        let rtype = route53_type(record_type);
+        if rtype.is_none() {
             *self.skipped.entry(mnemonic::name(record_type)).or_default() += 1;
-            return;
-        };
-        let apex = name == self.origin;
+        }
+        rtype
+    }
+
+    /// Adds the data of a record `accepts` took.
+    pub fn add_data(&mut self, name: &Name, rtype: RrType, ttl: u32, data: &RData) {
+        let apex = *name == self.origin;
         match (rtype, apex) {
             (RrType::SOA, true) => {
                 if let Some(soa) = data.as_soa() {
@@ -122,14 +135,22 @@ impl ZoneBuilder {
                 .push(format!("{name} {rtype}: record data is not {rtype} data"));
             return;
         };
-        let set = self.pending.entry((name, rtype)).or_insert(Pending {
-            min_ttl: ttl,
-            max_ttl: ttl,
-            values: Vec::new(),
-        });
+        let set = self
+            .pending
+            .entry((name.clone(), rtype))
+            .or_insert(Pending {
+                min_ttl: ttl,
+                max_ttl: ttl,
+                values: Vec::new(),
+            });
         set.min_ttl = set.min_ttl.min(ttl);
         set.max_ttl = set.max_ttl.max(ttl);
         set.values.push(text);
+    }
+
+    /// A record that cannot be converted at all.
+    pub fn problem(&mut self, problem: String) {
+        self.problems.push(problem);
     }
 
     pub fn finish(self) -> Result<Converted, ConvertError> {

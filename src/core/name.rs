@@ -79,21 +79,15 @@ impl Name {
         if text == "@" {
             return Ok(origin.clone());
         }
-        let (labels, absolute) = split_labels(text, Digits::Decimal)?;
-        let mut name = Name::from_labels(labels.iter().map(Vec::as_slice));
+        let (mut labels, absolute) = split_labels(text, Digits::Decimal)?;
         if !absolute {
-            name = name.join(origin);
+            labels.extend(origin.labels());
+            check_length(&labels).map_err(|reason| NameError {
+                name: format!("{text} (in {origin})"),
+                reason: reason.into(),
+            })?;
         }
-        Ok(name)
-    }
-
-    /// This name followed by `suffix` (`www.` + `example.com.`).
-    pub fn join(&self, suffix: &Name) -> Name {
-        match (self.is_root(), suffix.is_root()) {
-            (true, _) => suffix.clone(),
-            (_, true) => self.clone(),
-            _ => Name(format!("{}{}", self.0, suffix.0)),
-        }
+        Ok(Name::from_labels(labels.iter().map(Vec::as_slice)))
     }
 
     /// The raw labels, most specific first, case folded.
@@ -182,13 +176,20 @@ fn split_labels(text: &str, digits: Digits) -> Result<(Vec<Vec<u8>>, bool), Name
     if labels.iter().any(Vec::is_empty) {
         return Err(error("empty label"));
     }
+    check_length(&labels).map_err(error)?;
+    Ok((labels, absolute))
+}
+
+/// DNS's limits (RFC 1035 2.3.4): labels of at most 63 bytes, a name of at
+/// most 255 in wire form.
+fn check_length(labels: &[Vec<u8>]) -> Result<(), &'static str> {
     if labels.iter().any(|l| l.len() > 63) {
-        return Err(error("label longer than 63 bytes"));
+        return Err("label longer than 63 bytes");
     }
     if labels.iter().map(|l| l.len() + 1).sum::<usize>() + 1 > 255 {
-        return Err(error("name longer than 255 bytes"));
+        return Err("name longer than 255 bytes");
     }
-    Ok((labels, absolute))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -238,6 +239,24 @@ mod tests {
             r53("xn--bcher-kva.example.").as_str(),
             "xn--bcher-kva.example."
         );
+    }
+
+    #[test]
+    fn a_relative_name_too_long_with_its_origin_is_an_error_naming_it() {
+        let origin = r53("example.com");
+        // 4 labels of 60 bytes: 244 bytes alone, 257 with the origin
+        let long = vec!["a".repeat(60); 4].join(".");
+        let error = Name::parse_presentation(&long, &origin).unwrap_err();
+        assert_eq!(error.reason, "name longer than 255 bytes");
+        assert!(error.name.contains(&long) && error.name.contains("example.com."));
+        // the same name fits below a shorter origin
+        Name::parse_presentation(&long, &r53("com"))
+            .unwrap()
+            .to_hickory();
+        // in a zone file: an error at its line, not a panic
+        let text = format!("$TTL 60\n@ SOA ns admin 1 2 3 4 5\n{long} A 192.0.2.1\n");
+        let error = crate::core::zonefile::parse("z.zone", &text, &origin).unwrap_err();
+        assert!(error.to_string().contains("z.zone:3"), "{error}");
     }
 
     #[test]

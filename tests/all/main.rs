@@ -18,6 +18,7 @@ macro_rules! both {
     };
 }
 
+mod absurd_limits;
 mod cli_input;
 mod cloudformation;
 mod core_bad_input;
@@ -26,16 +27,21 @@ mod core_props;
 mod core_safety;
 mod core_svcb;
 mod daemon_e2e;
+mod daemon_stall;
 mod dns_faults;
 mod dns_fuzz;
 mod dns_ixfr_split;
 mod dns_limits;
 mod dns_notify;
+mod dns_notify_props;
 mod dns_transfer;
+mod listener_hostile;
 mod nsnotifyd;
 mod primaries;
+mod route53_answer_lost;
 mod route53_double;
 mod route53_limits;
 mod support;
+mod sync_costs;
 mod sync_e2e;
 mod trust;
