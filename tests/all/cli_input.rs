@@ -74,3 +74,59 @@ fn config_check_never_prints_a_misplaced_secret() {
         }
     }
 }
+
+/// `config check` on `text`: exit code and stderr.
+fn config_check(dir: &std::path::Path, text: &str) -> (Option<i32>, String) {
+    let path = dir.join("check.toml");
+    std::fs::write(&path, text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xfr53"))
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_check_refuses_absurd_numbers_and_warns_about_readable_keys() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let zone = "[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\n";
+    for (setting, expected) in [
+        (
+            "[route53]\nrequests_per_second = 1e-30\n",
+            "route53.requests_per_second = 1e-30 is outside the allowed range 0.1 to 100.0",
+        ),
+        (
+            "[route53]\ninsync_timeout_seconds = 9223372036854775807\n",
+            "route53.insync_timeout_seconds = 9223372036854775807 is outside",
+        ),
+    ] {
+        let (code, stderr) = config_check(dir.path(), &format!("{setting}{zone}"));
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    let (code, stderr) = config_check(
+        dir.path(),
+        &format!("{zone}timeout_seconds = 9223372036854775807\n"),
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("zone[0] (a.test): timeout_seconds = 9223372036854775807 is outside the allowed range 1 to 300"), "{stderr}");
+    let key = dir.path().join("k.key");
+    std::fs::write(&key, "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!(
+        "[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = \"{}\"\n{zone}tsig = \"k\"\n",
+        key.display()
+    );
+    let (code, stderr) = config_check(dir.path(), &text);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("WARN"), "{stderr}");
+    assert!(
+        stderr.contains("is readable by every user on this host"),
+        "{stderr}"
+    );
+}
