@@ -1,5 +1,6 @@
 //! The HTTP endpoint: `/metrics` (Prometheus text), `/healthz` (alive) and
-//! `/readyz` (every zone synced within its SOA expire). Each request is
+//! `/readyz` (every zone synced within its SOA expire, no sync past its
+//! deadline; else which zones are not and why). Each request is
 //! read with a size and time limit and answered on a fresh connection.
 //! At most `Limits::connections` are served at once; others are closed at
 //! once, so idle connections cannot use up the daemon's file descriptors
@@ -76,11 +77,13 @@ async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
     let (status, body) = match path {
         "/metrics" => ("200 OK", metrics.render(now)),
         "/healthz" => ("200 OK", "ok\n".to_string()),
-        "/readyz" if metrics.ready(now) => ("200 OK", "ready\n".to_string()),
-        "/readyz" => (
-            "503 Service Unavailable",
-            "not ready: a zone has not synced within its SOA expire\n".to_string(),
-        ),
+        "/readyz" => match metrics.not_ready(now) {
+            zones if zones.is_empty() => ("200 OK", "ready\n".to_string()),
+            zones => (
+                "503 Service Unavailable",
+                format!("not ready:\n{}\n", zones.join("\n")),
+            ),
+        },
         _ => ("404 Not Found", "not found\n".to_string()),
     };
     let response = format!(

@@ -157,14 +157,26 @@ impl ZoneMetrics {
     /// Synced successfully within the SOA's expire; no sync past its
     /// deadline (running now, or the last one) and no dead task since.
     pub fn is_ready(&self, now_unix: u64) -> bool {
+        self.unready(now_unix).is_none()
+    }
+
+    /// Why the zone is not ready, for `/readyz`; `None` when it is.
+    pub fn unready(&self, now_unix: u64) -> Option<&'static str> {
         let last = self.last_success_unix.load(Ordering::Relaxed);
         let since = self.running_since_unix.load(Ordering::Relaxed);
-        let overrunning = since > 0
-            && now_unix.saturating_sub(since) > self.deadline_seconds.load(Ordering::Relaxed);
-        last > 0
-            && now_unix.saturating_sub(last) <= self.expire_seconds.load(Ordering::Relaxed)
-            && !overrunning
-            && !self.stalled.load(Ordering::Relaxed)
+        if since > 0
+            && now_unix.saturating_sub(since) > self.deadline_seconds.load(Ordering::Relaxed)
+        {
+            Some("a sync has run past sync_timeout_seconds")
+        } else if self.stalled.load(Ordering::Relaxed) {
+            Some("a sync timed out or the zone task died; ready after the next successful sync")
+        } else if last == 0 {
+            Some("not synced yet")
+        } else if now_unix.saturating_sub(last) > self.expire_seconds.load(Ordering::Relaxed) {
+            Some("not synced within its SOA expire")
+        } else {
+            None
+        }
     }
 }
 
@@ -269,12 +281,14 @@ impl Metrics {
     }
 
     /// Every configured zone synced within its expire.
-    pub fn ready(&self, now_unix: u64) -> bool {
+    /// Each zone that is not ready, with why.
+    pub fn not_ready(&self, now_unix: u64) -> Vec<String> {
         self.zones
             .read()
             .expect("never poisoned")
-            .values()
-            .all(|z| z.is_ready(now_unix))
+            .iter()
+            .filter_map(|(zone, m)| Some(format!("{zone}: {}", m.unready(now_unix)?)))
+            .collect()
     }
 
     /// The Prometheus text exposition.

@@ -272,7 +272,7 @@ mod tests {
             (0, 0, 0),
             100,
         );
-        assert!(metrics.ready(100));
+        assert!(metrics.not_ready(100).is_empty());
         let starts = Arc::new(AtomicU32::new(0));
         let (shutdown, stopping) = watch::channel(false);
         let counter = starts.clone();
@@ -289,7 +289,7 @@ mod tests {
         }));
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(starts.load(Ordering::SeqCst), 1, "backing off");
-        assert!(!metrics.ready(101));
+        assert!(!metrics.not_ready(101).is_empty());
         // restarted after 1 s, died again, restarted after 2 s more
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(starts.load(Ordering::SeqCst), 3);
@@ -298,7 +298,10 @@ mod tests {
             text.contains("xfr53_zone_task_restarts_total{zone=\"a.test.\"} 2"),
             "{text}"
         );
-        assert!(!metrics.ready(101), "not ready until a sync succeeds");
+        assert!(
+            !metrics.not_ready(101).is_empty(),
+            "not ready until a sync succeeds"
+        );
         shutdown.send(true).unwrap();
         supervisor.await.unwrap();
     }

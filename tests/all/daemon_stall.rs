@@ -202,10 +202,14 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
         "no sync timed out\n{}",
         daemon.log()
     );
+    let (status, body) = daemon.get("/readyz").await.expect("/readyz answers");
     assert_eq!(
-        daemon.get("/readyz").await.map(|(status, _)| status),
-        Some(503),
+        status, 503,
         "a zone whose sync ran out of time is not ready"
+    );
+    assert!(
+        body.contains(&format!("{ZONE}.: a sync")),
+        "/readyz names the zone and why: {body}"
     );
     assert_eq!(
         daemon
