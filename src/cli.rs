@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::DEFAULT_PATH;
@@ -65,7 +66,7 @@ pub struct Common {
     pub config: PathBuf,
     /// Where the zone copy and the Route 53 view are kept between runs
     /// (default: state_dir from the configuration, else /var/lib/xfr53).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", value_parser = clap::builder::NonEmptyStringValueParser::new().map(PathBuf::from))]
     pub state_dir: Option<PathBuf>,
 }
 
@@ -130,6 +131,13 @@ mod tests {
     #[test]
     fn the_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_empty_state_dir_is_refused() {
+        let error =
+            Cli::try_parse_from(["xfr53", "--state-dir", "", "config", "check"]).unwrap_err();
+        assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
     }
 
     #[test]

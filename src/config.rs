@@ -604,8 +604,8 @@ fn toml_error(text: &str, error: &toml::de::Error) -> anyhow::Error {
     let section = before
         .lines()
         .map(str::trim)
-        .filter(|l| l.starts_with('['))
-        .last()
+        .rev()
+        .find(|l| l.starts_with('['))
         .and_then(|l| l.split(']').next())
         .map(|l| l.trim_start_matches('['));
     let is_section = |s: &&str| {

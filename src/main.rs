@@ -37,6 +37,14 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Refused) => ExitCode::from(1),
+        // the reader has all it wanted (`xfr53 plan ... | head -1`)
+        Err(error)
+            if error
+                .downcast_ref::<commands::StdoutError>()
+                .is_some_and(commands::StdoutError::is_closed_pipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("xfr53: error: {error:#}");
             ExitCode::from(2)

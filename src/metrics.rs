@@ -449,6 +449,21 @@ impl Metrics {
             )
             .unwrap();
         }
+        gauge(
+            &mut out,
+            "transfer_limit_total",
+            "Transfers stopped at a limit: records, bytes or deadline.",
+            "counter",
+        );
+        for (zone, limit, n) in crate::dns::transfer::limits_hit() {
+            if zones.contains_key(&zone) {
+                writeln!(
+                    out,
+                    "xfr53_transfer_limit_total{{zone=\"{zone}\",limit=\"{limit}\"}} {n}"
+                )
+                .unwrap();
+            }
+        }
         render_limits(&mut out, self, &zones);
         if let Some(counters) = self.notify.read().expect("never poisoned").as_ref() {
             gauge(

@@ -53,8 +53,12 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
         reports.push(report);
     }
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&reports)?),
-        Format::Text => reports.iter().for_each(print_text),
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&reports)?)?,
+        Format::Text => {
+            for report in &reports {
+                print_text(report)?;
+            }
+        }
     }
     let count = |status| reports.iter().filter(|r| r.status == status).count();
     if count("error") > 0 {
@@ -117,7 +121,7 @@ fn describe(change: &Change) -> String {
     format!("{sign} {} {}", set.name, set.rtype)
 }
 
-fn print_text(report: &Report) {
+fn print_text(report: &Report) -> Result<(), super::StdoutError> {
     let mut serials = format!(
         "primary serial {}, Route 53 _serial {}",
         report.primary_serial.map_or("?".into(), |s| s.to_string()),
@@ -131,16 +135,19 @@ fn print_text(report: &Report) {
         ));
     }
     match report.status {
-        "in_sync" => println!("OK {}: in sync ({serials})", report.zone),
+        "in_sync" => outln!("OK {}: in sync ({serials})", report.zone),
         "drift" => {
-            println!(
+            outln!(
                 "DRIFT {}: {serials}; {} record set(s) differ",
                 report.zone,
                 report.differences.len()
-            );
-            report.differences.iter().for_each(|d| println!("  {d}"));
+            )?;
+            for difference in &report.differences {
+                outln!("  {difference}")?;
+            }
+            Ok(())
         }
-        _ => println!(
+        _ => outln!(
             "ERROR {}: {}",
             report.zone,
             report.error.as_deref().unwrap_or("")

@@ -9,7 +9,7 @@ use crate::config::Config;
 pub fn run(common: &Common) -> Result<Outcome> {
     let config = Config::load(&common.config)?;
     config.require_zones()?;
-    println!(
+    outln!(
         "{}: OK, {} zone(s): {}",
         common.config.display(),
         config.zones.len(),
@@ -19,6 +19,6 @@ pub fn run(common: &Common) -> Result<Outcome> {
             .map(|z| z.rules.zone.to_string())
             .collect::<Vec<_>>()
             .join(" ")
-    );
+    )?;
     Ok(Outcome::Ok)
 }

@@ -1,5 +1,20 @@
 //! What each command does, on top of the library.
 
+/// `print!` that returns the error instead of panicking on it: `main` ends
+/// quietly when the reader went away (`xfr53 plan ... | head -1`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!`, as `out!`.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::commands::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 pub mod check;
 pub mod config_check;
 pub mod generate;
@@ -24,6 +39,27 @@ pub enum Outcome {
     Ok,
     /// Drift found, or a safety rule refused the plan: exit 1.
     Refused,
+}
+
+/// Standard output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct StdoutError(#[source] std::io::Error);
+
+impl StdoutError {
+    /// The reader closed the pipe: a normal end, as in ripgrep.
+    pub fn is_closed_pipe(&self) -> bool {
+        self.0.kind() == std::io::ErrorKind::BrokenPipe
+    }
+}
+
+pub fn write_out(text: std::fmt::Arguments) -> Result<(), StdoutError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_fmt(text)
+        .and_then(|()| stdout.flush())
+        .map_err(StdoutError)
 }
 
 /// A zone named on the command line (nsnotifyd passes it without the dot).

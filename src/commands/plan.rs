@@ -34,8 +34,8 @@ pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
         .await?
     };
     match args.format {
-        Format::Text => print!("{plan}"),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        Format::Text => out!("{plan}")?,
+        Format::Json => outln!("{}", serde_json::to_string_pretty(&plan)?)?,
     }
     Ok(match plan.is_refused() {
         true => Outcome::Refused,

@@ -39,12 +39,12 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
     }
     let reached = match result? {
         sync::Outcome::UpToDate(serial) => {
-            println!("{zone}: up to date at serial {serial}");
+            outln!("{zone}: up to date at serial {serial}")?;
             serial
         }
         sync::Outcome::Applied(plan) => {
             let s = &plan.summary;
-            println!(
+            outln!(
                 "{zone}: serial {} -> {}: {} created, {} deleted, {} modified in {} batch(es); INSYNC",
                 plan.previous_serial.map_or("none".into(), |p| p.to_string()),
                 plan.serial,
@@ -52,11 +52,11 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
                 s.delete,
                 s.modify,
                 s.batches
-            );
+            )?;
             plan.serial
         }
         sync::Outcome::Refused(plan) => {
-            print!("{plan}");
+            out!("{plan}")?;
             return Ok(Outcome::Refused);
         }
     };
@@ -77,9 +77,9 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
                     .collect::<Vec<_>>()
                     .join(", "),
             };
-            println!(
+            outln!(
                 "{zone}: the primary has not caught up to serial {announced} yet ({source} serves {reached}); exit 1 so the sync is retried"
-            );
+            )?;
             Outcome::Refused
         }
         _ => Outcome::Ok,

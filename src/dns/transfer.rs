@@ -229,6 +229,42 @@ async fn ixfr_exchange(primary: &Primary, origin: &Name, held: u32) -> Result<(I
     Ok((Ixfr::Deltas(reader.deltas), exchange.stats))
 }
 
+/// A whole AXFR answer, from records already received, read as `axfr`
+/// reads them (the exchange adds the per-message checks). For tests and
+/// fuzzing.
+pub fn read_axfr<'a>(origin: &Name, records: impl IntoIterator<Item = &'a Record>) -> Result<Zone> {
+    let mut reader = FullZone::new(origin.clone());
+    feed(&mut reader, records)?;
+    Ok(reader.zone)
+}
+
+/// A whole incremental IXFR answer from serial `held`, as `refresh` reads
+/// it once it knows the answer is incremental. For tests and fuzzing.
+pub fn read_ixfr<'a>(
+    origin: &Name,
+    held: Serial,
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<Vec<Delta>> {
+    let mut records = records.into_iter().peekable();
+    let newest = records
+        .peek()
+        .and_then(|r| apex_soa(r, origin))
+        .context("the answer does not start with the zone's SOA")?;
+    let mut reader = Deltas::new(origin.clone(), newest, held);
+    feed(&mut reader, records)?;
+    Ok(reader.deltas)
+}
+
+fn feed<'a>(reader: &mut impl Answer, records: impl IntoIterator<Item = &'a Record>) -> Result<()> {
+    for record in records {
+        reader.push(record)?;
+    }
+    if !reader.is_complete() {
+        bail!("the answer ends before the closing SOA");
+    }
+    Ok(())
+}
+
 /// The answer records of `messages`, in order.
 fn records(messages: &[Message]) -> impl Iterator<Item = &Record> {
     messages.iter().flat_map(|m| m.answers())
@@ -468,5 +504,161 @@ impl Answer for Deltas {
             (Step::Complete, _) => bail!("records follow the closing SOA"),
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::{A, SOA};
+    use hickory_proto::rr::{DNSClass, Name as DnsName, RData};
+
+    use super::*;
+
+    fn origin() -> Name {
+        Name::parse_route53("r.test").unwrap()
+    }
+
+    fn soa(serial: u32) -> Record {
+        let apex = DnsName::from_ascii("r.test.").unwrap();
+        let mut record = Record::from_rdata(
+            apex.clone(),
+            300,
+            RData::SOA(SOA::new(apex.clone(), apex, serial, 1, 1, 1, 1)),
+        );
+        record.set_dns_class(DNSClass::IN);
+        record
+    }
+
+    fn a(owner: &str, last: u8) -> Record {
+        let name = DnsName::from_ascii(owner).unwrap();
+        Record::from_rdata(name, 300, RData::A(A::new(192, 0, 2, last)))
+    }
+
+    fn axfr_error(records: &[Record]) -> String {
+        format!("{:#}", read_axfr(&origin(), records).unwrap_err())
+    }
+
+    fn ixfr_error(records: &[Record]) -> String {
+        format!(
+            "{:#}",
+            read_ixfr(&origin(), Serial(1), records).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn a_whole_axfr_is_the_zone_at_its_serial() {
+        let records = [soa(7), a("www.r.test.", 1), a("r.test.", 2), soa(7)];
+        let zone = read_axfr(&origin(), &records).unwrap();
+        assert_eq!(zone.serial(), Some(Serial(7)));
+        assert_eq!(zone, Zone::from_records(origin(), &records[..3]));
+    }
+
+    #[test]
+    fn axfr_answers_a_primary_must_not_send_are_errors() {
+        let cases: [(Vec<Record>, &str); 7] = [
+            (vec![], "the answer ends before the closing SOA"),
+            (
+                vec![soa(7), a("www.r.test.", 1)],
+                "the answer ends before the closing SOA",
+            ),
+            (
+                vec![a("www.r.test.", 1), soa(7)],
+                "does not start with the zone's SOA",
+            ),
+            (
+                vec![soa(7), soa(8)],
+                "the closing SOA has serial 8, the opening one 7",
+            ),
+            (
+                vec![soa(7), soa(7), a("www.r.test.", 1)],
+                "records follow the closing SOA",
+            ),
+            (
+                vec![soa(7), a("www.other.test.", 1), soa(7)],
+                "record www.other.test. A is outside the zone",
+            ),
+            // a name that only ends like the zone is outside it
+            (
+                vec![soa(7), a("xr.test.", 1), soa(7)],
+                "record xr.test. A is outside the zone",
+            ),
+        ];
+        for (records, expected) in cases {
+            let error = axfr_error(&records);
+            assert!(error.contains(expected), "{error} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn an_incremental_answer_is_its_difference_sequences_in_order() {
+        let records = [
+            soa(3),
+            soa(1),
+            a("old.r.test.", 1),
+            soa(2),
+            a("mid.r.test.", 2),
+            soa(2),
+            a("mid.r.test.", 2),
+            soa(3),
+            a("new.r.test.", 3),
+            soa(3),
+        ];
+        let deltas = read_ixfr(&origin(), Serial(1), &records).unwrap();
+        let steps: Vec<_> = deltas.iter().map(|d| (d.from, d.to)).collect();
+        assert_eq!(steps, [(Serial(1), Serial(2)), (Serial(2), Serial(3))]);
+        assert_eq!(deltas[0].removed, [a("old.r.test.", 1)]);
+        assert_eq!(deltas[0].added, [a("mid.r.test.", 2)]);
+        assert_eq!(deltas[1].removed, [a("mid.r.test.", 2)]);
+        assert_eq!(deltas[1].added, [a("new.r.test.", 3)]);
+        assert_eq!(deltas[1].soa, soa(3));
+    }
+
+    #[test]
+    fn ixfr_answers_a_primary_must_not_send_are_errors() {
+        let cases: [(Vec<Record>, &str); 7] = [
+            (vec![], "does not start with the zone's SOA"),
+            (
+                vec![a("x.r.test.", 1), soa(1)],
+                "does not start with the zone's SOA",
+            ),
+            (
+                vec![soa(3), soa(2), soa(3), soa(3)],
+                "a difference sequence should start with the SOA of serial 1",
+            ),
+            (
+                vec![soa(3), soa(1), soa(2), soa(4), soa(3), soa(3)],
+                "a difference sequence starts at serial 4, not at 2 where the last one ended",
+            ),
+            (
+                vec![soa(3), soa(1), soa(3)],
+                "the answer ends before the closing SOA",
+            ),
+            (
+                vec![soa(3), soa(1), soa(3), soa(3), a("x.r.test.", 1)],
+                "records follow the closing SOA",
+            ),
+            (
+                vec![soa(3), soa(1), a("x.elsewhere.", 1), soa(3), soa(3)],
+                "record x.elsewhere. A is outside the zone",
+            ),
+        ];
+        for (records, expected) in cases {
+            let error = ixfr_error(&records);
+            assert!(error.contains(expected), "{error} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn limits_are_counted_by_zone_and_kind() {
+        let zone = Name::parse_route53("counted.test").unwrap();
+        let error = anyhow::Error::from(LimitExceeded::Bytes(10));
+        count_limit(&zone, &error);
+        count_limit(&zone, &error.context("zone counted.test.: AXFR"));
+        count_limit(&zone, &anyhow::anyhow!("not a limit"));
+        let hits: Vec<_> = limits_hit()
+            .into_iter()
+            .filter(|(z, _, _)| *z == zone)
+            .collect();
+        assert_eq!(hits, [(zone, "bytes", 2)]);
     }
 }

@@ -194,3 +194,164 @@ async fn timeout<T>(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::rr::rdata::SOA;
+    use hickory_proto::rr::RData;
+
+    use super::*;
+
+    fn zone() -> DnsName {
+        DnsName::from_ascii("w.test.").unwrap()
+    }
+
+    fn query() -> Outgoing {
+        Outgoing::new(&zone(), RecordType::AXFR, None, None).unwrap()
+    }
+
+    /// A response to `query` as a primary would send it.
+    fn response(query: &Outgoing, with_question: bool) -> Message {
+        let mut message = Message::new();
+        message
+            .set_id(query.id)
+            .set_message_type(MessageType::Response)
+            .set_authoritative(true);
+        if with_question {
+            message.add_query(query.question.clone());
+        }
+        message.add_answer(Record::from_rdata(
+            zone(),
+            300,
+            RData::SOA(SOA::new(zone(), zone(), 1, 1, 1, 1, 1)),
+        ));
+        message
+    }
+
+    fn accept(
+        query: &mut Outgoing,
+        message: &Message,
+        first: bool,
+    ) -> Result<Message, ResponseError> {
+        query.accept(&message.to_vec().unwrap(), first)
+    }
+
+    #[test]
+    fn a_response_to_the_query_is_accepted_and_later_ones_may_omit_the_question() {
+        let mut q = query();
+        let (with, without) = (response(&q, true), response(&q, false));
+        let first = accept(&mut q, &with, true).unwrap();
+        assert_eq!(first.answers().len(), 1);
+        assert!(accept(&mut q, &without, false).is_ok());
+        assert!(matches!(
+            accept(&mut q, &without, true),
+            Err(ResponseError::WrongQuestion)
+        ));
+    }
+
+    #[test]
+    fn responses_that_are_not_the_answer_are_refused() {
+        let mut q = query();
+        let mut wrong_id = response(&q, true);
+        wrong_id.set_id(q.id.wrapping_add(1));
+        assert!(matches!(
+            accept(&mut q, &wrong_id, true),
+            Err(ResponseError::WrongId { .. })
+        ));
+        let mut not_response = response(&q, true);
+        not_response.set_message_type(MessageType::Query);
+        assert!(matches!(
+            accept(&mut q, &not_response, true),
+            Err(ResponseError::NotOurs(_))
+        ));
+        let mut notify = response(&q, true);
+        notify.set_op_code(OpCode::Notify);
+        assert!(matches!(
+            accept(&mut q, &notify, true),
+            Err(ResponseError::NotOurs(_))
+        ));
+        let mut refused = response(&q, true);
+        refused.set_response_code(ResponseCode::Refused);
+        let error = accept(&mut q, &refused, true).unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("the primary answered REFUSED: does the primary allow transfers"));
+        let mut truncated = response(&q, true);
+        truncated.set_truncated(true);
+        assert!(matches!(
+            accept(&mut q, &truncated, true),
+            Err(ResponseError::Truncated)
+        ));
+        let mut other_question = response(&q, false);
+        other_question.add_query(Query::query(
+            DnsName::from_ascii("x.test.").unwrap(),
+            RecordType::AXFR,
+        ));
+        assert!(matches!(
+            accept(&mut q, &other_question, true),
+            Err(ResponseError::WrongQuestion)
+        ));
+        // a header alone, then bytes that are no message
+        assert!(matches!(
+            q.accept(&[0u8; 5], true),
+            Err(ResponseError::Malformed(_))
+        ));
+        let mut header_only = response(&q, true).to_vec().unwrap();
+        header_only.truncate(14);
+        assert!(matches!(
+            q.accept(&header_only, true),
+            Err(ResponseError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn with_a_key_an_unsigned_response_is_refused() {
+        let key = TsigKey::new(
+            "k",
+            "hmac-sha256",
+            "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=",
+        )
+        .unwrap();
+        let mut q = Outgoing::new(&zone(), RecordType::AXFR, None, Some(&key)).unwrap();
+        let unsigned = response(&q, true);
+        assert!(matches!(
+            accept(&mut q, &unsigned, true),
+            Err(ResponseError::Tsig(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn frames_are_read_whole_within_their_limit() {
+        let idle = Duration::from_secs(1);
+        let mut stream: &[u8] = &[0, 3, b'a', b'b', b'c', 0, 0];
+        assert_eq!(
+            read_frame(&mut stream, 10, idle).await.unwrap(),
+            Some(b"abc".to_vec())
+        );
+        assert_eq!(
+            read_frame(&mut stream, 10, idle).await.unwrap(),
+            Some(Vec::new())
+        );
+        assert_eq!(read_frame(&mut stream, 10, idle).await.unwrap(), None);
+        let mut over: &[u8] = &[0, 11];
+        let error = read_frame(&mut over, 10, idle).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "a 11-byte message is over the 10-byte limit"
+        );
+        for cut in [&[0u8][..], &[0, 3, b'a'][..]] {
+            let mut cut = cut;
+            let error = read_frame(&mut cut, 10, idle).await.unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_stream_times_out() {
+        let (mut silent, _writer) = tokio::io::duplex(16);
+        let error = read_frame(&mut silent, 10, Duration::from_secs(3))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    }
+}

@@ -183,3 +183,172 @@ fn serial_record_on_a_used_name_and_the_quota_refuse_the_plan() {
         "{err}"
     );
 }
+
+/// Zone-file text made of the pieces that parsers get wrong: directives,
+/// parentheses, comments, quotes and escapes, numbers at and past their
+/// limits, names long and short, every type Route 53 takes and some it
+/// does not.
+fn zone_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    let token = prop_oneof![
+        Just("@".to_string()),
+        Just("*".to_string()),
+        Just("www".to_string()),
+        Just("a.b.c".to_string()),
+        Just("x.bad.test.".to_string()),
+        Just("other.test.".to_string()),
+        Just(".".to_string()),
+        Just("..".to_string()),
+        Just("\\046".to_string()),
+        Just("\\999".to_string()),
+        Just("\\".to_string()),
+        Just("\\#".to_string()),
+        Just("$ORIGIN".to_string()),
+        Just("$TTL".to_string()),
+        Just("$INCLUDE".to_string()),
+        Just("(".to_string()),
+        Just(")".to_string()),
+        Just(";c".to_string()),
+        Just("\"".to_string()),
+        Just("\"q \\\" \\092 s\"".to_string()),
+        Just("IN".to_string()),
+        Just("CH".to_string()),
+        prop_oneof![
+            Just("A"),
+            Just("AAAA"),
+            Just("TXT"),
+            Just("MX"),
+            Just("CNAME"),
+            Just("SOA"),
+            Just("NS"),
+            Just("SRV"),
+            Just("CAA"),
+            Just("SVCB"),
+            Just("HTTPS"),
+            Just("TLSA"),
+            Just("SSHFP"),
+            Just("DS"),
+            Just("NAPTR"),
+            Just("PTR"),
+            Just("SPF"),
+            Just("HINFO"),
+            Just("TYPE65"),
+            Just("TYPE0"),
+        ]
+        .prop_map(str::to_string),
+        prop_oneof![
+            Just("0"),
+            Just("1"),
+            Just("65535"),
+            Just("65536"),
+            Just("4294967295"),
+            Just("4294967296"),
+            Just("2147483648"),
+            Just("-1"),
+            Just("1h2m"),
+            Just("1w"),
+            Just("192.0.2.1"),
+            Just("2001:db8::1"),
+            Just("0a000001"),
+            Just("alpn=h2,h3"),
+            Just("key65535=\"x\""),
+            Just("mandatory=alpn"),
+            Just("ipv4hint=192.0.2.1"),
+            Just("issue"),
+            Just("128"),
+        ]
+        .prop_map(str::to_string),
+        "[a-z0-9-]{1,70}",
+        "[a-z]{1,63}(\\.[a-z]{1,63}){3,6}",
+        any::<char>().prop_map(|c| c.to_string()),
+    ];
+    let space = prop_oneof![Just(" "), Just("\t"), Just("\n"), Just(" \n "), Just("")];
+    proptest::collection::vec((token, space), 0..40).prop_map(|pieces| {
+        let mut text = String::from("$ORIGIN bad.test.\n");
+        for (token, space) in pieces {
+            text.push_str(&token);
+            text.push_str(space);
+        }
+        text
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn zone_file_pieces_never_panic_and_errors_name_a_line_of_the_file(text in zone_text()) {
+        check_zone_text(&text)?;
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics_the_zone_file_reader(text in "(?s).{0,300}") {
+        check_zone_text(&text)?;
+    }
+
+    #[test]
+    fn mutated_fixtures_never_panic_the_zone_file_reader(
+        fixture in 0usize..FIXTURES.len(),
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<usize>(), 0u8..3, "[ -~\t\n]|\\\\[0-9]{1,3}|[()\";$@*.]"),
+            1..8,
+        ),
+    ) {
+        let mut text: Vec<char> = fixture_text(fixture).chars().collect();
+        for (at, how, piece) in edits {
+            let at = at % (text.len() + 1);
+            match how {
+                0 => text.splice(at..at, piece.chars()).for_each(drop),
+                1 if at < text.len() => text.splice(at..at + 1, piece.chars()).for_each(drop),
+                _ if at < text.len() => {
+                    text.remove(at);
+                }
+                _ => {}
+            }
+        }
+        check_zone_text(&text.into_iter().collect::<String>())?;
+    }
+}
+
+const FIXTURES: [&str; 8] = [
+    "realistic.zone",
+    "realistic.v2.zone",
+    "escapes.zone",
+    "long_txt.zone",
+    "ttls.zone",
+    "wildcards.zone",
+    "delegation.zone",
+    "unsupported.zone",
+];
+
+fn fixture_text(i: usize) -> &'static str {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        FIXTURES
+            .iter()
+            .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+            .collect()
+    });
+    &texts[i]
+}
+
+/// Reading `text` ends in records or in an error at one of its lines.
+fn check_zone_text(text: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+    let origin = Name::parse_route53("bad.test").unwrap();
+    match zonefile::parse("fuzz.zone", text, &origin) {
+        Ok(records) => {
+            let _ = Zone::from_records(origin, &records).convert();
+        }
+        Err(error) => {
+            let lines = text.matches('\n').count() + 1;
+            proptest::prop_assert!(
+                (1..=lines).contains(&error.line),
+                "line {} of a {lines}-line text: {}",
+                error.line,
+                error.reason
+            );
+        }
+    }
+    Ok(())
+}

@@ -143,6 +143,13 @@ async fn an_axfr_without_its_closing_soa_stops_at_the_record_cap() {
     );
     assert!(held.is_empty());
     assert_eq!(hits(&origin, "records"), 1);
+    let metrics = xfr53::metrics::Metrics::default();
+    metrics.zone(&origin);
+    let text = metrics.render(0);
+    assert!(
+        text.contains("xfr53_transfer_limit_total{zone=\"records.test.\",limit=\"records\"} 1\n"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -19,6 +19,7 @@ macro_rules! both {
 }
 
 mod absurd_limits;
+mod cli_input;
 mod cloudformation;
 mod core_bad_input;
 mod core_golden;
@@ -28,6 +29,7 @@ mod core_svcb;
 mod daemon_e2e;
 mod daemon_stall;
 mod dns_faults;
+mod dns_fuzz;
 mod dns_ixfr_split;
 mod dns_limits;
 mod dns_notify;
