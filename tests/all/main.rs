@@ -25,6 +25,7 @@ mod core_props;
 mod core_safety;
 mod core_svcb;
 mod daemon_e2e;
+mod daemon_responsive;
 mod dns_faults;
 mod dns_ixfr_split;
 mod dns_notify;
