@@ -2,7 +2,9 @@
 //! rest of xfr53 uses. Every error names the key and says how to fix it.
 
 use std::collections::BTreeMap;
+use std::fmt::Debug;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,13 +12,15 @@ use anyhow::{bail, Context, Result};
 use ipnet::IpNet;
 use serde::Deserialize;
 
-use crate::core::convert::MAX_TTL;
 use crate::core::name::Name;
 use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
 use crate::core::schedule::Clamps;
 use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
-use crate::dns::primary::Primary;
+use crate::dns::primary::{Primary, TransferLimits};
 use crate::dns::tsig::TsigKey;
+
+mod limits;
+pub use limits::Limits;
 
 pub const DEFAULT_PATH: &str = "/etc/xfr53/xfr53.toml";
 
@@ -33,6 +37,8 @@ struct RawConfig {
     zone: Vec<RawZone>,
     state_dir: Option<PathBuf>,
     alerts: Option<RawAlerts>,
+    #[serde(default)]
+    limits: limits::RawLimits,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +101,12 @@ struct RawZone {
     max_refresh_seconds: Option<u64>,
     /// Limit for connecting to a primary and each wait for its data.
     timeout_seconds: Option<u64>,
+    /// Limit for one whole sync, from the SOA query to INSYNC.
+    sync_timeout_seconds: Option<u64>,
+    /// Bounds on one transfer; defaults follow record_set_quota.
+    max_transfer_records: Option<usize>,
+    max_transfer_bytes: Option<usize>,
+    transfer_timeout_seconds: Option<u64>,
 }
 
 /// Where the listeners bind.
@@ -138,7 +150,13 @@ pub struct ZoneConfig {
     pub notify_tsig: NotifyTsig,
     pub hosted_zone_id: Option<String>,
     pub clamps: Clamps,
+    /// A sync still running after this is abandoned and counted failed.
+    pub sync_timeout: Duration,
 }
+
+/// `sync_timeout_seconds` when unset: room for a large AXFR and a paced
+/// apply, short enough that a stalled zone is noticed the same hour.
+pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Where alerts go: an SNS topic.
 #[derive(Clone, Debug)]
@@ -157,20 +175,93 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
     pub alerts: Option<AlertSettings>,
+    pub limits: Limits,
+    /// Settings that work but are risky; logged at every load.
+    pub warnings: Vec<String>,
+}
+
+/// The allowed range of every numeric setting: wide enough for any real
+/// deployment, narrow enough that no timer or rate computed from it can
+/// overflow or stall.
+pub mod ranges {
+    use std::ops::RangeInclusive;
+
+    /// Route 53 allows 5 requests per second per account; below one
+    /// request in ten seconds a sync of a big zone would take days.
+    pub const REQUESTS_PER_SECOND: RangeInclusive<f64> = 0.1..=100.0;
+    /// 0: do not wait for INSYNC.
+    pub const INSYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 0..=86_400;
+    pub const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
+    pub const GRACE_SECONDS: RangeInclusive<u64> = 0..=2_592_000;
+    pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=300;
+    /// Up to BIND's largest max-refresh-time (4 weeks).
+    pub const REFRESH_SECONDS: RangeInclusive<u64> = 1..=2_419_200;
+    /// DNS TTLs are 31-bit (RFC 2181 section 8), as are Route 53's.
+    pub const TTL: RangeInclusive<u32> = 0..=crate::core::convert::MAX_TTL;
+    pub const RECORD_SET_QUOTA: RangeInclusive<usize> = 3..=10_000_000;
+    /// The smallest transfer: the SOA twice and one more record.
+    pub const MAX_TRANSFER_RECORDS: RangeInclusive<usize> = 3..=100_000_000;
+    /// At least one full-size message.
+    pub const MAX_TRANSFER_BYTES: RangeInclusive<usize> = 65_535..=68_719_476_736;
+    pub const TRANSFER_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
+    pub const SYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=86_400;
+}
+
+/// `value` of `setting` when it lies in `range`, else an error naming both.
+fn ranged<T: PartialOrd + Debug>(setting: &str, value: T, range: RangeInclusive<T>) -> Result<T> {
+    if !range.contains(&value) {
+        bail!(
+            "{setting} = {value:?} is outside the allowed range {:?} to {:?}",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(value)
+}
+
+/// `error` followed by what to know to fix it.
+fn hint(error: anyhow::Error, hint: &str) -> anyhow::Error {
+    anyhow::anyhow!("{error}: {hint}")
+}
+
+/// `ranged` for an optional setting with a default.
+fn ranged_or<T: PartialOrd + Debug>(
+    setting: &str,
+    value: Option<T>,
+    default: T,
+    range: RangeInclusive<T>,
+) -> Result<T> {
+    value.map_or(Ok(default), |v| ranged(setting, v, range))
 }
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the configuration {}", path.display()))?;
-        Config::parse(&text).with_context(|| format!("configuration {}", path.display()))
+        let config =
+            Config::parse(&text).with_context(|| format!("configuration {}", path.display()))?;
+        for warning in &config.warnings {
+            tracing::warn!("configuration {}: {warning}", path.display());
+        }
+        Ok(config)
     }
 
     pub fn parse(text: &str) -> Result<Config> {
-        let raw: RawConfig = toml::from_str(text)?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
+        let mut warnings = Vec::new();
         let mut keys = BTreeMap::new();
         for (label, tsig) in &raw.tsig {
-            keys.insert(label.clone(), tsig_key(label, tsig)?);
+            keys.insert(label.clone(), tsig_key(label, tsig, &mut warnings)?);
+        }
+        if raw
+            .state_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            bail!(
+                "state_dir = \"\": give a directory, or leave state_dir out for the default {}",
+                crate::state::DEFAULT_DIR
+            );
         }
         let listen = Listen {
             dns: raw
@@ -198,22 +289,26 @@ impl Config {
         let route53 = Route53Settings {
             region: raw.route53.region,
             endpoint: raw.route53.endpoint,
-            requests_per_second: raw
-                .route53
-                .requests_per_second
-                .unwrap_or(defaults.requests_per_second),
-            insync_timeout: raw
-                .route53
-                .insync_timeout_seconds
-                .map_or(defaults.insync_timeout, Duration::from_secs),
-            max_attempts: raw.route53.max_attempts.unwrap_or(defaults.max_attempts),
+            requests_per_second: ranged_or(
+                "route53.requests_per_second",
+                raw.route53.requests_per_second,
+                defaults.requests_per_second,
+                ranges::REQUESTS_PER_SECOND,
+            )
+            .map_err(|e| hint(e, "Route 53 allows about 5 requests per second per account"))?,
+            insync_timeout: Duration::from_secs(ranged_or(
+                "route53.insync_timeout_seconds",
+                raw.route53.insync_timeout_seconds,
+                defaults.insync_timeout.as_secs(),
+                ranges::INSYNC_TIMEOUT_SECONDS,
+            )?),
+            max_attempts: ranged_or(
+                "route53.max_attempts",
+                raw.route53.max_attempts,
+                defaults.max_attempts,
+                ranges::MAX_ATTEMPTS,
+            )?,
         };
-        if route53.max_attempts == 0 {
-            bail!("route53.max_attempts must be at least 1");
-        }
-        if route53.requests_per_second.is_nan() || route53.requests_per_second <= 0.0 {
-            bail!("route53.requests_per_second must be above 0 (Route 53 allows about 5 per second per account)");
-        }
         let mut zones: Vec<ZoneConfig> = Vec::new();
         for (i, zone) in raw.zone.iter().enumerate() {
             let parsed =
@@ -242,12 +337,20 @@ impl Config {
                 );
             }
         }
-        let alerts = raw.alerts.map(|a| AlertSettings {
-            sns_topic_arn: a.sns_topic_arn,
-            grace: Duration::from_secs(a.grace_seconds.unwrap_or(300)),
-            region: a.region,
-            endpoint: a.endpoint,
-        });
+        let alerts = match raw.alerts {
+            Some(a) => Some(AlertSettings {
+                sns_topic_arn: a.sns_topic_arn,
+                grace: Duration::from_secs(ranged_or(
+                    "alerts.grace_seconds",
+                    a.grace_seconds,
+                    300,
+                    ranges::GRACE_SECONDS,
+                )?),
+                region: a.region,
+                endpoint: a.endpoint,
+            }),
+            None => None,
+        };
         if let Some(alerts) = &alerts {
             if !alerts.sns_topic_arn.starts_with("arn:") {
                 bail!("alerts.sns_topic_arn: {:?} is not an ARN like \"arn:aws:sns:us-east-1:123456789012:xfr53\"", alerts.sns_topic_arn);
@@ -259,6 +362,8 @@ impl Config {
             state_dir: raw.state_dir,
             zones,
             alerts,
+            limits: raw.limits.check()?,
+            warnings,
         })
     }
 
@@ -288,15 +393,29 @@ impl Config {
     }
 }
 
-fn tsig_key(label: &str, raw: &RawTsig) -> Result<TsigKey> {
+fn tsig_key(label: &str, raw: &RawTsig, warnings: &mut Vec<String>) -> Result<TsigKey> {
     let name = raw.name.as_deref().unwrap_or(label);
     let algorithm = raw.algorithm.as_deref();
     match (&raw.secret_file, &raw.secret_env) {
-        (Some(file), None) => TsigKey::from_file(file, name, algorithm),
+        (Some(file), None) => {
+            if world_readable(file) {
+                warnings.push(format!(
+                    "tsig.{label}: secret file {} is readable by every user on this host: chmod o-r it (and give it to xfr53's group), or keep the secret in /etc/xfr53/environment (mode 0600) and use secret_env",
+                    file.display()
+                ));
+            }
+            TsigKey::from_file(file, name, algorithm)
+        }
         (None, Some(var)) => TsigKey::from_env(var, name, algorithm),
         _ => bail!("tsig.{label}: set exactly one of secret_file and secret_env"),
     }
     .with_context(|| format!("tsig.{label}"))
+}
+
+/// Whether any user may read `path` (so may sign as the key).
+fn world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
 
 fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneConfig> {
@@ -320,21 +439,52 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
     if raw.primaries.is_empty() {
         bail!("primaries: list at least one primary, e.g. primaries = [\"192.0.2.1:53\"]");
     }
-    let timeout = Duration::from_secs(raw.timeout_seconds.unwrap_or(10));
-    if timeout.is_zero() {
-        bail!("timeout_seconds must be above 0");
-    }
+    let timeout = Duration::from_secs(ranged_or(
+        "timeout_seconds",
+        raw.timeout_seconds,
+        10,
+        ranges::TIMEOUT_SECONDS,
+    )?);
+    let quota = ranged_or(
+        "record_set_quota",
+        raw.record_set_quota,
+        DEFAULT_RECORD_SET_QUOTA,
+        ranges::RECORD_SET_QUOTA,
+    )
+    .map_err(|e| hint(e, "the hosted zone holds its own SOA and NS, and the serial record; Route 53's default quota is 10000"))?;
+    let defaults = TransferLimits::for_quota(quota);
+    let limits = TransferLimits {
+        max_records: ranged_or(
+            "max_transfer_records",
+            raw.max_transfer_records,
+            defaults.max_records,
+            ranges::MAX_TRANSFER_RECORDS,
+        )?,
+        max_bytes: ranged_or(
+            "max_transfer_bytes",
+            raw.max_transfer_bytes,
+            defaults.max_bytes,
+            ranges::MAX_TRANSFER_BYTES,
+        )?,
+        deadline: Duration::from_secs(ranged_or(
+            "transfer_timeout_seconds",
+            raw.transfer_timeout_seconds,
+            defaults.deadline.as_secs(),
+            ranges::TRANSFER_TIMEOUT_SECONDS,
+        )?),
+    };
     let primaries: Vec<Primary> = raw
         .primaries
         .iter()
         .map(|p| {
             primary_addr(p).map(|addr| Primary {
                 timeout,
+                limits,
                 ..Primary::new(addr, key.clone())
             })
         })
         .collect::<Result<_>>()?;
-    let notify_from = match &raw.notify_from {
+    let notify_from: Vec<IpNet> = match &raw.notify_from {
         Some(prefixes) => prefixes
             .iter()
             .map(|p| {
@@ -345,6 +495,11 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
             .collect::<Result<_>>()?,
         None => primaries.iter().map(|p| IpNet::from(p.addr.ip())).collect(),
     };
+    if notify_tsig != NotifyTsig::Required {
+        if let Some(wide) = notify_from.iter().find(|p| is_wide(p)) {
+            bail!("notify_from: {wide} lets a large part of the internet make xfr53 query the primary: list the primary's NOTIFY source addresses, or set notify_tsig = \"required\"");
+        }
+    }
     let mut rules = ZoneRules::new(zone.clone());
     if let Some(record) = &raw.serial_record {
         rules.serial_name = Name::parse_presentation(record, &zone)
@@ -354,33 +509,35 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         }
     }
     if let Some(ttl) = raw.serial_ttl {
-        if ttl > MAX_TTL {
-            bail!("serial_ttl: {ttl} is over Route 53's maximum TTL of {MAX_TTL}");
-        }
-        rules.serial_ttl = ttl;
+        rules.serial_ttl = ranged("serial_ttl", ttl, ranges::TTL)?;
     }
     rules.ignore = raw.ignore.iter().map(|g| Pattern::new(g)).collect();
     check_serial_record(&rules)?;
     if let Some(max) = &raw.max_change {
         rules.max_change = max.parse::<MaxChange>().map_err(anyhow::Error::msg)?;
     }
-    if let Some(quota) = raw.record_set_quota {
-        if quota < MIN_RECORD_SET_QUOTA {
-            bail!("record_set_quota must be at least {MIN_RECORD_SET_QUOTA} (the hosted zone's own SOA and NS, and the serial record); Route 53's default is {DEFAULT_RECORD_SET_QUOTA}");
-        }
-        rules.record_set_quota = quota;
-    }
+    rules.record_set_quota = quota;
     let defaults = Clamps::default();
     let clamps = Clamps {
-        min: raw
-            .min_refresh_seconds
-            .map_or(defaults.min, Duration::from_secs),
-        max: raw
-            .max_refresh_seconds
-            .map_or(defaults.max, Duration::from_secs),
+        min: Duration::from_secs(ranged_or(
+            "min_refresh_seconds",
+            raw.min_refresh_seconds,
+            defaults.min.as_secs(),
+            ranges::REFRESH_SECONDS,
+        )?),
+        max: Duration::from_secs(ranged_or(
+            "max_refresh_seconds",
+            raw.max_refresh_seconds,
+            defaults.max.as_secs(),
+            ranges::REFRESH_SECONDS,
+        )?),
     };
-    if clamps.min.is_zero() || clamps.min > clamps.max {
-        bail!("min_refresh_seconds must be above 0 and at most max_refresh_seconds");
+    if clamps.min > clamps.max {
+        bail!(
+            "min_refresh_seconds = {} is above max_refresh_seconds = {}",
+            clamps.min.as_secs(),
+            clamps.max.as_secs()
+        );
     }
     Ok(ZoneConfig {
         rules,
@@ -390,11 +547,14 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         notify_tsig,
         hosted_zone_id: raw.hosted_zone_id.clone(),
         clamps,
+        sync_timeout: Duration::from_secs(ranged_or(
+            "sync_timeout_seconds",
+            raw.sync_timeout_seconds,
+            DEFAULT_SYNC_TIMEOUT.as_secs(),
+            ranges::SYNC_TIMEOUT_SECONDS,
+        )?),
     })
 }
-
-/// A hosted zone holds at least its SOA, its NS and the serial record.
-const MIN_RECORD_SET_QUOTA: usize = 3;
 
 /// What can be told about the serial record without the zone: it is not a
 /// wildcard, and not a name the zone's `ignore` leaves alone. (Records of
@@ -418,6 +578,77 @@ fn primary_addr(text: &str) -> Result<SocketAddr> {
     text.parse::<SocketAddr>()
         .or_else(|_| text.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
         .with_context(|| format!("primaries: {text:?} is not an address like \"192.0.2.1:53\" (names are not resolved)"))
+}
+
+/// A prefix wider than a /8 (IPv4) or /16 (IPv6): a large part of the
+/// internet, or all of it.
+fn is_wide(prefix: &IpNet) -> bool {
+    match prefix {
+        IpNet::V4(p) => p.prefix_len() < 8,
+        IpNet::V6(p) => p.prefix_len() < 16,
+    }
+}
+
+/// A TOML error as line, column, section, key and message, never the
+/// source line: the line may hold a secret (BIND's `secret = "..."`).
+/// Quoted values in the message are left out for the same reason.
+fn toml_error(text: &str, error: &toml::de::Error) -> anyhow::Error {
+    let message = redact_quoted(error.message().trim());
+    let Some(span) = error.span() else {
+        return anyhow::anyhow!("{message}");
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let mut place = format!("line {line}, column {column}");
+    let section = before
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('['))
+        .last()
+        .and_then(|l| l.split(']').next())
+        .map(|l| l.trim_start_matches('['));
+    let is_section = |s: &&str| {
+        s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    };
+    if let Some(section) = section.filter(is_section) {
+        place.push_str(&format!(", in [{section}]"));
+    }
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let current = text[line_start..].lines().next().unwrap_or("");
+    // xfr53's keys are lowercase words: a base64 secret pasted alone on a
+    // line (its padding looks like `=`) has capitals or digits
+    let key = current.split_once('=').map(|(k, _)| k.trim());
+    if let Some(key) = key.filter(|k| {
+        !k.is_empty() && k.len() <= 40 && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+    }) {
+        place.push_str(&format!(", key {key}"));
+    }
+    anyhow::anyhow!("TOML error at {place}: {message}")
+}
+
+/// `message` with the text inside every double-quoted string replaced.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            out.push_str("...\"");
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        chars.next();
+                    }
+                    '"' => break,
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
 }
 
 fn prefix(text: &str) -> Result<IpNet> {
@@ -513,11 +744,153 @@ mod tests {
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"*._dyn\"\n", "is a wildcard, which would answer for every name below it"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nignore = [\"_serial*\"]\n", "serial_record: _serial._dyn.a.test. matches ignore pattern \"_serial*\", names xfr53 never touches: choose another serial_record or narrow the pattern"),
             ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_record = \"_serial.sub\"\n[[zone]]\nname = \"sub.a.test\"\nprimaries = [\"192.0.2.1\"]\n", "zone a.test.: serial_record _serial.sub.a.test. is inside zone sub.a.test., also configured"),
-            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nrecord_set_quota = 2\n", "record_set_quota must be at least 3"),
-            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_ttl = 2147483648\n", "serial_ttl: 2147483648 is over Route 53's maximum TTL of 2147483647"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nrecord_set_quota = 2\n", "record_set_quota = 2 is outside the allowed range 3 to 10000000: the hosted zone holds its own SOA and NS"),
+            ("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\nserial_ttl = 2147483648\n", "serial_ttl = 2147483648 is outside the allowed range 0 to 2147483647"),
         ];
         for (text, expected) in cases {
             let error = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+        }
+    }
+
+    fn zone_with(setting: &str) -> String {
+        format!("[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\n{setting}\n")
+    }
+
+    #[test]
+    fn every_numeric_setting_is_range_checked_with_its_name_and_range() {
+        let cases = [
+            ("[route53]\nrequests_per_second = 1e-30\n".to_string(), "route53.requests_per_second = 1e-30 is outside the allowed range 0.1 to 100.0"),
+            ("[route53]\nrequests_per_second = 1e-300\n".into(), "route53.requests_per_second = 1e-300 is outside"),
+            ("[route53]\nrequests_per_second = nan\n".into(), "route53.requests_per_second = NaN is outside"),
+            ("[route53]\nrequests_per_second = inf\n".into(), "route53.requests_per_second = inf is outside"),
+            ("[route53]\nrequests_per_second = 0.0\n".into(), "route53.requests_per_second = 0.0 is outside"),
+            ("[route53]\ninsync_timeout_seconds = 9223372036854775807\n".into(), "route53.insync_timeout_seconds = 9223372036854775807 is outside"),
+            ("[route53]\nmax_attempts = 0\n".into(), "route53.max_attempts = 0 is outside the allowed range 1 to 100"),
+            ("[alerts]\nsns_topic_arn = \"arn:aws:sns:us-east-1:1:x\"\ngrace_seconds = 9223372036854775807\n".into(), "alerts.grace_seconds = 9223372036854775807 is outside the allowed range 0 to 2592000"),
+            (zone_with("sync_timeout_seconds = 0"), "sync_timeout_seconds = 0 is outside the allowed range 1 to 86400"),
+            (zone_with("timeout_seconds = 0"), "zone[0] (a.test): timeout_seconds = 0 is outside the allowed range 1 to 300"),
+            (zone_with("timeout_seconds = 9223372036854775807"), "timeout_seconds = 9223372036854775807 is outside"),
+            (zone_with("min_refresh_seconds = 0"), "min_refresh_seconds = 0 is outside the allowed range 1 to 2419200"),
+            (zone_with("max_refresh_seconds = 9223372036854775807"), "max_refresh_seconds = 9223372036854775807 is outside"),
+            (zone_with("min_refresh_seconds = 600\nmax_refresh_seconds = 60"), "min_refresh_seconds = 600 is above max_refresh_seconds = 60"),
+            (zone_with("serial_ttl = 4294967295"), "serial_ttl = 4294967295 is outside the allowed range 0 to 2147483647"),
+            (zone_with("record_set_quota = 100000000"), "record_set_quota = 100000000 is outside"),
+            (zone_with("max_transfer_records = 2"), "max_transfer_records = 2 is outside the allowed range 3 to 100000000"),
+            (zone_with("max_transfer_bytes = 100"), "max_transfer_bytes = 100 is outside the allowed range 65535 to 68719476736"),
+            (zone_with("transfer_timeout_seconds = 0"), "transfer_timeout_seconds = 0 is outside the allowed range 1 to 86400"),
+            (zone_with("transfer_timeout_seconds = 9223372036854775807"), "transfer_timeout_seconds = 9223372036854775807 is outside"),
+            ("state_dir = \"\"\n".into(), "state_dir = \"\": give a directory, or leave state_dir out for the default /var/lib/xfr53"),
+            (zone_with("notify_from = [\"0.0.0.0/0\"]"), "notify_from: 0.0.0.0/0 lets a large part of the internet make xfr53 query the primary"),
+            (zone_with("notify_from = [\"192.0.2.1\", \"::/0\"]"), "notify_from: ::/0 lets a large part"),
+            (zone_with("notify_from = [\"0.0.0.0/1\", \"128.0.0.0/1\"]"), "notify_from: 0.0.0.0/1 lets"),
+            // a negative number is no u64: serde names the type expected
+            (zone_with("timeout_seconds = -1"), "line 4, column 19, in [zone], key timeout_seconds: invalid value: integer `-1`, expected u64"),
+        ];
+        for (text, expected) in cases {
+            let error = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+        }
+    }
+
+    #[test]
+    fn transfer_limits_follow_the_quota_unless_set() {
+        let config = Config::parse(&zone_with("record_set_quota = 25000")).unwrap();
+        let limits = config.zones[0].primaries[0].limits;
+        assert_eq!(limits.max_records, 250_000);
+        assert_eq!(limits.max_bytes, 250_000 * 1024);
+        assert_eq!(limits.deadline, Duration::from_secs(300));
+        let config = Config::parse(&zone_with(
+            "max_transfer_records = 500\nmax_transfer_bytes = 70000\ntransfer_timeout_seconds = 9",
+        ))
+        .unwrap();
+        assert_eq!(
+            config.zones[0].primaries[0].limits,
+            TransferLimits {
+                max_records: 500,
+                max_bytes: 70_000,
+                deadline: Duration::from_secs(9)
+            }
+        );
+    }
+
+    #[test]
+    fn the_whole_internet_may_notify_only_with_tsig_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("k.key");
+        std::fs::write(&secret, "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=\n").unwrap();
+        let text = format!(
+            "[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = {:?}\n{}tsig = \"k\"\nnotify_tsig = \"required\"\n",
+            secret.display().to_string(),
+            zone_with("notify_from = [\"0.0.0.0/0\", \"::/0\"]")
+        );
+        assert_eq!(Config::parse(&text).unwrap().zones[0].notify_from.len(), 2);
+    }
+
+    #[test]
+    fn a_world_readable_key_file_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("k.key");
+        std::fs::write(&secret, "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=\n").unwrap();
+        let text = format!(
+            "[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = {:?}\n",
+            secret.display().to_string()
+        );
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warnings = Config::parse(&text).unwrap().warnings;
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(&format!(
+                "tsig.k: secret file {} is readable by every user on this host: chmod o-r it",
+                secret.display()
+            )),
+            "{warnings:?}"
+        );
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(Config::parse(&text).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn toml_errors_never_show_a_secret() {
+        let secret = "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=";
+        let cases = [
+            // BIND's spelling: an unknown key
+            (
+                format!("[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n"),
+                "TOML error at line 3, column 1, in [tsig.k], key secret: unknown field `secret`",
+            ),
+            // a value of the wrong type
+            (
+                format!("[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = [\"{secret}\"]\n"),
+                "line 3, column 15, in [tsig.k], key secret_file: invalid type: sequence",
+            ),
+            (
+                format!("[route53]\nrequests_per_second = \"{secret}\"\n"),
+                "key requests_per_second: invalid type: string \"...\", expected f64",
+            ),
+            // broken syntax on the secret's line
+            (
+                format!("[tsig.k]\nsecret = \"{secret}\n"),
+                "TOML error at line 2, column",
+            ),
+            (
+                format!("[tsig.k]\nsecret = {secret}\n"),
+                "TOML error at line 2, column",
+            ),
+            // the secret pasted alone on a line
+            (
+                format!("[tsig.k]\n{secret}\n"),
+                "TOML error at line 2, column",
+            ),
+            (
+                format!("[tsig.k]\nsecret_env = \"X\"\n[tsig.k]\nsecret = \"{secret}\"\n"),
+                "TOML error at line 3",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = format!("{:#}", Config::parse(&text).unwrap_err());
+            assert!(!error.contains(&secret[..20]), "{error:?} shows the secret");
             assert!(error.contains(expected), "{error:?} lacks {expected:?}");
         }
     }

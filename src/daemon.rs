@@ -25,12 +25,14 @@ use crate::config::{Config, ZoneConfig};
 use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
-use crate::dns::listener::{Limits, Listener};
+use crate::core::serial::Serial;
+use crate::dns::listener::Listener;
+use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
-use crate::scheduler::drive;
+use crate::scheduler::{drive, supervise};
 use crate::state::{StateDir, ZoneState, DEFAULT_DIR};
 use crate::sync::{Outcome, Source, ZoneSync};
 
@@ -54,14 +56,18 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen.http: cannot listen on {addr}"))?;
-        tokio::spawn(crate::http::serve(listener, metrics.clone()));
+        tokio::spawn(crate::http::serve(
+            listener,
+            metrics.clone(),
+            config.limits.http,
+        ));
     }
     let (notify_tx, mut notifies) = mpsc::channel(1024);
     let listener = Listener::start(
         udp,
         tcp,
         config.notify_policy(),
-        Limits::default(),
+        config.limits.notify,
         notify_tx,
     );
     metrics.set_notify_counters(listener.counters().clone());
@@ -81,12 +87,15 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     loop {
         tokio::select! {
-            Some(event) = notifies.recv() => zones.notify(&event.zone),
+            Some(event) = notifies.recv() => zones.notify(&event, &metrics),
             _ = hangup.recv() => match Config::load(config_path) {
                 Err(e) => tracing::error!("configuration reload failed; keeping the running one: {e:#}"),
                 Ok(new) => {
                     if new.listen.dns != config.listen.dns || new.listen.http != config.listen.http {
                         tracing::warn!("listen addresses change only on a restart; keeping the sockets open");
+                    }
+                    if new.limits != config.limits {
+                        tracing::warn!("[limits] change only on a restart; keeping the running ones");
                     }
                     listener.set_policy(new.notify_policy());
                     zones.stop().await;
@@ -138,6 +147,9 @@ struct Zones {
 
 struct ZoneTask {
     notify: mpsc::Sender<()>,
+    /// The serial of the last NOTIFY passed on, and how many syncs had
+    /// finished then: while none has since, that serial is being synced.
+    queued: Option<(Serial, u64)>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -176,34 +188,64 @@ impl Zones {
             .iter()
             .map(|zone| {
                 let (notify, notified) = mpsc::channel(1);
+                // kept by the supervisor across restarts of the zone task
+                let notified = Arc::new(tokio::sync::Mutex::new(notified));
                 let (shutdown, stopping) = watch::channel(false);
                 let stop = Arc::new(AtomicBool::new(false));
                 let metrics = metrics.zone(&zone.rules.zone);
-                let handle = tokio::spawn(zone_task(
-                    zone.clone(),
-                    shared.clone(),
-                    metrics,
-                    notified,
-                    stopping,
-                    stop.clone(),
+                let (zone, shared) = (zone.clone(), shared.clone());
+                let name = zone.rules.zone.clone();
+                let handle = tokio::spawn(supervise(
+                    name.clone(),
+                    metrics.clone(),
+                    stopping.clone(),
+                    {
+                        let stop = stop.clone();
+                        move || {
+                            zone_task(
+                                zone.clone(),
+                                shared.clone(),
+                                metrics.clone(),
+                                notified.clone(),
+                                stopping.clone(),
+                                stop.clone(),
+                            )
+                        }
+                    },
                 ));
                 let task = ZoneTask {
                     notify,
+                    queued: None,
                     stop,
                     shutdown,
                     handle,
                 };
-                (zone.rules.zone.clone(), task)
+                (name, task)
             })
             .collect();
         Zones { tasks }
     }
 
-    /// Passes a NOTIFY to its zone; a full queue already holds one.
-    fn notify(&self, zone: &Name) {
-        if let Some(task) = self.tasks.get(zone) {
-            let _ = task.notify.try_send(());
+    /// Passes a NOTIFY to its zone, unless its serial is already synced
+    /// or already being synced: a replayed or repeated NOTIFY then costs
+    /// no SOA query and no Route 53 request. A full queue already holds one.
+    fn notify(&mut self, event: &NotifyEvent, metrics: &Metrics) {
+        let Some(task) = self.tasks.get_mut(&event.zone) else {
+            return;
+        };
+        let metrics = metrics.zone(&event.zone);
+        let finished = metrics.syncs_finished();
+        if let Some(serial) = event.serial {
+            let synced = metrics.route53_serial().map(Serial);
+            let queued = task.queued == Some((serial, finished));
+            if queued || synced.is_some_and(|synced| serial <= synced) {
+                metrics.skip_notify();
+                tracing::debug!(zone = %event.zone, serial = serial.0, "NOTIFY for a serial already synced or queued: no sync");
+                return;
+            }
+            task.queued = Some((serial, finished));
         }
+        let _ = task.notify.try_send(());
     }
 
     async fn stop(&mut self) {
@@ -238,11 +280,12 @@ async fn zone_task(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
-    notified: mpsc::Receiver<()>,
+    notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
 ) {
     let name = zone.rules.zone.clone();
+    let mut notified = notified.lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
     let runtime = Arc::new(tokio::sync::Mutex::new(ZoneRuntime {
@@ -251,7 +294,7 @@ async fn zone_task(
         alerting: Alerting::new(shared.grace),
         origin: Instant::now(),
     }));
-    let running = drive(schedule, notified, shutdown, || {
+    let running = drive(schedule, &mut notified, shutdown, || {
         tokio::spawn(sync_once(
             zone.clone(),
             shared.clone(),
@@ -281,7 +324,22 @@ async fn sync_once(
     stop: Arc<AtomicBool>,
 ) -> Event {
     let mut runtime = runtime.lock().await;
-    let (event, detail) = run_sync(&zone, &shared, &metrics, &mut runtime, stop).await;
+    let started = std::time::Instant::now();
+    metrics.sync_started(u64::from(unix_now()), zone.sync_timeout);
+    // One deadline for the whole sync, so a primary trickling its transfer
+    // or a Route 53 that never answers cannot hold the zone. Dropping the
+    // sync mid-way is safe: the held zone copy only changes whole, each
+    // batch is atomic, and an unfinished apply is marked in `_serial`.
+    let ran = tokio::time::timeout(
+        zone.sync_timeout,
+        run_sync(&zone, &shared, &metrics, &mut runtime, stop),
+    )
+    .await;
+    let (event, detail) = match ran {
+        Ok(done) => done,
+        Err(_) => timed_out(&zone, &shared, &metrics, &mut runtime, started.elapsed()),
+    };
+    metrics.sync_ended();
     let now = runtime.origin.elapsed();
     let succeeded = matches!(event, Event::Succeeded { .. });
     if let (Some(alert), Some(alerter)) =
@@ -291,6 +349,34 @@ async fn sync_once(
         tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
     }
     event
+}
+
+/// A sync abandoned at its deadline: a failure like any other, retried
+/// with backoff.
+fn timed_out(
+    zone: &ZoneConfig,
+    shared: &Shared,
+    metrics: &ZoneMetrics,
+    runtime: &mut ZoneRuntime,
+    took: Duration,
+) -> (Event, String) {
+    let name = &zone.rules.zone;
+    // batches may have landed: what is cached of Route 53 no longer holds
+    runtime.state.route53 = None;
+    shared.states.save(name, &runtime.state);
+    runtime.hosted = None;
+    metrics.record(SyncResult::Timeout, took, (0, 0, 0), u64::from(unix_now()));
+    let detail = format!(
+        "zone {name}: the sync was still running after sync_timeout_seconds ({}s) and was abandoned; it is retried with backoff. Is the primary sending its transfer slowly, or Route 53 not answering? For a zone that needs longer, raise sync_timeout_seconds",
+        zone.sync_timeout.as_secs()
+    );
+    tracing::error!(zone = %name, duration_ms = took.as_millis() as u64, "{detail}");
+    (
+        Event::Failed {
+            jitter: rand::random(),
+        },
+        detail,
+    )
 }
 
 /// The sync itself: the event for the schedule and a line for an alert.

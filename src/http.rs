@@ -1,9 +1,15 @@
 //! The HTTP endpoint: `/metrics` (Prometheus text), `/healthz` (alive) and
-//! `/readyz` (every zone synced within its SOA expire). Each request is
+//! `/readyz` (every zone synced within its SOA expire, no sync past its
+//! deadline; else which zones are not and why). Each request is
 //! read with a size and time limit and answered on a fresh connection.
+//! At most `Limits::connections` are served at once; others are closed at
+//! once, so idle connections cannot use up the daemon's file descriptors
+//! (the SOA queries and transfers need them).
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -12,17 +18,45 @@ use crate::dns::wire::unix_now;
 use crate::metrics::Metrics;
 
 const MAX_REQUEST: usize = 8192;
-const TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
+/// Limits of the endpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// Connections served at once; a scraper and a health check need few.
+    pub connections: usize,
+    /// How long one connection may take in all, request and answer.
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            connections: 32,
+            deadline: Duration::from_secs(5),
+        }
+    }
+}
+
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: Limits) {
+    let slots = Arc::new(Semaphore::new(limits.connections));
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics.count_http_refused();
+            continue; // dropping the stream closes it
+        };
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            let _ = tokio::time::timeout(TIMEOUT, answer(stream, &metrics)).await;
+            if tokio::time::timeout(limits.deadline, answer(stream, &metrics))
+                .await
+                .is_err()
+            {
+                metrics.count_http_deadline();
+            }
+            drop(slot);
         });
     }
 }
@@ -43,11 +77,13 @@ async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
     let (status, body) = match path {
         "/metrics" => ("200 OK", metrics.render(now)),
         "/healthz" => ("200 OK", "ok\n".to_string()),
-        "/readyz" if metrics.ready(now) => ("200 OK", "ready\n".to_string()),
-        "/readyz" => (
-            "503 Service Unavailable",
-            "not ready: a zone has not synced within its SOA expire\n".to_string(),
-        ),
+        "/readyz" => match metrics.not_ready(now) {
+            zones if zones.is_empty() => ("200 OK", "ready\n".to_string()),
+            zones => (
+                "503 Service Unavailable",
+                format!("not ready:\n{}\n", zones.join("\n")),
+            ),
+        },
         _ => ("404 Not Found", "not found\n".to_string()),
     };
     let response = format!(

@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::core::name::Name;
 use crate::dns::listener::Counters;
 use crate::dns::notify::{TsigCase, Verdict};
+use crate::dns::rate_limit::NoSlot;
 
 /// How a sync ended, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,14 +18,17 @@ pub enum SyncResult {
     UpToDate,
     Refused,
     Failed,
+    /// Still running at its deadline (`sync_timeout_seconds`): abandoned.
+    Timeout,
 }
 
 impl SyncResult {
-    const ALL: [SyncResult; 4] = [
+    const ALL: [SyncResult; 5] = [
         SyncResult::Applied,
         SyncResult::UpToDate,
         SyncResult::Refused,
         SyncResult::Failed,
+        SyncResult::Timeout,
     ];
 
     fn as_str(self) -> &'static str {
@@ -33,6 +37,7 @@ impl SyncResult {
             SyncResult::UpToDate => "up_to_date",
             SyncResult::Refused => "refused",
             SyncResult::Failed => "failed",
+            SyncResult::Timeout => "timeout",
         }
     }
 }
@@ -43,13 +48,41 @@ const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.
 /// One zone's figures. Serials are stored plus one, so 0 means unknown.
 #[derive(Debug, Default)]
 pub struct ZoneMetrics {
+    notify_skipped: AtomicU64,
     primary_serial: AtomicU64,
     route53_serial: AtomicU64,
-    syncs: [AtomicU64; 4],
+    syncs: [AtomicU64; 5],
     changes: [AtomicU64; 3],
     duration: Mutex<(Vec<u64>, f64, u64)>,
     last_success_unix: AtomicU64,
     expire_seconds: AtomicU64,
+    /// When the running sync started (0: none runs) and its deadline.
+    running_since_unix: AtomicU64,
+    deadline_seconds: AtomicU64,
+    /// Set by a sync that ran out of time or a zone task that died;
+    /// cleared by the next success.
+    stalled: AtomicBool,
+    task_restarts: AtomicU64,
+}
+
+/// What the daemon's NOTIFY coalescing reads.
+impl ZoneMetrics {
+    /// The serial Route 53 held after the last successful sync.
+    pub fn route53_serial(&self) -> Option<u32> {
+        let stored = self.route53_serial.load(Ordering::Relaxed);
+        stored.checked_sub(1).map(|s| s as u32)
+    }
+
+    /// Syncs finished so far, whatever their result.
+    pub fn syncs_finished(&self) -> u64 {
+        self.syncs.iter().map(|n| n.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Counts a NOTIFY dropped for announcing a serial already synced or
+    /// already queued.
+    pub fn skip_notify(&self) {
+        self.notify_skipped.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl ZoneMetrics {
@@ -82,6 +115,10 @@ impl ZoneMetrics {
         }
         if matches!(result, SyncResult::Applied | SyncResult::UpToDate) {
             self.last_success_unix.store(now_unix, Ordering::Relaxed);
+            self.stalled.store(false, Ordering::Relaxed);
+        }
+        if result == SyncResult::Timeout {
+            self.stalled.store(true, Ordering::Relaxed);
         }
         let mut histogram = self.duration.lock().expect("never poisoned");
         if histogram.0.is_empty() {
@@ -97,10 +134,49 @@ impl ZoneMetrics {
         histogram.2 += 1;
     }
 
-    /// Synced successfully within the SOA's expire.
+    /// A sync started now, with this deadline.
+    pub fn sync_started(&self, now_unix: u64, deadline: Duration) {
+        self.deadline_seconds
+            .store(deadline.as_secs(), Ordering::Relaxed);
+        self.running_since_unix
+            .store(now_unix.max(1), Ordering::Relaxed);
+    }
+
+    /// The sync ended (however: `record` counts how).
+    pub fn sync_ended(&self) {
+        self.running_since_unix.store(0, Ordering::Relaxed);
+    }
+
+    /// The zone's task died: not ready until a sync succeeds again.
+    pub fn task_died(&self) {
+        self.task_restarts.fetch_add(1, Ordering::Relaxed);
+        self.stalled.store(true, Ordering::Relaxed);
+        self.sync_ended();
+    }
+
+    /// Synced successfully within the SOA's expire; no sync past its
+    /// deadline (running now, or the last one) and no dead task since.
     pub fn is_ready(&self, now_unix: u64) -> bool {
+        self.unready(now_unix).is_none()
+    }
+
+    /// Why the zone is not ready, for `/readyz`; `None` when it is.
+    pub fn unready(&self, now_unix: u64) -> Option<&'static str> {
         let last = self.last_success_unix.load(Ordering::Relaxed);
-        last > 0 && now_unix.saturating_sub(last) <= self.expire_seconds.load(Ordering::Relaxed)
+        let since = self.running_since_unix.load(Ordering::Relaxed);
+        if since > 0
+            && now_unix.saturating_sub(since) > self.deadline_seconds.load(Ordering::Relaxed)
+        {
+            Some("a sync has run past sync_timeout_seconds")
+        } else if self.stalled.load(Ordering::Relaxed) {
+            Some("a sync timed out or the zone task died; ready after the next successful sync")
+        } else if last == 0 {
+            Some("not synced yet")
+        } else if now_unix.saturating_sub(last) > self.expire_seconds.load(Ordering::Relaxed) {
+            Some("not synced within its SOA expire")
+        } else {
+            None
+        }
     }
 }
 
@@ -109,6 +185,80 @@ impl ZoneMetrics {
 pub struct Metrics {
     zones: RwLock<BTreeMap<Name, Arc<ZoneMetrics>>>,
     notify: RwLock<Option<Arc<Counters>>>,
+    http_refused: AtomicU64,
+    http_deadline: AtomicU64,
+}
+
+/// The HTTP endpoint's limits.
+impl Metrics {
+    /// A connection closed at once: the endpoint had no slot for it.
+    pub fn count_http_refused(&self) {
+        self.http_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection closed at its deadline before it was answered.
+    pub fn count_http_deadline(&self) {
+        self.http_deadline.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The counters of the listener's and the HTTP endpoint's limits.
+fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc<ZoneMetrics>>) {
+    let mut counter = |name: &str, help: &str, lines: Vec<(String, u64)>| {
+        writeln!(
+            out,
+            "# HELP xfr53_{name} {help}\n# TYPE xfr53_{name} counter"
+        )
+        .unwrap();
+        for (labels, n) in lines {
+            writeln!(out, "xfr53_{name}{labels} {n}").unwrap();
+        }
+    };
+    counter(
+        "notify_skipped_total",
+        "Accepted NOTIFYs that started no sync: their serial was already synced or already queued.",
+        zones
+            .iter()
+            .map(|(zone, m)| {
+                (
+                    format!("{{zone=\"{zone}\"}}"),
+                    m.notify_skipped.load(Ordering::Relaxed),
+                )
+            })
+            .collect(),
+    );
+    counter(
+        "http_connections_refused_total",
+        "HTTP connections closed at once: all slots taken.",
+        vec![(String::new(), metrics.http_refused.load(Ordering::Relaxed))],
+    );
+    counter(
+        "http_deadline_total",
+        "HTTP connections closed at their deadline, unanswered.",
+        vec![(String::new(), metrics.http_deadline.load(Ordering::Relaxed))],
+    );
+    let notify = metrics.notify.read().expect("never poisoned");
+    let Some(counters) = notify.as_ref() else {
+        return;
+    };
+    counter(
+        "notify_replies_limited_total",
+        "UDP replies withheld by the per-source reply rate (the message itself was still handled).",
+        vec![(String::new(), counters.replies_limited())],
+    );
+    counter(
+        "notify_tcp_refused_total",
+        "NOTIFY listener TCP connections closed at once: per_source (the source holds its share) or full.",
+        [(NoSlot::PerSource, "per_source"), (NoSlot::Full, "full")]
+            .into_iter()
+            .map(|(why, label)| (format!("{{reason=\"{label}\"}}"), counters.tcp_refused(why)))
+            .collect(),
+    );
+    counter(
+        "notify_tcp_deadline_total",
+        "NOTIFY listener TCP connections closed at the per-connection deadline.",
+        vec![(String::new(), counters.tcp_deadline())],
+    );
 }
 
 impl Metrics {
@@ -131,12 +281,14 @@ impl Metrics {
     }
 
     /// Every configured zone synced within its expire.
-    pub fn ready(&self, now_unix: u64) -> bool {
+    /// Each zone that is not ready, with why.
+    pub fn not_ready(&self, now_unix: u64) -> Vec<String> {
         self.zones
             .read()
             .expect("never poisoned")
-            .values()
-            .all(|z| z.is_ready(now_unix))
+            .iter()
+            .filter_map(|(zone, m)| Some(format!("{zone}: {}", m.unready(now_unix)?)))
+            .collect()
     }
 
     /// The Prometheus text exposition.
@@ -262,8 +414,18 @@ impl Metrics {
         }
         gauge(
             &mut out,
+            "zone_task_restarts_total",
+            "Zone tasks that died (a bug) and were restarted.",
+            "counter",
+        );
+        for (zone, m) in zones.iter() {
+            let n = m.task_restarts.load(Ordering::Relaxed);
+            writeln!(out, "xfr53_zone_task_restarts_total{{zone=\"{zone}\"}} {n}").unwrap();
+        }
+        gauge(
+            &mut out,
             "ready",
-            "1 when the zone synced within its SOA expire.",
+            "1 when the zone synced within its SOA expire, and no sync ran past its deadline and no zone task died since.",
             "gauge",
         );
         for (zone, m) in zones.iter() {
@@ -274,6 +436,7 @@ impl Metrics {
             )
             .unwrap();
         }
+        render_limits(&mut out, self, &zones);
         if let Some(counters) = self.notify.read().expect("never poisoned").as_ref() {
             gauge(
                 &mut out,
@@ -307,5 +470,55 @@ impl Metrics {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synced_at(now: u64) -> ZoneMetrics {
+        let m = ZoneMetrics::default();
+        m.set_expire(Duration::from_secs(3600));
+        m.sync_started(now, Duration::from_secs(10));
+        m.record(SyncResult::UpToDate, Duration::ZERO, (0, 0, 0), now);
+        m.sync_ended();
+        m
+    }
+
+    #[test]
+    fn a_sync_running_past_its_deadline_is_not_ready() {
+        let m = synced_at(1000);
+        assert!(m.is_ready(1001));
+        m.sync_started(1100, Duration::from_secs(10));
+        assert!(m.is_ready(1110), "within its deadline");
+        assert!(!m.is_ready(1111), "past its deadline");
+    }
+
+    #[test]
+    fn a_timeout_or_a_dead_task_is_not_ready_until_a_success() {
+        for fail in [
+            |m: &ZoneMetrics| m.record(SyncResult::Timeout, Duration::ZERO, (0, 0, 0), 1100),
+            |m: &ZoneMetrics| m.task_died(),
+        ] {
+            let m = synced_at(1000);
+            fail(&m);
+            assert!(!m.is_ready(1101));
+            m.record(SyncResult::Failed, Duration::ZERO, (0, 0, 0), 1102);
+            assert!(!m.is_ready(1103), "a plain failure does not clear it");
+            m.record(SyncResult::UpToDate, Duration::ZERO, (0, 0, 0), 1104);
+            assert!(m.is_ready(1105));
+        }
+        let m = synced_at(1000);
+        m.task_died();
+        let metrics = Metrics::default();
+        *metrics.zones.write().unwrap() =
+            BTreeMap::from([(Name::parse_route53("a.test").unwrap(), Arc::new(m))]);
+        let text = metrics.render(1001);
+        assert!(
+            text.contains("xfr53_zone_task_restarts_total{zone=\"a.test.\"} 1"),
+            "{text}"
+        );
+        assert!(text.contains("xfr53_ready{zone=\"a.test.\"} 0"), "{text}");
     }
 }

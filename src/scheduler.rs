@@ -1,18 +1,82 @@
 //! The thin tokio driver of `core::schedule`: a clock, a timer, a NOTIFY
-//! channel, and the sync task it starts. Nothing here decides anything.
+//! channel, and the sync task it starts; and the supervisor that restarts
+//! a zone's task should it ever die.
+
+use std::future::Future;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::core::name::Name;
 use crate::core::schedule::{Action, Event, Schedule};
+use crate::metrics::ZoneMetrics;
+
+/// The wait before a dead zone task's first restart; doubled for each
+/// death in a row, up to `MAX_RESTART_DELAY`.
+const FIRST_RESTART_DELAY: Duration = Duration::from_secs(1);
+const MAX_RESTART_DELAY: Duration = Duration::from_secs(300);
+
+/// Runs the zone task `start()` returns until it ends; when it dies (a
+/// panic: a bug), counts it, marks the zone not ready, logs it, and starts
+/// another after a backoff. Returns when a task ends normally or
+/// `shutdown` changes during a backoff. Aborting this aborts the task.
+pub async fn supervise<F, Fut>(
+    zone: Name,
+    metrics: std::sync::Arc<ZoneMetrics>,
+    mut shutdown: watch::Receiver<bool>,
+    mut start: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut deaths = 0u32;
+    loop {
+        let started = Instant::now();
+        let mut task = AbortOnDrop(tokio::spawn(start()));
+        let ended = (&mut task.0).await;
+        let error = match ended {
+            Ok(()) => return,
+            Err(e) if e.is_cancelled() => return,
+            Err(e) => e,
+        };
+        // a task that lived through a whole backoff starts the count again
+        if started.elapsed() > MAX_RESTART_DELAY {
+            deaths = 0;
+        }
+        let delay = FIRST_RESTART_DELAY
+            .saturating_mul(1 << deaths.min(16))
+            .min(MAX_RESTART_DELAY);
+        deaths = deaths.saturating_add(1);
+        metrics.task_died();
+        tracing::error!(zone = %zone, restart_in_ms = delay.as_millis() as u64, "zone task died ({error}); this is a bug in xfr53, please report it with this log. The zone is not ready until it syncs again.");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        tracing::warn!(zone = %zone, "restarting the zone task");
+    }
+}
+
+/// A task aborted when its handle is dropped (its supervisor aborted).
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// Runs `schedule` until `shutdown` changes: each `Action::Sync` calls
 /// `start_sync`, whose task's event is fed back. Returns the sync still
 /// running at shutdown, for the caller to finish or abandon.
 pub async fn drive<F>(
     mut schedule: Schedule,
-    mut notified: mpsc::Receiver<()>,
+    notified: &mut mpsc::Receiver<()>,
     mut shutdown: watch::Receiver<bool>,
     mut start_sync: F,
 ) -> Option<JoinHandle<Event>>
@@ -27,7 +91,8 @@ where
         for action in actions.drain(..) {
             match action {
                 Action::Sync => running = Some(start_sync()),
-                Action::TimerAt(at) => timer = Some(origin + at),
+                // a time past what the clock can hold never comes
+                Action::TimerAt(at) => timer = origin.checked_add(at),
             }
         }
         let sleep = async {
@@ -83,17 +148,23 @@ mod tests {
         let (shutdown, stopping) = watch::channel(false);
         let counter = syncs.clone();
         let driver = tokio::spawn(async move {
-            drive(Schedule::new(timers()), notified, stopping, move || {
-                counter.fetch_add(1, Ordering::SeqCst);
-                let fail = fail.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    match fail.load(Ordering::SeqCst) {
-                        0 => Event::Succeeded { timers: timers() },
-                        _ => Event::Failed { jitter: 1.0 },
-                    }
-                })
-            })
+            let mut notified = notified;
+            drive(
+                Schedule::new(timers()),
+                &mut notified,
+                stopping,
+                move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let fail = fail.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        match fail.load(Ordering::SeqCst) {
+                            0 => Event::Succeeded { timers: timers() },
+                            _ => Event::Failed { jitter: 1.0 },
+                        }
+                    })
+                },
+            )
             .await;
         });
         (syncs, notify, shutdown, driver)
@@ -152,5 +223,86 @@ mod tests {
         );
         shutdown.send(true).unwrap();
         driver.await.unwrap();
+    }
+
+    /// The zone task used to panic on the timer after its first sync when
+    /// the refresh bounds were absurdly large (an Instant overflow).
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_refresh_never_comes_and_notifies_still_sync() {
+        let huge = Timers::from_soa(
+            60,
+            60,
+            3600,
+            Clamps {
+                min: Duration::from_secs(u64::MAX),
+                max: Duration::from_secs(u64::MAX),
+            },
+        );
+        let syncs = Arc::new(AtomicU32::new(0));
+        let (notify, mut notified) = mpsc::channel(1);
+        let (shutdown, stopping) = watch::channel(false);
+        let counter = syncs.clone();
+        let driver = tokio::spawn(async move {
+            drive(Schedule::new(huge), &mut notified, stopping, move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move { Event::Succeeded { timers: huge } })
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 1);
+        notify.send(()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 2, "the task is alive");
+        shutdown.send(true).unwrap();
+        assert!(driver.await.is_ok());
+    }
+
+    /// A zone task that dies is restarted after a backoff, counted, and
+    /// the zone is not ready until it syncs again.
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_zone_task_is_restarted_counted_and_not_ready() {
+        let metrics = crate::metrics::Metrics::default();
+        let zone = Name::parse_route53("a.test").unwrap();
+        let figures = metrics.zone(&zone);
+        figures.set_expire(Duration::from_secs(3600));
+        figures.record(
+            crate::metrics::SyncResult::UpToDate,
+            Duration::ZERO,
+            (0, 0, 0),
+            100,
+        );
+        assert!(metrics.not_ready(100).is_empty());
+        let starts = Arc::new(AtomicU32::new(0));
+        let (shutdown, stopping) = watch::channel(false);
+        let counter = starts.clone();
+        let stop = stopping.clone();
+        let supervisor = tokio::spawn(supervise(zone, figures, stopping, move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut stop = stop.clone();
+            async move {
+                if n < 2 {
+                    panic!("a bug");
+                }
+                let _ = stop.changed().await;
+            }
+        }));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(starts.load(Ordering::SeqCst), 1, "backing off");
+        assert!(!metrics.not_ready(101).is_empty());
+        // restarted after 1 s, died again, restarted after 2 s more
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(starts.load(Ordering::SeqCst), 3);
+        let text = metrics.render(101);
+        assert!(
+            text.contains("xfr53_zone_task_restarts_total{zone=\"a.test.\"} 2"),
+            "{text}"
+        );
+        assert!(
+            !metrics.not_ready(101).is_empty(),
+            "not ready until a sync succeeds"
+        );
+        shutdown.send(true).unwrap();
+        supervisor.await.unwrap();
     }
 }

@@ -40,9 +40,14 @@ impl Default for Clamps {
 }
 
 impl Timers {
-    /// From the SOA's refresh, retry and expire (seconds).
+    /// From the SOA's refresh, retry and expire (seconds). Bounds the wrong
+    /// way round are not a reason to panic: `max` wins.
     pub fn from_soa(refresh: u32, retry: u32, expire: u32, clamps: Clamps) -> Timers {
-        let clamp = |s: u32| Duration::from_secs(u64::from(s)).clamp(clamps.min, clamps.max);
+        let clamp = |s: u32| {
+            Duration::from_secs(u64::from(s))
+                .max(clamps.min)
+                .min(clamps.max)
+        };
         let refresh = clamp(refresh);
         Timers {
             refresh,
@@ -119,7 +124,8 @@ impl Schedule {
                 self.failures = 0;
                 self.timers = timers;
                 self.last_success = Some(now);
-                self.after_sync(now + timers.refresh)
+                // any configured bound, however large, is a time that never comes
+                self.after_sync(now.saturating_add(timers.refresh))
             }
             Event::Failed { jitter } => {
                 self.running = false;
@@ -129,8 +135,10 @@ impl Schedule {
                     .min(self.timers.retry);
                 // a queued NOTIFY is served by the retry, not by a tight loop
                 self.queued = false;
-                let delay = ceiling.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0);
-                vec![Action::TimerAt(now + delay)]
+                let factor = 0.5 + jitter.clamp(0.0, 1.0) / 2.0;
+                let delay = Duration::try_from_secs_f64(ceiling.as_secs_f64() * factor)
+                    .map_or(ceiling, |d| d.min(ceiling));
+                vec![Action::TimerAt(now.saturating_add(delay))]
             }
         }
     }
@@ -222,6 +230,37 @@ mod tests {
         s.handle(Event::Succeeded { timers: timers() }, S(10));
         assert!(s.is_ready(S(10 + 86_400)));
         assert!(!s.is_ready(S(11 + 86_400)));
+    }
+
+    #[test]
+    fn absurd_bounds_never_panic() {
+        let huge = Clamps {
+            min: Duration::MAX,
+            max: Duration::MAX,
+        };
+        let t = Timers::from_soa(3600, 600, 86_400, huge);
+        assert_eq!(
+            (t.refresh, t.retry, t.expire),
+            (Duration::MAX, Duration::MAX, Duration::MAX)
+        );
+        let mut s = Schedule::new(t);
+        s.handle(Event::Start, S(0));
+        assert_eq!(
+            s.handle(Event::Succeeded { timers: t }, S(5)),
+            [Action::TimerAt(Duration::MAX)]
+        );
+        s.handle(Event::Timer, Duration::MAX);
+        for _ in 0..30 {
+            let [Action::TimerAt(_)] = s.handle(Event::Failed { jitter: 0.7 }, S(10))[..] else {
+                panic!("a failure sets a timer");
+            };
+        }
+        assert!(s.is_ready(Duration::MAX));
+        let upside_down = Clamps {
+            min: S(100),
+            max: S(10),
+        };
+        assert_eq!(Timers::from_soa(50, 50, 50, upside_down).refresh, S(10));
     }
 
     #[test]

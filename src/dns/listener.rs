@@ -1,34 +1,47 @@
 //! The NOTIFY listener's sockets: UDP and TCP on addresses the caller bound.
-//! Every message is rate limited per source, decided by `notify::handle`,
-//! answered at once and counted; accepted NOTIFYs go to a channel without
-//! ever waiting on it. Nothing a sender does can make the listener wait.
+//! Every message is decided by `notify::handle`, checked for a replayed
+//! signature, answered at once and counted; accepted NOTIFYs go to a
+//! channel without ever waiting on it. Nothing a sender does can make the
+//! listener wait.
+//!
+//! Replies are limited, not receipts: a UDP source address can be forged,
+//! so a flood of garbage "from" the primary must not spend the primary's
+//! budget. Garbage and replays cost nothing and get nothing; refusals and
+//! accepted NOTIFYs spend separate per-source reply budgets, and an
+//! accepted NOTIFY reaches its zone even when its reply is withheld. TCP
+//! peers cannot forge their address, so TCP is limited by connection
+//! slots: a share per stranger, a reserve for `notify_from` sources, and
+//! an overall deadline per connection.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::notify::{handle, NotifyEvent, NotifyPolicy, TsigCase, Verdict};
-use super::rate_limit::RateLimiter;
+use super::rate_limit::{ConnectionSlots, NoSlot, RateLimiter};
+use super::tsig::ReplayCache;
 use super::wire::{read_frame, unix_now, write_frame};
 
 /// A NOTIFY is small; anything longer on TCP closes the connection.
 const MAX_MESSAGE: usize = 4096;
-/// TCP: connections served at once, messages per connection, idle limit.
-const MAX_CONNECTIONS: usize = 64;
+/// TCP: messages per connection, and how long it may wait for each.
 const MAX_MESSAGES_PER_CONNECTION: usize = 16;
 const TCP_IDLE: Duration = Duration::from_secs(10);
 
-/// Messages by verdict, NOTIFYs by signature, and accepted NOTIFYs the
-/// channel had no room for.
+/// Messages by verdict, NOTIFYs by signature, accepted NOTIFYs the channel
+/// had no room for, and what the limits turned away.
 #[derive(Debug, Default)]
 pub struct Counters {
     by_verdict: [AtomicU64; Verdict::ALL.len()],
     by_tsig: [AtomicU64; TsigCase::ALL.len()],
     events_dropped: AtomicU64,
+    replies_limited: AtomicU64,
+    tcp_refused: [AtomicU64; 2],
+    tcp_deadline: AtomicU64,
 }
 
 impl Counters {
@@ -44,6 +57,21 @@ impl Counters {
         self.events_dropped.load(Ordering::Relaxed)
     }
 
+    /// UDP replies withheld by the per-source reply rate.
+    pub fn replies_limited(&self) -> u64 {
+        self.replies_limited.load(Ordering::Relaxed)
+    }
+
+    /// TCP connections closed at once for want of a slot.
+    pub fn tcp_refused(&self, why: NoSlot) -> u64 {
+        self.tcp_refused[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// TCP connections closed at the connection deadline.
+    pub fn tcp_deadline(&self) -> u64 {
+        self.tcp_deadline.load(Ordering::Relaxed)
+    }
+
     fn count(&self, verdict: Verdict) {
         self.by_verdict[verdict as usize].fetch_add(1, Ordering::Relaxed);
     }
@@ -51,29 +79,39 @@ impl Counters {
 
 struct Shared {
     policy: RwLock<Arc<NotifyPolicy>>,
-    limiter: Mutex<RateLimiter>,
+    /// Reply budgets per source: one for accepted NOTIFYs, one for refusals.
+    accepted_replies: Mutex<RateLimiter>,
+    refusals: Mutex<RateLimiter>,
+    replays: Mutex<ReplayCache>,
+    slots: Arc<ConnectionSlots>,
+    tcp_deadline: Duration,
     counters: Arc<Counters>,
     events: mpsc::Sender<NotifyEvent>,
 }
 
 impl Shared {
-    /// The reply to send, if any.
-    fn process(&self, message: &[u8], source: std::net::SocketAddr) -> Option<Vec<u8>> {
-        let allowed = self
-            .limiter
-            .lock()
-            .expect("the rate limiter lock is never poisoned")
-            .allow(source.ip(), Instant::now());
-        if !allowed {
-            self.counters.count(Verdict::RateLimited);
-            return None;
-        }
-        let policy = self
-            .policy
+    fn policy(&self) -> Arc<NotifyPolicy> {
+        self.policy
             .read()
             .expect("the policy lock is never poisoned")
-            .clone();
-        let handled = handle(&policy, message, source, u64::from(unix_now()));
+            .clone()
+    }
+
+    /// The verdict and the reply to send, if any.
+    fn process(&self, message: &[u8], source: std::net::SocketAddr) -> (Verdict, Option<Vec<u8>>) {
+        let now = u64::from(unix_now());
+        let mut handled = handle(&self.policy(), message, source, now);
+        if let Some(signature) = &handled.signature {
+            let first = self
+                .replays
+                .lock()
+                .expect("the replay cache lock is never poisoned")
+                .first_use(&signature.key, &signature.mac, signature.expires, now);
+            if !first {
+                handled.verdict = Verdict::Replayed;
+                (handled.tsig, handled.reply, handled.event) = (None, None, None);
+            }
+        }
         self.counters.count(handled.verdict);
         if let Some(case) = handled.tsig {
             self.counters.by_tsig[case as usize].fetch_add(1, Ordering::Relaxed);
@@ -88,18 +126,46 @@ impl Shared {
                 self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
-        handled.reply
+        (handled.verdict, handled.reply)
+    }
+
+    /// Whether `source` may have a UDP reply now; only replies are limited.
+    fn may_reply(&self, verdict: Verdict, source: std::net::IpAddr) -> bool {
+        let budget = match verdict {
+            Verdict::Accepted => &self.accepted_replies,
+            _ => &self.refusals,
+        };
+        let allowed = budget
+            .lock()
+            .expect("the rate limiter lock is never poisoned")
+            .allow(source, Instant::now());
+        if !allowed {
+            self.counters
+                .replies_limited
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        allowed
     }
 }
 
 /// Limits of the listener.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
-    /// Messages per second per source (IPv6: per /64), and the burst.
+    /// UDP replies per second per source (IPv6: per /64), and the burst;
+    /// accepted NOTIFYs and refusals each have a budget of this size.
     pub per_second: f64,
     pub burst: f64,
-    /// Sources remembered at once by the rate limiter.
+    /// Sources remembered at once by each reply budget.
     pub max_sources: usize,
+    /// TCP connections open at once, of which `tcp_reserved` only for
+    /// `notify_from` sources; at most `tcp_per_source` for any other.
+    pub tcp_connections: usize,
+    pub tcp_reserved: usize,
+    pub tcp_per_source: usize,
+    /// How long one TCP connection may stay open in all (slowloris).
+    pub tcp_deadline: Duration,
+    /// Signatures of accepted NOTIFYs remembered for the replay check.
+    pub replay_cache: usize,
 }
 
 impl Default for Limits {
@@ -108,6 +174,11 @@ impl Default for Limits {
             per_second: 20.0,
             burst: 40.0,
             max_sources: 10_000,
+            tcp_connections: 64,
+            tcp_reserved: 16,
+            tcp_per_source: 4,
+            tcp_deadline: Duration::from_secs(20),
+            replay_cache: 10_000,
         }
     }
 }
@@ -128,13 +199,24 @@ impl Listener {
         events: mpsc::Sender<NotifyEvent>,
     ) -> Listener {
         let counters = Arc::new(Counters::default());
-        let shared = Arc::new(Shared {
-            policy: RwLock::new(Arc::new(policy)),
-            limiter: Mutex::new(RateLimiter::new(
+        let budget = || {
+            Mutex::new(RateLimiter::new(
                 limits.per_second,
                 limits.burst,
                 limits.max_sources,
+            ))
+        };
+        let shared = Arc::new(Shared {
+            policy: RwLock::new(Arc::new(policy)),
+            accepted_replies: budget(),
+            refusals: budget(),
+            replays: Mutex::new(ReplayCache::new(limits.replay_cache)),
+            slots: Arc::new(ConnectionSlots::new(
+                limits.tcp_connections,
+                limits.tcp_reserved,
+                limits.tcp_per_source,
             )),
+            tcp_deadline: limits.tcp_deadline,
             counters: counters.clone(),
             events,
         });
@@ -178,7 +260,8 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
                 continue;
             }
         };
-        if let Some(reply) = shared.process(&buf[..len], source) {
+        let (verdict, reply) = shared.process(&buf[..len], source);
+        if let Some(reply) = reply.filter(|_| shared.may_reply(verdict, source.ip())) {
             if let Err(e) = socket.send_to(&reply, source).await {
                 tracing::debug!(%source, "NOTIFY listener: UDP send error: {e}");
             }
@@ -187,7 +270,6 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
 }
 
 async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut connections = JoinSet::new();
     loop {
         let (stream, source) = match listener.accept().await {
@@ -200,13 +282,25 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
         };
         // reap finished connections so the set does not grow
         while connections.try_join_next().is_some() {}
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            shared.counters.count(Verdict::RateLimited);
-            continue; // too many at once: close this one
+        let trusted = shared.policy().trusts(source.ip());
+        let slot = match shared.slots.take(source.ip(), trusted) {
+            Ok(slot) => slot,
+            Err(why) => {
+                shared.counters.tcp_refused[why as usize].fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%source, ?why, "NOTIFY listener: no TCP slot; closing");
+                continue; // dropping the stream closes it
+            }
         };
         let shared = shared.clone();
         connections.spawn(async move {
-            serve_connection(stream, source, &shared).await;
+            let served = serve_connection(stream, source, &shared);
+            if tokio::time::timeout(shared.tcp_deadline, served)
+                .await
+                .is_err()
+            {
+                shared.counters.tcp_deadline.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%source, "NOTIFY listener: TCP connection deadline; closing");
+            }
             drop(slot);
         });
     }
@@ -223,7 +317,7 @@ async fn serve_connection(mut stream: TcpStream, source: std::net::SocketAddr, s
                 return;
             }
         };
-        let Some(reply) = shared.process(&message, source) else {
+        let (_, Some(reply)) = shared.process(&message, source) else {
             return;
         };
         // a peer that does not read its answer is not waited for long

@@ -6,9 +6,11 @@
 //! key; an unsigned one is accepted unless the zone requires TSIG, as BIND
 //! does for its primaries: many providers sign transfers, not NOTIFY, and a
 //! NOTIFY only makes xfr53 send a signed SOA query to the configured
-//! primary. Well-formed queries otherwise get REFUSED or NOTAUTH and never
-//! data; garbage and responses get silence. No reply is larger than the
-//! message it answers.
+//! primary. Well-formed queries otherwise get REFUSED (strangers and
+//! unknown zones alike, so no one learns which zones are served), FORMERR
+//! or NOTAUTH, and never data; garbage and responses get silence. No reply
+//! is larger than the message it answers. Replayed signatures are caught by
+//! the listener, which keeps the MACs this decision reports.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -53,6 +55,14 @@ impl NotifyPolicy {
             zones: zones.into_iter().map(|z| (z.zone.clone(), z)).collect(),
         }
     }
+
+    /// Whether `source` may NOTIFY some zone: such sources get the
+    /// listener's reserved TCP slots.
+    pub fn trusts(&self, source: std::net::IpAddr) -> bool {
+        self.zones
+            .values()
+            .any(|z| z.notify_from.iter().any(|net| net.contains(&source)))
+    }
 }
 
 /// What became of one message; the listener counts these.
@@ -63,13 +73,14 @@ pub enum Verdict {
     Garbage,
     /// A response, not a query: silence (never answer answers).
     Response,
-    /// Over the per-source rate: silence.
-    RateLimited,
+    /// A signed NOTIFY whose MAC was already accepted inside its time
+    /// window (RFC 8945 section 5.2.3): silence.
+    Replayed,
     /// Not opcode NOTIFY: REFUSED.
     NotNotify,
     /// NOTIFY without exactly one IN SOA question: FORMERR.
     BadQuestion,
-    /// A zone not configured here: NOTAUTH.
+    /// A zone not configured here: REFUSED, as for a stranger.
     UnknownZone,
     /// A source outside the zone's `notify_from`: REFUSED.
     SourceRefused,
@@ -84,7 +95,7 @@ impl Verdict {
         Verdict::Accepted,
         Verdict::Garbage,
         Verdict::Response,
-        Verdict::RateLimited,
+        Verdict::Replayed,
         Verdict::NotNotify,
         Verdict::BadQuestion,
         Verdict::UnknownZone,
@@ -98,7 +109,7 @@ impl Verdict {
             Verdict::Accepted => "accepted",
             Verdict::Garbage => "garbage",
             Verdict::Response => "response",
-            Verdict::RateLimited => "rate_limited",
+            Verdict::Replayed => "replayed",
             Verdict::NotNotify => "not_notify",
             Verdict::BadQuestion => "bad_question",
             Verdict::UnknownZone => "unknown_zone",
@@ -126,6 +137,17 @@ pub struct Handled {
     pub tsig: Option<TsigCase>,
     pub reply: Option<Vec<u8>>,
     pub event: Option<NotifyEvent>,
+    /// For an accepted signed NOTIFY: its MAC, for the replay check.
+    pub signature: Option<Signature>,
+}
+
+/// The MAC of a verified request and the Unix time after which it can no
+/// longer verify, so need no longer be remembered.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Signature {
+    pub key: String,
+    pub mac: Vec<u8>,
+    pub expires: u64,
 }
 
 /// The signature of a NOTIFY from an allowed source, for counting.
@@ -167,6 +189,7 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
         tsig: None,
         reply: None,
         event: None,
+        signature: None,
     };
     let Ok(header) = Header::read(&mut BinDecoder::new(query)) else {
         return silent(Verdict::Garbage);
@@ -182,6 +205,7 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
         tsig: None,
         reply: reply(&message, rcode, None).filter(|r| r.len() <= query.len()),
         event: None,
+        signature: None,
     };
     if message.op_code() != OpCode::Notify {
         return refuse(Verdict::NotNotify, ResponseCode::Refused);
@@ -192,7 +216,7 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
     };
     let zone_name = Name::from_hickory(question.name());
     let Some(zone) = policy.zones.get(&zone_name) else {
-        return refuse(Verdict::UnknownZone, ResponseCode::NotAuth);
+        return refuse(Verdict::UnknownZone, ResponseCode::Refused);
     };
     if !zone
         .notify_from
@@ -211,7 +235,7 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
         }
         (_, true) => None,
         (Some(key), false) => match verify(key, query, now) {
-            Some(request_mac) => Some((key, request_mac)),
+            Some(verified) => Some((key, verified)),
             None => return refuse_tsig(Verdict::BadTsig, TsigCase::BadSignature),
         },
         // signed, but the zone has no key to verify it with
@@ -227,7 +251,9 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
         .filter(|r| Name::from_hickory(r.name()) == zone_name)
         .find_map(|r| r.data().as_soa())
         .map(|soa| Serial(soa.serial()));
-    let signer = signed_with.map(|(key, mac)| (key, mac, now));
+    let signer = signed_with
+        .as_ref()
+        .map(|(key, (mac, _))| (*key, mac.clone(), now));
     match reply(&message, ResponseCode::NoError, signer).filter(|r| r.len() <= query.len()) {
         Some(bytes) => Handled {
             verdict: Verdict::Accepted,
@@ -238,15 +264,23 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
                 serial,
                 source,
             }),
+            signature: signed_with.map(|(key, (mac, expires))| Signature {
+                key: key.name().to_ascii().to_ascii_lowercase(),
+                mac,
+                expires,
+            }),
         },
         None => silent(Verdict::Garbage),
     }
 }
 
-/// The request's MAC when its TSIG is valid and timely.
-fn verify(key: &TsigKey, query: &[u8], now: u64) -> Option<Vec<u8>> {
-    let (mac, valid_times, _) = key.signer().verify_message_byte(None, query, true).ok()?;
-    valid_times.contains(&now).then_some(mac)
+/// The request's MAC and the end of its time window, when its TSIG is
+/// valid and timely. The window is the signer's fudge, at most ours: a
+/// signature claiming a day's fudge must not be replayable for a day.
+fn verify(key: &TsigKey, query: &[u8], now: u64) -> Option<(Vec<u8>, u64)> {
+    let (mac, valid_times, signed) = key.signer().verify_message_byte(None, query, true).ok()?;
+    let fudge = (signed - valid_times.start).min(u64::from(FUDGE_SECONDS));
+    (signed.saturating_sub(fudge) <= now && now <= signed + fudge).then_some((mac, signed + fudge))
 }
 
 /// A reply echoing `query`'s ID, opcode and question; signed when the

@@ -8,7 +8,6 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::RecordType;
 use tokio::net::UdpSocket;
-use tokio::time::Instant;
 
 use super::primary::Primary;
 use super::wire::{read_frame, write_frame, Outgoing, ResponseError};
@@ -46,12 +45,17 @@ async fn query_udp(primary: &Primary, query: &mut Outgoing) -> Result<Option<Mes
     let socket = UdpSocket::bind(local).await?;
     socket.connect(primary.addr).await?;
     socket.send(&query.bytes).await?;
-    let deadline = Instant::now() + primary.timeout;
+    // one limit for all packets (strangers' do not extend it); tokio's
+    // timeout takes any length, where an Instant sum overflows
+    tokio::time::timeout(primary.timeout, answer_udp(&socket, query))
+        .await
+        .map_err(|_| anyhow!("no answer over UDP within {:?}", primary.timeout))?
+}
+
+async fn answer_udp(socket: &UdpSocket, query: &mut Outgoing) -> Result<Option<Message>> {
     let mut buf = vec![0u8; UDP_MAX];
     loop {
-        let len = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
-            .await
-            .map_err(|_| anyhow!("no answer over UDP within {:?}", primary.timeout))??;
+        let len = socket.recv(&mut buf).await?;
         match query.accept(&buf[..len], true) {
             Ok(message) => return Ok(Some(message)),
             Err(ResponseError::Truncated) => return Ok(None),

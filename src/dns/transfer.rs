@@ -3,13 +3,18 @@
 //! closing SOA with one serial, every owner inside the zone). Records go into
 //! a new zone as they arrive; IXFR deltas are applied only once the whole
 //! answer has been read and checked. On any error the held zone is unchanged.
+//! Every exchange is bounded in records, bytes and time (`TransferLimits`).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Record, RecordType};
 use tokio::net::TcpStream;
 
-use super::primary::Primary;
+use super::primary::{Primary, TransferLimits};
 use super::wire::{read_frame, write_frame, Outgoing, ResponseError};
 use crate::core::name::Name;
 use crate::core::serial::Serial;
@@ -32,6 +37,61 @@ pub struct Stats {
     pub messages: usize,
     pub records: usize,
     pub bytes: usize,
+}
+
+/// A transfer stopped at one of its limits; what was read is dropped.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LimitExceeded {
+    #[error("the answer goes past {0} records (max_transfer_records): is the primary sending an endless transfer? If the zone really is this big, raise max_transfer_records for it")]
+    Records(usize),
+    #[error("the answer goes past {0} bytes (max_transfer_bytes): is the primary sending an endless transfer? If the zone really is this big, raise max_transfer_bytes for it")]
+    Bytes(usize),
+    #[error("not finished within {}s (transfer_timeout_seconds): the primary sends too slowly or never ends; raise transfer_timeout_seconds if the zone needs longer", .0.as_secs())]
+    Deadline(Duration),
+}
+
+impl LimitExceeded {
+    /// The limit's name in metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LimitExceeded::Records(_) => "records",
+            LimitExceeded::Bytes(_) => "bytes",
+            LimitExceeded::Deadline(_) => "deadline",
+        }
+    }
+}
+
+/// How often each zone's transfers hit each limit, since start (for
+/// `/metrics`; the error itself travels as text past the sync).
+static LIMITS_HIT: Mutex<BTreeMap<(Name, &'static str), u64>> = Mutex::new(BTreeMap::new());
+
+/// Counts of transfers stopped at a limit, by zone and limit.
+pub fn limits_hit() -> Vec<(Name, &'static str, u64)> {
+    let hits = LIMITS_HIT.lock().unwrap_or_else(|e| e.into_inner());
+    hits.iter().map(|((z, k), n)| (z.clone(), *k, *n)).collect()
+}
+
+fn count_limit(origin: &Name, error: &anyhow::Error) {
+    if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
+        let mut hits = LIMITS_HIT.lock().unwrap_or_else(|e| e.into_inner());
+        *hits.entry((origin.clone(), limit.kind())).or_default() += 1;
+    }
+}
+
+/// Runs one exchange under `limits.deadline`, counting any limit it hits.
+async fn bounded<T>(
+    limits: &TransferLimits,
+    origin: &Name,
+    exchange: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let result = match tokio::time::timeout(limits.deadline, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(LimitExceeded::Deadline(limits.deadline).into()),
+    };
+    if let Err(error) = &result {
+        count_limit(origin, error);
+    }
+    result
 }
 
 /// Brings `zone` up to the primary's serial: IXFR from the serial held,
@@ -94,7 +154,7 @@ pub async fn axfr(primary: &Primary, origin: &Name) -> Result<(Zone, Stats)> {
         exchange.read_answer(vec![first], &mut reader).await?;
         Ok::<_, anyhow::Error>((reader.zone, exchange.stats))
     };
-    transfer
+    bounded(&primary.limits, origin, transfer)
         .await
         .with_context(|| format!("zone {origin}: AXFR from primary {}", primary.addr))
 }
@@ -107,6 +167,15 @@ enum Ixfr {
 }
 
 async fn ixfr(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stats)> {
+    bounded(
+        &primary.limits,
+        origin,
+        ixfr_exchange(primary, origin, held),
+    )
+    .await
+}
+
+async fn ixfr_exchange(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stats)> {
     let mut held_soa = Record::from_rdata(
         origin.to_hickory(),
         0,
@@ -175,7 +244,8 @@ trait Answer {
 struct Exchange {
     stream: TcpStream,
     query: Outgoing,
-    primary_timeout: std::time::Duration,
+    primary_timeout: Duration,
+    limits: TransferLimits,
     stats: Stats,
 }
 
@@ -193,6 +263,7 @@ impl Exchange {
             stream,
             query,
             primary_timeout: primary.timeout,
+            limits: primary.limits,
             stats: Stats::default(),
         })
     }
@@ -232,10 +303,16 @@ impl Exchange {
         else {
             return Ok(None);
         };
+        self.stats.bytes += bytes.len();
+        if self.stats.bytes > self.limits.max_bytes {
+            return Err(LimitExceeded::Bytes(self.limits.max_bytes).into());
+        }
         let message = self.query.accept(&bytes, self.stats.messages == 0)?;
         self.stats.messages += 1;
         self.stats.records += message.answers().len();
-        self.stats.bytes += bytes.len();
+        if self.stats.records > self.limits.max_records {
+            return Err(LimitExceeded::Records(self.limits.max_records).into());
+        }
         Ok(Some(message))
     }
 }

@@ -2,6 +2,7 @@
 //! printed. A file holds either the bare base64 secret or a `key` clause as
 //! `tsig-keygen` writes it.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -112,6 +113,54 @@ impl TsigKey {
     }
 }
 
+/// MACs of signed requests already accepted, each kept until its time
+/// window ends (RFC 8945 section 5.2.3 leaves replay protection to the
+/// receiver; BIND keeps such a cache): the same signature accepted twice
+/// inside its window is a replay. Only messages that verified are kept, so
+/// only a key holder fills it; at `capacity`, the soonest to expire goes.
+pub struct ReplayCache {
+    capacity: usize,
+    expires: HashMap<(String, Vec<u8>), u64>,
+    by_expiry: BTreeSet<(u64, String, Vec<u8>)>,
+}
+
+impl ReplayCache {
+    pub fn new(capacity: usize) -> ReplayCache {
+        ReplayCache {
+            capacity: capacity.max(1),
+            expires: HashMap::new(),
+            by_expiry: BTreeSet::new(),
+        }
+    }
+
+    /// True the first time `mac` of `key` is seen before `expires`; false
+    /// for a replay. `now` is Unix time.
+    pub fn first_use(&mut self, key: &str, mac: &[u8], expires: u64, now: u64) -> bool {
+        while let Some(first) = self.by_expiry.first() {
+            if first.0 >= now && self.by_expiry.len() < self.capacity {
+                break;
+            }
+            let (_, k, m) = self.by_expiry.pop_first().expect("not empty");
+            self.expires.remove(&(k, m));
+        }
+        let id = (key.to_string(), mac.to_vec());
+        if self.expires.contains_key(&id) {
+            return false;
+        }
+        self.by_expiry.insert((expires, id.0.clone(), id.1.clone()));
+        self.expires.insert(id, expires);
+        true
+    }
+
+    pub fn len(&self) -> usize {
+        self.expires.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.expires.is_empty()
+    }
+}
+
 fn parse_algorithm(text: &str) -> Result<TsigAlgorithm> {
     let algorithm = match text
         .trim()
@@ -177,6 +226,23 @@ fn parse_key_clause(text: &str) -> Result<Option<KeyClause>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mac_is_accepted_once_inside_its_window_and_the_cache_is_bounded() {
+        let mut cache = ReplayCache::new(3);
+        assert!(cache.first_use("k", b"mac1", 1300, 1000));
+        assert!(!cache.first_use("k", b"mac1", 1300, 1200), "a replay");
+        assert!(cache.first_use("other", b"mac1", 1300, 1200), "another key");
+        // once its window is over, a MAC no longer verifies: forgotten
+        assert!(cache.first_use("k", b"mac2", 1400, 1301));
+        assert_eq!(cache.len(), 1, "the expired ones are gone");
+        for i in 0..100u32 {
+            assert!(cache.first_use("k", &i.to_be_bytes(), 2000 + u64::from(i), 1302));
+            assert!(cache.len() <= 3);
+        }
+        // the latest ones are still caught
+        assert!(!cache.first_use("k", &99u32.to_be_bytes(), 2099, 1303));
+    }
 
     const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==";
 

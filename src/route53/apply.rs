@@ -20,8 +20,9 @@ pub struct Stopped {
 }
 
 /// Submits `plan`'s batches and waits up to `insync_timeout` for the last
-/// one to reach every Route 53 name server. Once `stop` is set no further
-/// batch is sent. Returns the batches sent.
+/// one to reach every Route 53 name server (0: not at all; a time too long
+/// for the clock: until the sync's own deadline). Once `stop` is set no
+/// further batch is sent. Returns the batches sent.
 pub async fn apply(
     zone: &impl HostedZone,
     plan: &Plan,
@@ -52,7 +53,7 @@ pub async fn apply(
         last = Some(submitted);
     }
     match last {
-        Some(last) if !last.insync => {
+        Some(last) if !last.insync && !insync_timeout.is_zero() => {
             wait_insync(zone, &last.id, insync_timeout)
                 .await
                 .map_err(|error| Stopped {
@@ -70,18 +71,119 @@ async fn wait_insync(
     id: &str,
     timeout: Duration,
 ) -> Result<(), Route53Error> {
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now().checked_add(timeout);
     let mut delay = Duration::from_millis(250);
     loop {
         if zone.insync(id).await? {
             return Ok(());
         }
-        if Instant::now() + delay > deadline {
+        if deadline.is_some_and(|d| Instant::now() + delay > d) {
             return Err(Route53Error::Fatal(format!(
                 "change {id} is not INSYNC after {timeout:?}: Route 53 accepted it and will finish on its own; raise route53.insync_timeout_seconds if this recurs"
             )));
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+    use crate::core::diff::Change;
+    use crate::core::name::Name;
+    use crate::core::plan::Batch;
+    use crate::core::rrset::{CurrentSet, RecordSet, RrType};
+    use crate::core::serial::Serial;
+
+    /// A hosted zone that accepts every batch and stays PENDING forever.
+    #[derive(Default)]
+    struct Pending {
+        polls: AtomicU32,
+    }
+
+    impl HostedZone for Pending {
+        fn id(&self) -> &str {
+            "Z1"
+        }
+        async fn list(&self) -> Result<Vec<CurrentSet>, Route53Error> {
+            Ok(Vec::new())
+        }
+        async fn get(&self, _: &Name, _: RrType) -> Result<Option<RecordSet>, Route53Error> {
+            Ok(None)
+        }
+        async fn change(&self, _: &Batch) -> Result<super::super::Submitted, Route53Error> {
+            Ok(super::super::Submitted {
+                id: "C1".into(),
+                insync: false,
+            })
+        }
+        async fn insync(&self, _: &str) -> Result<bool, Route53Error> {
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            Ok(false)
+        }
+    }
+
+    fn plan() -> Plan {
+        let zone = Name::parse_route53("a.test").unwrap();
+        let set = RecordSet {
+            name: Name::parse_route53("www.a.test").unwrap(),
+            rtype: RrType::A,
+            ttl: 300,
+            values: vec!["192.0.2.1".into()],
+        };
+        Plan {
+            zone,
+            serial: Serial(1),
+            previous_serial: None,
+            batches: vec![Batch {
+                changes: vec![Change::Create { set }],
+            }],
+            unmanaged: Vec::new(),
+            refusals: Vec::new(),
+            forced: false,
+            summary: Default::default(),
+        }
+    }
+
+    /// insync_timeout_seconds = 0 reported a sync that applied fully as
+    /// an error.
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_insync_timeout_does_not_wait() {
+        let zone = Pending::default();
+        assert_eq!(
+            apply(&zone, &plan(), Duration::ZERO, None).await.unwrap(),
+            1
+        );
+        assert_eq!(zone.polls.load(Ordering::SeqCst), 0);
+    }
+
+    /// 9223372036854775807 seconds overflowed the clock.
+    #[tokio::test(start_paused = true)]
+    async fn an_endless_insync_timeout_polls_until_the_caller_gives_up() {
+        let zone = Pending::default();
+        for timeout in [Duration::from_secs(i64::MAX as u64), Duration::MAX] {
+            let waited = tokio::time::timeout(
+                Duration::from_secs(3600),
+                apply(&zone, &plan(), timeout, None),
+            )
+            .await;
+            assert!(waited.is_err(), "still polling after an hour");
+        }
+        assert!(zone.polls.load(Ordering::SeqCst) > 100);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_still_pending_at_the_timeout_is_an_error() {
+        let error = apply(&Pending::default(), &plan(), Duration::from_secs(10), None)
+            .await
+            .unwrap_err();
+        assert_eq!(error.landed, 1);
+        assert!(
+            error.to_string().contains("is not INSYNC after 10s"),
+            "{error}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! IMDSv2), an optional endpoint override for emulators, and the SDK's own
 //! retries off: `Throttle` paces and retries every request.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_route53::Client;
 
+use super::landed::landed;
 use super::throttle::Throttle;
 use super::{HostedZone, Route53Error, Submitted};
 use crate::config::{Route53Settings, ZoneConfig};
@@ -274,6 +276,8 @@ impl HostedZone for AwsHostedZone {
             .comment("xfr53")
             .build()
             .map_err(|e| Route53Error::Fatal(e.to_string()))?;
+        // set when an attempt failed in a way that may have landed it
+        let uncertain = AtomicBool::new(false);
         let output = self
             .throttle
             .run("ChangeResourceRecordSets", || async {
@@ -297,8 +301,26 @@ impl HostedZone for AwsHostedZone {
                         }
                         _ => classify("ChangeResourceRecordSets", e),
                     })
+                    .inspect_err(|e| {
+                        if matches!(e, Route53Error::Transient(_)) {
+                            uncertain.store(true, Ordering::Relaxed);
+                        }
+                    })
             })
-            .await?;
+            .await;
+        let output = match output {
+            Err(Route53Error::Rejected(reason)) if uncertain.load(Ordering::Relaxed) => {
+                if landed(self, batch).await? {
+                    tracing::warn!(zone = %self.zone, %reason, "an earlier attempt of this change batch had landed (its answer was lost); the retry's rejection only says so. Its change ID is lost, so INSYNC is not awaited");
+                    return Ok(Submitted {
+                        id: "(lost with the answer)".into(),
+                        insync: true,
+                    });
+                }
+                return Err(Route53Error::Rejected(reason));
+            }
+            other => other?,
+        };
         let info = output.change_info();
         Ok(Submitted {
             id: info.map(|c| c.id().to_string()).unwrap_or_default(),

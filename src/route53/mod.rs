@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod landed;
 pub mod throttle;
 
 use std::future::Future;
@@ -31,7 +32,8 @@ pub enum Route53Error {
 #[derive(Clone, Debug)]
 pub struct Submitted {
     pub id: String,
-    /// Already INSYNC when accepted (emulators say so; Route 53 says PENDING).
+    /// Nothing to wait for: already INSYNC when accepted (emulators say so;
+    /// Route 53 says PENDING), or its answer, and so its ID, was lost.
     pub insync: bool,
 }
 

@@ -19,6 +19,10 @@ use super::Route53Error;
 /// Requests allowed at once after a quiet spell.
 const BURST: u32 = 2;
 
+/// The longest wait between two requests: a rate so small that one
+/// request would take longer is taken as one request an hour.
+const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
 pub struct Throttle {
     interval: Duration,
     /// When the next request would be due at the sustained rate.
@@ -31,7 +35,7 @@ pub struct Throttle {
 impl Throttle {
     pub fn new(requests_per_second: f64, max_attempts: u32) -> Throttle {
         Throttle {
-            interval: Duration::from_secs_f64(1.0 / requests_per_second),
+            interval: interval(requests_per_second),
             due: Mutex::new(Instant::now()),
             max_attempts,
             base_delay: Duration::from_millis(200),
@@ -88,6 +92,16 @@ impl Throttle {
     }
 }
 
+/// The time between requests at `requests_per_second`, for any number:
+/// infinity means no wait, zero, negative or NaN the longest wait.
+fn interval(requests_per_second: f64) -> Duration {
+    match Duration::try_from_secs_f64(1.0 / requests_per_second) {
+        Ok(interval) => interval.min(MAX_INTERVAL),
+        Err(_) if requests_per_second == f64::INFINITY => Duration::ZERO,
+        Err(_) => MAX_INTERVAL,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +123,27 @@ mod tests {
         throttle.pace().await;
         throttle.pace().await;
         assert_eq!(again.elapsed(), Duration::ZERO);
+    }
+
+    /// 1e-30 and 1e-300 passed `config check` and then panicked here.
+    #[tokio::test(start_paused = true)]
+    async fn any_rate_paces_without_panicking() {
+        for rate in [1e-30, 1e-300, 0.0, -1.0, f64::NAN, f64::MIN_POSITIVE] {
+            let throttle = Throttle::new(rate, 1);
+            assert_eq!(throttle.interval, MAX_INTERVAL, "{rate}");
+            let started = Instant::now();
+            for _ in 0..3 {
+                throttle.pace().await;
+            }
+            assert_eq!(
+                started.elapsed(),
+                MAX_INTERVAL,
+                "{rate}: a burst of 2, then an hour"
+            );
+        }
+        for rate in [f64::INFINITY, f64::MAX, 1e300] {
+            assert_eq!(interval(rate), Duration::ZERO, "{rate}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

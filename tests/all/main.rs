@@ -18,6 +18,7 @@ macro_rules! both {
     };
 }
 
+mod absurd_limits;
 mod cloudformation;
 mod core_bad_input;
 mod core_golden;
@@ -26,12 +27,17 @@ mod core_safety;
 mod core_svcb;
 mod daemon_e2e;
 mod daemon_responsive;
+mod daemon_stall;
 mod dns_faults;
 mod dns_ixfr_split;
+mod dns_limits;
 mod dns_notify;
+mod dns_notify_props;
 mod dns_transfer;
+mod listener_hostile;
 mod nsnotifyd;
 mod primaries;
+mod route53_answer_lost;
 mod route53_double;
 mod route53_limits;
 mod support;

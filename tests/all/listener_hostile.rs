@@ -1,0 +1,484 @@
+//! The NOTIFY listener and the HTTP endpoint under attack: forged garbage
+//! from the primary's address, replayed signed NOTIFYs, idle and trickling
+//! TCP connections, strangers probing for zones, and idle HTTP connections.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name as DnsName, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use xfr53::core::name::Name;
+use xfr53::dns::listener::{Limits, Listener};
+use xfr53::dns::notify::{NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone};
+
+use crate::support::bind::{self, KEY_SHA256};
+use crate::support::daemon::{eventually, Daemon};
+use crate::support::programs::free_port;
+use crate::support::route53_backend::Kind;
+use crate::support::setup::{expected, managed, Setup};
+
+fn policy() -> NotifyPolicy {
+    NotifyPolicy::new([NotifyZone {
+        zone: Name::parse_route53("parent.test").unwrap(),
+        notify_from: vec!["127.0.0.1/32".parse().unwrap()],
+        key: None,
+        tsig: NotifyTsig::Optional,
+    }])
+}
+
+async fn listen(limits: Limits) -> (Listener, mpsc::Receiver<NotifyEvent>, SocketAddr) {
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+            break (udp, tcp);
+        }
+    };
+    let addr = udp.local_addr().unwrap();
+    let (tx, events) = mpsc::channel(1024);
+    let listener = Listener::start(vec![udp], vec![tcp], policy(), limits, tx);
+    (listener, events, addr)
+}
+
+/// An unsigned NOTIFY for `zone` as a primary would send it.
+fn notify(zone: &str, id: u16) -> Vec<u8> {
+    let mut message = Message::new();
+    message
+        .set_id(id)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Notify)
+        .set_authoritative(true)
+        .add_query(Query::query(
+            DnsName::from_ascii(zone).unwrap(),
+            RecordType::SOA,
+        ));
+    message.to_vec().unwrap()
+}
+
+async fn udp_exchange(from: &str, to: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind(from).await.unwrap();
+    socket.send_to(query, to).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let len = tokio::time::timeout(Duration::from_millis(500), socket.recv(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    Some(buf[..len].to_vec())
+}
+
+async fn tcp_from(source: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(format!("{source}:0").parse().unwrap())?;
+    socket.connect(to).await
+}
+
+/// Sends `query` over `stream` and reads the answer, within `limit`.
+async fn tcp_exchange(stream: &mut TcpStream, query: &[u8], limit: Duration) -> Option<Vec<u8>> {
+    tokio::time::timeout(limit, async {
+        let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(query);
+        stream.write_all(&framed).await.ok()?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await.ok()?;
+        let mut reply = vec![0u8; u16::from_be_bytes(len) as usize];
+        stream.read_exact(&mut reply).await.ok()?;
+        Some(reply)
+    })
+    .await
+    .ok()?
+}
+
+/// Whether the server closes `stream` within `limit`.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    let mut buf = [0u8; 64];
+    matches!(
+        tokio::time::timeout(limit, stream.read(&mut buf)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    )
+}
+
+/// What a reply tells a prober, the message ID aside.
+fn shape(reply: &[u8]) -> (ResponseCode, bool, usize, usize, usize, Vec<u8>) {
+    let message = Message::from_vec(reply).unwrap();
+    (
+        message.response_code(),
+        message.authoritative(),
+        message.answers().len(),
+        message.name_servers().len(),
+        message.additionals().len(),
+        reply[2..4].to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn unknown_zones_and_strangers_get_the_same_answer() {
+    let (listener, mut events, addr) = listen(Limits::default()).await;
+    let cases = [
+        ("127.0.0.1:0", "unknown.test."),
+        ("127.0.0.2:0", "parent.test."),
+        ("127.0.0.2:0", "unknown.test."),
+    ];
+    let mut shapes = Vec::new();
+    for (from, zone) in cases {
+        let reply = udp_exchange(from, addr, &notify(zone, 77))
+            .await
+            .unwrap_or_else(|| panic!("no answer to {zone} from {from}"));
+        shapes.push((from, zone, shape(&reply)));
+    }
+    for (from, zone, seen) in &shapes {
+        assert_eq!(
+            seen, &shapes[0].2,
+            "{zone} from {from} is answered differently from {} from {}: {shapes:?}",
+            shapes[0].1, shapes[0].0
+        );
+    }
+    assert_eq!(shapes[0].2 .0, ResponseCode::Refused);
+    // the same over TCP, from a stranger and for an unknown zone
+    for (from, zone) in [
+        ("127.0.0.2", "parent.test."),
+        ("127.0.0.1", "unknown.test."),
+    ] {
+        let mut stream = tcp_from(from, addr).await.unwrap();
+        let reply = tcp_exchange(&mut stream, &notify(zone, 77), Duration::from_secs(2))
+            .await
+            .unwrap_or_else(|| panic!("no TCP answer to {zone} from {from}"));
+        assert_eq!(shape(&reply), shapes[0].2, "TCP: {zone} from {from}");
+    }
+    assert!(events.try_recv().is_err(), "no event for any of them");
+    listener.stop().await;
+}
+
+#[tokio::test]
+async fn idle_connections_from_a_stranger_never_lock_out_the_primary() {
+    let (listener, mut events, addr) = listen(Limits::default()).await;
+    let mut idle = Vec::new();
+    for _ in 0..100 {
+        // a stranger may be refused at once; it keeps what it gets
+        if let Ok(stream) = tcp_from("127.0.0.2", addr).await {
+            idle.push(stream);
+        }
+    }
+    // those over the stranger's share are closed at once
+    let mut closed = 0;
+    for stream in &mut idle {
+        if closed_within(stream, Duration::from_millis(50)).await {
+            closed += 1;
+        }
+    }
+    let held = idle.len() - closed;
+    eprintln!("a stranger's 100 idle connections: {held} held, {closed} closed at once");
+    assert!(held <= 8, "one address holds {held} connections");
+    let mut answered = 0;
+    for i in 0..20u16 {
+        let mut primary = tcp_from("127.0.0.1", addr).await.unwrap();
+        if tcp_exchange(
+            &mut primary,
+            &notify("parent.test.", i),
+            Duration::from_secs(2),
+        )
+        .await
+        .is_some()
+        {
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, 20, "the primary's TCP NOTIFYs answered");
+    assert!(events.try_recv().is_ok());
+    drop(idle);
+    listener.stop().await;
+}
+
+#[tokio::test]
+async fn a_slowloris_connection_is_closed_at_the_connection_deadline() {
+    let limits = Limits {
+        tcp_deadline: Duration::from_secs(2),
+        ..Limits::default()
+    };
+    let (listener, _events, addr) = listen(limits).await;
+    let mut stream = tcp_from("127.0.0.2", addr).await.unwrap();
+    let query = notify("parent.test.", 1);
+    let mut framed = (query.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&query);
+    let started = Instant::now();
+    // one byte every 300 ms: never idle for long, never finished
+    let mut open = true;
+    for byte in framed.iter().cycle().take(40) {
+        if stream.write_all(&[*byte]).await.is_err()
+            || closed_within(&mut stream, Duration::from_millis(300)).await
+        {
+            open = false;
+            break;
+        }
+    }
+    let held = started.elapsed();
+    assert!(!open, "a trickling connection still open after {held:?}");
+    assert!(held < Duration::from_secs(4), "closed only after {held:?}");
+    listener.stop().await;
+}
+
+/// A daemon whose zone BIND notifies at `notify_port` (the daemon's own DNS
+/// port when `None`), with its key when `tsig`, and `top` appended to the
+/// configuration.
+async fn daemon(notify_port: Option<u16>, top: &str, tsig: bool) -> Option<(Setup, Daemon)> {
+    let (dns, http) = (free_port(), free_port());
+    let mut zone = bind::Zone::fixture("delegation.zone");
+    zone.also_notify = Some(notify_port.unwrap_or(dns));
+    if tsig {
+        zone.notify_key = Some(KEY_SHA256);
+    }
+    let setup = Setup::start(Kind::Strict, vec![zone]).await?;
+    let key = match tsig {
+        true => format!("tsig = \"{}\"", KEY_SHA256.name),
+        false => String::new(),
+    };
+    setup.write_config(Some((dns, http)), &key, &["parent.test"]);
+    let mut config = std::fs::read_to_string(setup.config_path()).unwrap();
+    if tsig {
+        let secret = setup.dir.path().join("xfr.key");
+        std::fs::write(&secret, KEY_SHA256.secret).unwrap();
+        config.push_str(&format!(
+            "\n[tsig.{}]\nalgorithm = \"{}\"\nsecret_file = \"{}\"\n",
+            KEY_SHA256.name,
+            KEY_SHA256.algorithm,
+            secret.display()
+        ));
+    }
+    config.push_str(top);
+    std::fs::write(setup.config_path(), config).unwrap();
+    let daemon = Daemon::start(&setup, http);
+    Some((setup, daemon))
+}
+
+async fn synced(setup: &Setup) -> bool {
+    managed(setup.contents("parent.test").await, "parent.test")
+        == expected(&setup.bind, "parent.test").await
+}
+
+async fn wait_synced(setup: &Setup, daemon: &Daemon) {
+    let ok = eventually(Duration::from_secs(30), || synced(setup)).await;
+    assert!(ok, "parent.test did not converge\n{}", daemon.log());
+}
+
+async fn syncs(daemon: &Daemon) -> f64 {
+    let mut total = 0.0;
+    for result in ["applied", "up_to_date", "failed", "refused"] {
+        let series = format!(r#"xfr53_syncs_total{{zone="parent.test.",result="{result}"}}"#);
+        total += daemon.metric(&series).await.unwrap_or(0.0);
+    }
+    total
+}
+
+fn dns_port(setup: &Setup) -> u16 {
+    let config = std::fs::read_to_string(setup.config_path()).unwrap();
+    let at = config.find("dns = [\"127.0.0.1:").unwrap() + "dns = [\"127.0.0.1:".len();
+    config[at..].split('"').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_garbage_from_the_primary_does_not_hold_back_its_notify() {
+    let Some((setup, daemon)) = daemon(None, "", false).await else {
+        return;
+    };
+    wait_synced(&setup, &daemon).await;
+    let to: SocketAddr = ([127, 0, 0, 1], dns_port(&setup)).into();
+    // 2-byte garbage from the primary's own address, 3,000 a second for 8 s
+    const RATE: u64 = 3000;
+    const FLOOD: Duration = Duration::from_secs(8);
+    let flood = std::thread::spawn(move || {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let started = Instant::now();
+        let mut sent = 0u64;
+        while started.elapsed() < FLOOD {
+            let due = started.elapsed().as_millis() as u64 * RATE / 1000;
+            while sent < due {
+                let _ = socket.send_to(&[0x12, 0x34], to);
+                sent += 1;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        (sent, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add flooded.parent.test. 300 A 192.0.2.77",
+    );
+    let ok = eventually(Duration::from_secs(5), || synced(&setup)).await;
+    let latency = started.elapsed();
+    let (sent, took) = flood.join().unwrap();
+    eprintln!(
+        "flood: {sent} forged 2-byte packets in {took:?} ({:.0}/s); NOTIFY -> synced in {latency:?}",
+        sent as f64 / took.as_secs_f64()
+    );
+    assert!(ok, "no sync within 5 s during the flood\n{}", daemon.log());
+    let garbage = daemon
+        .metric(r#"xfr53_notify_total{result="garbage"}"#)
+        .await
+        .unwrap();
+    assert!(
+        garbage >= 10_000.0,
+        "only {garbage} of {sent} garbage packets seen"
+    );
+    assert!(
+        daemon
+            .metric(r#"xfr53_notify_total{result="accepted"}"#)
+            .await
+            >= Some(1.0)
+    );
+}
+
+/// BIND's own signed NOTIFY, caught on its way: the one announcing a
+/// serial other than `not`.
+async fn catch_bind_notify(socket: &UdpSocket, not: u32) -> (Vec<u8>, u32) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let (len, _) = tokio::time::timeout(Duration::from_secs(10), socket.recv_from(&mut buf))
+            .await
+            .expect("BIND sends a NOTIFY")
+            .unwrap();
+        let message = Message::from_vec(&buf[..len]).unwrap();
+        let serial = message
+            .answers()
+            .iter()
+            .find_map(|r| r.data().as_soa())
+            .map(|soa| soa.serial());
+        assert!(message.signature().len() == 1, "BIND signs its NOTIFY");
+        if let Some(serial) = serial.filter(|s| *s != not) {
+            return (buf[..len].to_vec(), serial);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request() {
+    let catcher = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let Some((setup, daemon)) = daemon(Some(catcher.local_addr().unwrap().port()), "", true).await
+    else {
+        return;
+    };
+    wait_synced(&setup, &daemon).await;
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add replayed.parent.test. 300 A 192.0.2.78",
+    );
+    let (signed, serial) = catch_bind_notify(&catcher, 2024010100).await;
+    assert_eq!(serial, 2024010101);
+    let to: SocketAddr = ([127, 0, 0, 1], dns_port(&setup)).into();
+    let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sender.send_to(&signed, to).await.unwrap();
+    wait_synced(&setup, &daemon).await;
+    let settled = eventually(Duration::from_secs(5), || async {
+        daemon
+            .metric(r#"xfr53_route53_serial{zone="parent.test."}"#)
+            .await
+            == Some(f64::from(serial))
+    })
+    .await;
+    assert!(settled, "{}", daemon.log());
+    let (requests, before) = (setup.backend.requests().len(), syncs(&daemon).await);
+
+    // the same signed bytes again and again, as an eavesdropper would
+    const REPLAYS: usize = 200;
+    for _ in 0..REPLAYS {
+        sender.send_to(&signed, to).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // and unsigned NOTIFYs announcing the serial already synced
+    let mut current = Message::from_vec(&signed).unwrap();
+    current.take_signature();
+    for id in 0..REPLAYS as u16 {
+        current.set_id(id);
+        sender
+            .send_to(&current.to_vec().unwrap(), to)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let accepted = daemon
+        .metric(r#"xfr53_notify_total{result="accepted"}"#)
+        .await
+        .unwrap();
+    let replayed = daemon
+        .metric(r#"xfr53_notify_total{result="replayed"}"#)
+        .await;
+    let after = syncs(&daemon).await;
+    let route53 = setup.backend.requests().len() - requests;
+    eprintln!(
+        "{REPLAYS} replays of BIND's signed NOTIFY and {REPLAYS} unsigned ones for the synced serial: accepted {accepted}, replayed {replayed:?}, syncs {}, Route 53 requests {route53}",
+        after - before
+    );
+    assert_eq!(
+        accepted,
+        1.0 + REPLAYS as f64,
+        "the signed NOTIFY once, each unsigned one"
+    );
+    assert_eq!(replayed, Some(REPLAYS as f64));
+    assert_eq!(after, before, "no sync for a serial already synced");
+    assert_eq!(route53, 0, "no Route 53 request\n{}", daemon.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_http_connections_exhaust_neither_descriptors_nor_the_endpoint() {
+    // the configured limits, not the defaults
+    let limits = "\n[limits]\nhttp_connections = 16\nhttp_deadline_seconds = 2\n";
+    let Some((setup, daemon)) = daemon(None, limits, false).await else {
+        return;
+    };
+    wait_synced(&setup, &daemon).await;
+    // a small descriptor budget, as a busy host would leave it
+    let status = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", daemon.pid()))
+        .arg("--nofile=200:200")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let http: SocketAddr = ([127, 0, 0, 1], http_port(&setup)).into();
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        if let Ok(stream) = TcpStream::connect(http).await {
+            idle.push(stream);
+        }
+    }
+    // the daemon still queries the primary and syncs
+    setup.bind.nsupdate(
+        "parent.test",
+        "update add idle.parent.test. 300 A 192.0.2.79",
+    );
+    let ok = eventually(Duration::from_secs(10), || synced(&setup)).await;
+    assert!(ok, "no sync while HTTP connections idle\n{}", daemon.log());
+    let mut closed = 0;
+    for stream in &mut idle {
+        if closed_within(stream, Duration::from_millis(5)).await {
+            closed += 1;
+        }
+    }
+    eprintln!("400 idle HTTP connections: {closed} closed by the daemon at once");
+    assert!(
+        closed >= 400 - 16,
+        "only {closed} of 400 idle connections refused"
+    );
+    let started = Instant::now();
+    let answered = eventually(Duration::from_secs(5), || async {
+        daemon.get("/healthz").await.map(|r| r.0) == Some(200)
+    })
+    .await;
+    assert!(answered, "/healthz unanswered\n{}", daemon.log());
+    eprintln!("/healthz answered after {:?}", started.elapsed());
+    assert!(daemon.metric("xfr53_http_connections_refused_total").await >= Some(1.0));
+    drop(idle);
+    assert!(
+        !daemon.log().contains("Too many open files"),
+        "{}",
+        daemon.log()
+    );
+}
+
+fn http_port(setup: &Setup) -> u16 {
+    let config = std::fs::read_to_string(setup.config_path()).unwrap();
+    let at = config.find("http = \"127.0.0.1:").unwrap() + "http = \"127.0.0.1:".len();
+    config[at..].split('"').next().unwrap().parse().unwrap()
+}
