@@ -320,7 +320,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 let mut errors = Vec::new();
                 let mut done = false;
                 for primary in primaries {
-                    match off_runtime_io(refresh(primary, &mut self.state.zone)).await {
+                    match transfer(primary, &mut self.state.zone).await {
                         Ok((outcome, stats)) => {
                             let serial = self.state.zone.serial();
                             tracing::info!(zone = %zone, primary = %primary.addr, serial = ?serial.map(|s| s.0), messages = stats.messages, records = stats.records, kind = ?kind(&outcome), "zone transferred");
@@ -405,16 +405,43 @@ pub fn off_runtime<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Runs a transfer (I/O, with the decoding of every message and record
-/// between reads) on a thread of its own, for the same reason.
-async fn off_runtime_io<F: std::future::Future>(work: F) -> F::Output {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| handle.block_on(work))
+/// Transfers (`refresh`) into `zone` on a runtime of their own: decoding
+/// every message and record of a big transfer between reads would hold an
+/// async worker of the daemon for long stretches. Awaiting it here stays
+/// cancellable (the daemon's sync deadline): the transfer is then aborted,
+/// and the held copy is lost (the next sync transfers the whole zone).
+async fn transfer(
+    primary: &Primary,
+    zone: &mut Zone,
+) -> Result<(crate::dns::transfer::Outcome, crate::dns::transfer::Stats)> {
+    static TRANSFERS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
         }
-        _ => work.await,
     }
+    let runtime = TRANSFERS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("xfr53-transfer")
+            .enable_all()
+            .build()
+            .expect("the transfer runtime starts")
+    });
+    let origin = zone.origin().clone();
+    let mut held = std::mem::replace(zone, Zone::new(origin.clone()));
+    let primary = primary.clone();
+    let task = runtime.spawn(async move {
+        let result = refresh(&primary, &mut held).await;
+        (result, held)
+    });
+    let _abort = AbortOnDrop(task.abort_handle());
+    let (result, held) = task
+        .await
+        .with_context(|| format!("zone {origin}: the transfer task ended"))?;
+    *zone = held;
+    result
 }
 
 fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {
