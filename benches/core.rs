@@ -1,6 +1,8 @@
 //! convert + diff + plan on generated zones of 10,000 and 100,000 record
-//! sets: from an empty hosted zone, with 10 changes, and with none.
-//! Before criterion's timings, prints the peak heap each scenario takes.
+//! sets: from an empty hosted zone, with 10 changes, and with none; and the
+//! zone model and conversion of 20,000 and 100,000 values at one name.
+//! Before criterion's timings, prints the peak heap each scenario takes,
+//! the heap the zone model holds per record, and the one-name timings.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::Ipv4Addr;
@@ -106,7 +108,58 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, isize) {
     (out, PEAK.load(Ordering::Relaxed))
 }
 
+/// `count` TXT values at one name, plus the SOA.
+fn one_name(count: usize) -> Vec<Record> {
+    let mut out = records(0, 1, 0);
+    let owner = DnsName::from_ascii(format!("big.{ZONE}")).unwrap();
+    out.extend((0..count).map(|i| {
+        Record::from_rdata(
+            owner.clone(),
+            300,
+            RData::TXT(TXT::new(vec![format!("v={i}")])),
+        )
+    }));
+    out
+}
+
+/// Heap bytes `f`'s result holds once built.
+fn held<T>(f: impl FnOnce() -> T) -> (T, isize) {
+    LIVE.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let out = f();
+    COUNTING.store(false, Ordering::Relaxed);
+    (out, LIVE.load(Ordering::Relaxed))
+}
+
 fn bench(c: &mut Criterion) {
+    let origin = Name::parse_route53(ZONE).unwrap();
+    for count in [20_000, 100_000] {
+        let input = one_name(count);
+        let started = std::time::Instant::now();
+        let zone = Zone::from_records(origin.clone(), &input);
+        let problems = zone.convert().unwrap_err().problems;
+        eprintln!(
+            "{count} values at one name: zone model + convert (refused: {}) in {:.0} ms",
+            problems.len(),
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    for sets in [100_000, 1_000_000] {
+        let input = records(sets, 1, 0);
+        let (zone, bytes) = held(|| Zone::from_records(origin.clone(), &input));
+        eprintln!(
+            "{} records at distinct names (A, TXT, MX): the zone model holds {:.0} bytes per record",
+            zone.len(),
+            bytes as f64 / zone.len() as f64
+        );
+        let (converted, bytes) = held(|| zone.convert().unwrap());
+        eprintln!(
+            "  and its {} record sets {:.0} bytes per set",
+            converted.sets.len(),
+            bytes as f64 / converted.sets.len() as f64
+        );
+    }
+
     let mut rules = ZoneRules::new(Name::parse_route53(ZONE).unwrap());
     // zones this large need a record set quota AWS has raised
     rules.record_set_quota = 200_000;

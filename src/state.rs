@@ -23,6 +23,7 @@ use crate::core::name::Name;
 use crate::core::rrset::CurrentSet;
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
+use crate::sync::off_runtime;
 
 pub const DEFAULT_DIR: &str = "/var/lib/xfr53";
 
@@ -176,6 +177,10 @@ impl StateDir {
     /// The state of `zone`; empty when there is none, and without any file
     /// that is damaged or written for another zone (logged).
     pub fn load(&self, zone: &Name) -> ZoneState {
+        off_runtime(|| self.load_now(zone))
+    }
+
+    fn load_now(&self, zone: &Name) -> ZoneState {
         let held = read_checked(&self.file(zone, "zone"), zone).and_then(|(p, bytes)| {
             match Zone::from_wire(zone.clone(), &bytes) {
                 Ok(held) => Some((p, held)),
@@ -216,6 +221,10 @@ impl StateDir {
 
     /// Writes `state` (each file atomically); failures are logged.
     pub fn save(&self, zone: &Name, state: &ZoneState) {
+        off_runtime(|| self.save_now(zone, state))
+    }
+
+    fn save_now(&self, zone: &Name, state: &ZoneState) {
         let Some(provenance) = &state.provenance else {
             return;
         };

@@ -138,7 +138,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             None => self.current(route53_serial).await?,
         };
         for attempt in 0..=MAX_REPLANS {
-            let plan = plan_zone(&desired, &current, &self.config.rules, force)?;
+            let plan = off_runtime(|| plan_zone(&desired, &current, &self.config.rules, force))?;
             if plan.is_refused() {
                 return Ok(Outcome::Refused(plan));
             }
@@ -153,7 +153,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 Ok(_) => {
                     self.state.route53 = Some(Route53View {
                         serial: plan.serial.0,
-                        sets: plan.after(&current),
+                        sets: off_runtime(|| plan.after(&current)),
                     });
                     return Ok(Outcome::Applied(plan));
                 }
@@ -165,7 +165,8 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     self.state.route53 = None;
                     let fresh = self.list().await?;
                     self.remember(&fresh);
-                    let replanned = plan_zone(&desired, &fresh, &self.config.rules, force)?;
+                    let replanned =
+                        off_runtime(|| plan_zone(&desired, &fresh, &self.config.rules, force))?;
                     // The same batches again from the rejected one: Route 53
                     // held what the plan assumed, so it refuses the change
                     // itself. Anything else (another writer, a retried
@@ -211,7 +212,9 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         let route53_serial = self.route53_serial().await?;
         let desired = self.desired(primary_serial).await?;
         let current = self.current(route53_serial).await?;
-        Ok(plan_zone(&desired, &current, &self.config.rules, false)?)
+        Ok(off_runtime(|| {
+            plan_zone(&desired, &current, &self.config.rules, false)
+        })?)
     }
 
     /// The primary's serial (SOA query), and what Route 53's `_serial` says.
@@ -227,7 +230,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         self.state.zone = Zone::new(self.config.rules.zone.clone());
         let desired = self.desired(primary_serial).await?;
         let current = self.list().await?;
-        Ok(diff(&desired.sets, &current, &self.config.rules).changes)
+        Ok(off_runtime(|| diff(&desired.sets, &current, &self.config.rules)).changes)
     }
 
     /// The primary's serial (remembering its SOA for the daemon's timers).
@@ -317,7 +320,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 let mut errors = Vec::new();
                 let mut done = false;
                 for primary in primaries {
-                    match refresh(primary, &mut self.state.zone).await {
+                    match transfer(primary, &mut self.state.zone).await {
                         Ok((outcome, stats)) => {
                             let serial = self.state.zone.serial();
                             tracing::info!(zone = %zone, primary = %primary.addr, serial = ?serial.map(|s| s.0), messages = stats.messages, records = stats.records, kind = ?kind(&outcome), "zone transferred");
@@ -344,7 +347,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 }
             }
         }
-        let converted = self.state.zone.convert()?;
+        let converted = off_runtime(|| self.state.zone.convert())?;
         for note in converted.notes() {
             tracing::warn!("{note}");
         }
@@ -357,7 +360,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         match &self.state.route53 {
             Some(view) if route53_serial == Some(view.serial()) => {
                 tracing::debug!(zone = %self.config.rules.zone, serial = view.serial, "using the cached Route 53 view");
-                Ok(view.sets.clone())
+                Ok(off_runtime(|| view.sets.clone()))
             }
             _ => {
                 let sets = self.list().await?;
@@ -374,7 +377,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     fn remember(&mut self, sets: &[CurrentSet]) {
         self.state.route53 = self.serial_in(sets).map(|serial| Route53View {
             serial: serial.0,
-            sets: sets.to_vec(),
+            sets: off_runtime(|| sets.to_vec()),
         });
         self.state.relisted = self.state.route53.is_some();
     }
@@ -386,6 +389,59 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .await
             .with_context(|| format!("zone {zone}: listing the hosted zone"))
     }
+}
+
+/// Runs CPU-heavy work (conversion, diff, plan, state encoding) without
+/// holding an async worker thread, so the NOTIFY listener and `/healthz`
+/// keep answering while a big zone converts. On a single-threaded runtime
+/// (some tests) it simply runs.
+pub fn off_runtime<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
+/// Transfers (`refresh`) into `zone` on a runtime of their own: decoding
+/// every message and record of a big transfer between reads would hold an
+/// async worker of the daemon for long stretches. Awaiting it here stays
+/// cancellable (the daemon's sync deadline): the transfer is then aborted,
+/// and the held copy is lost (the next sync transfers the whole zone).
+async fn transfer(
+    primary: &Primary,
+    zone: &mut Zone,
+) -> Result<(crate::dns::transfer::Outcome, crate::dns::transfer::Stats)> {
+    static TRANSFERS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let runtime = TRANSFERS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("xfr53-transfer")
+            .enable_all()
+            .build()
+            .expect("the transfer runtime starts")
+    });
+    let origin = zone.origin().clone();
+    let mut held = std::mem::replace(zone, Zone::new(origin.clone()));
+    let primary = primary.clone();
+    let task = runtime.spawn(async move {
+        let result = refresh(&primary, &mut held).await;
+        (result, held)
+    });
+    let _abort = AbortOnDrop(task.abort_handle());
+    let (result, held) = task
+        .await
+        .with_context(|| format!("zone {origin}: the transfer task ended"))?;
+    *zone = held;
+    result
 }
 
 fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {

@@ -303,7 +303,7 @@ fn batch_with_serial(
     rules: &ZoneRules,
 ) -> Result<Vec<Batch>, TooLarge> {
     let target = serial_set(serial, rules);
-    let mut batches = pack(changes.clone(), rules.limits, rules)?;
+    let mut batches = pack(changes, rules.limits, rules)?;
     let fits =
         |batch: &Batch, change: &Change| (batch.size() + Size::of(change)).fits(rules.limits);
     match (batches.len(), serial_change(current.clone(), &target)) {
@@ -336,6 +336,9 @@ fn batch_with_serial(
         max_values: rules.limits.max_values.saturating_sub(reserve.values),
         max_chars: rules.limits.max_chars.saturating_sub(reserve.chars),
     };
+    // the same changes in the same order, packed again (not copied: a big
+    // plan's changes are most of its memory)
+    let changes = batches.drain(..).flat_map(|b| b.changes).collect();
     batches = pack(changes, limits, rules)?;
     if batches.len() < 2 {
         batches.push(Batch::default());

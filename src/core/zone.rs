@@ -75,7 +75,7 @@ pub enum DeltaError {
 enum Undo {
     Removed(Rr, u32),
     Inserted(Rr, Option<u32>),
-    Soa(Option<(DnsName, u32, RData)>),
+    Soa(Box<Option<(DnsName, u32, RData)>>),
 }
 
 /// `data` as uncompressed wire bytes, with the names of the types whose
@@ -233,7 +233,7 @@ impl Zone {
                     Undo::Inserted(rr, Some(ttl)) => {
                         self.records.insert(rr, ttl);
                     }
-                    Undo::Soa(soa) => self.soa = soa,
+                    Undo::Soa(soa) => self.soa = *soa,
                 }
             }
         }
@@ -265,7 +265,7 @@ impl Zone {
             let previous = self.records.insert(rr.clone(), record.ttl());
             undo.push(Undo::Inserted(rr, previous));
         }
-        undo.push(Undo::Soa(self.soa.clone()));
+        undo.push(Undo::Soa(Box::new(self.soa.clone())));
         self.insert(&delta.soa);
         Ok(())
     }

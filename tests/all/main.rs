@@ -27,6 +27,7 @@ mod core_props;
 mod core_safety;
 mod core_svcb;
 mod daemon_e2e;
+mod daemon_responsive;
 mod daemon_stall;
 mod dns_faults;
 mod dns_fuzz;
