@@ -306,10 +306,9 @@ async fn zone_task(
     .await;
     if let Some(task) = running {
         // `stop` is set: no further batch; the request in flight may finish
-        let abort = task.abort_handle();
+        // (dropped at the deadline, or with this task, it is aborted)
         if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
             tracing::warn!(zone = %name, "sync still running at shutdown; abandoned");
-            abort.abort();
         }
     }
 }
