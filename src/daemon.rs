@@ -20,9 +20,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::alert::Alerter;
+use crate::alert::{Alerter, ZoneAlerts};
 use crate::config::{Config, ZoneConfig};
-use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::core::serial::Serial;
@@ -194,10 +193,16 @@ impl Zones {
                 let metrics = metrics.zone(&zone.rules.zone);
                 let (zone, shared) = (zone.clone(), shared.clone());
                 let name = zone.rules.zone.clone();
-                let handle = tokio::spawn(supervise(
+                let alerts = Arc::new(ZoneAlerts::new(
+                    name.clone(),
+                    shared.grace,
+                    shared.alerter.clone(),
+                ));
+                let handle = tokio::spawn(supervised(
                     name.clone(),
                     metrics.clone(),
                     stopping.clone(),
+                    alerts.clone(),
                     {
                         let stop = stop.clone();
                         move || {
@@ -205,6 +210,7 @@ impl Zones {
                                 zone.clone(),
                                 shared.clone(),
                                 metrics.clone(),
+                                alerts.clone(),
                                 notified.clone(),
                                 stopping.clone(),
                                 stop.clone(),
@@ -268,18 +274,36 @@ impl Zones {
     }
 }
 
+/// A zone's supervisor: a task that dies is alerted on, once an episode,
+/// like a failing sync.
+fn supervised<F, Fut>(
+    name: Name,
+    metrics: Arc<ZoneMetrics>,
+    stopping: watch::Receiver<bool>,
+    alerts: Arc<ZoneAlerts>,
+    start: F,
+) -> impl std::future::Future<Output = ()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let died = move |why| {
+        alerts.task_died(format!("{why} (a bug in xfr53)"));
+    };
+    supervise(name, metrics, stopping, died, start)
+}
+
 /// What a zone keeps from one sync to the next.
 struct ZoneRuntime {
     state: ZoneState,
     hosted: Option<Arc<AwsHostedZone>>,
-    alerting: Alerting,
-    origin: Instant,
 }
 
 async fn zone_task(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
+    alerts: Arc<ZoneAlerts>,
     notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
@@ -291,14 +315,13 @@ async fn zone_task(
     let runtime = Arc::new(tokio::sync::Mutex::new(ZoneRuntime {
         state: shared.states.load(&name),
         hosted: None,
-        alerting: Alerting::new(shared.grace),
-        origin: Instant::now(),
     }));
     let running = drive(schedule, &mut notified, shutdown, || {
         tokio::spawn(sync_once(
             zone.clone(),
             shared.clone(),
             metrics.clone(),
+            alerts.clone(),
             runtime.clone(),
             stop.clone(),
         ))
@@ -319,6 +342,7 @@ async fn sync_once(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
+    alerts: Arc<ZoneAlerts>,
     runtime: Arc<tokio::sync::Mutex<ZoneRuntime>>,
     stop: Arc<AtomicBool>,
 ) -> Event {
@@ -339,14 +363,7 @@ async fn sync_once(
         Err(_) => timed_out(&zone, &shared, &metrics, &mut runtime, started.elapsed()),
     };
     metrics.sync_ended();
-    let now = runtime.origin.elapsed();
-    let succeeded = matches!(event, Event::Succeeded { .. });
-    if let (Some(alert), Some(alerter)) =
-        (runtime.alerting.observe(succeeded, now), &shared.alerter)
-    {
-        let (alerter, name) = (alerter.clone(), zone.rules.zone.clone());
-        tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
-    }
+    alerts.sync_ended(matches!(event, Event::Succeeded { .. }), detail);
     event
 }
 
@@ -503,4 +520,44 @@ async fn run_sync(
     };
     runtime.hosted = hosted.ok();
     (event, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::alert::Alert;
+
+    /// A zone task that dies alerts at once, once however often it dies
+    /// again, and the zone's next good sync sends the recovery.
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_zone_task_alerts_once_an_episode() {
+        let zone = Name::parse_route53("a.test").unwrap();
+        let metrics = Metrics::default().zone(&zone);
+        let alerts = Arc::new(ZoneAlerts::new(
+            zone.clone(),
+            Duration::from_secs(3600),
+            None,
+        ));
+        let (shutdown, stopping) = watch::channel(false);
+        let supervisor = tokio::spawn(supervised(
+            zone,
+            metrics,
+            stopping,
+            alerts.clone(),
+            || async { panic!("a bug") },
+        ));
+        // died at 0 s, 1 s and 3 s
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        shutdown.send(true).unwrap();
+        supervisor.await.unwrap();
+        assert_eq!(
+            alerts.task_died("again".into()),
+            None,
+            "the first death alerted; none since"
+        );
+        assert_eq!(
+            alerts.sync_ended(true, "synced".into()),
+            Some(Alert::Recovered)
+        );
+    }
 }

@@ -19,15 +19,18 @@ const FIRST_RESTART_DELAY: Duration = Duration::from_secs(1);
 const MAX_RESTART_DELAY: Duration = Duration::from_secs(300);
 
 /// Runs the zone task `start()` returns until it ends; when it dies (a
-/// panic: a bug), counts it, marks the zone not ready, logs it, and starts
-/// another after a backoff. Returns when a task ends normally or
-/// `shutdown` changes during a backoff. Aborting this aborts the task.
-pub async fn supervise<F, Fut>(
+/// panic: a bug), counts it, marks the zone not ready, logs it, tells
+/// `died` why (for an alert), and starts another after a backoff. Returns
+/// when a task ends normally or `shutdown` changes during a backoff.
+/// Aborting this aborts the task.
+pub async fn supervise<F, Fut, D>(
     zone: Name,
     metrics: std::sync::Arc<ZoneMetrics>,
     mut shutdown: watch::Receiver<bool>,
+    mut died: D,
     mut start: F,
 ) where
+    D: FnMut(String),
     F: FnMut() -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
@@ -50,6 +53,7 @@ pub async fn supervise<F, Fut>(
         deaths = deaths.saturating_add(1);
         metrics.task_died();
         tracing::error!(zone = %zone, restart_in_ms = delay.as_millis() as u64, "zone task died ({error}); this is a bug in xfr53, please report it with this log. The zone is not ready until it syncs again.");
+        died(error.to_string());
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,
@@ -290,7 +294,10 @@ mod tests {
         let (shutdown, stopping) = watch::channel(false);
         let counter = starts.clone();
         let stop = stopping.clone();
-        let supervisor = tokio::spawn(supervise(zone, figures, stopping, move || {
+        let deaths = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let told = deaths.clone();
+        let died = move |why| told.lock().unwrap().push(why);
+        let supervisor = tokio::spawn(supervise(zone, figures, stopping, died, move || {
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let mut stop = stop.clone();
             async move {
@@ -315,6 +322,9 @@ mod tests {
             !metrics.not_ready(101).is_empty(),
             "not ready until a sync succeeds"
         );
+        let deaths = deaths.lock().unwrap().clone();
+        assert_eq!(deaths.len(), 2, "each death told, for the alert");
+        assert!(deaths[0].contains("a bug"), "{deaths:?}");
         shutdown.send(true).unwrap();
         supervisor.await.unwrap();
     }
@@ -350,6 +360,7 @@ mod tests {
             zone.clone(),
             metrics.zone(&zone),
             stopping,
+            |_| {},
             move || {
                 let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
                 let (live, stop) = (live.clone(), stop.clone());
