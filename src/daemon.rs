@@ -377,9 +377,14 @@ fn timed_out(
     took: Duration,
 ) -> (Event, String) {
     let name = &zone.rules.zone;
-    // batches may have landed: what is cached of Route 53 no longer holds
-    runtime.state.route53 = None;
-    shared.states.save(name, &runtime.state);
+    // The abandoned sync may have taken the held zone copy into its
+    // transfer (and dropped it) or half-applied it: go back to the copy
+    // last saved whole, a base for the next IXFR. Batches may have landed,
+    // so the Route 53 view no longer holds.
+    let mut state = shared.states.load(name);
+    state.route53 = None;
+    shared.states.save(name, &state);
+    runtime.state = state;
     runtime.hosted = None;
     metrics.record(SyncResult::Timeout, took, (0, 0, 0), u64::from(unix_now()));
     let detail = format!(

@@ -2,7 +2,8 @@
 //! (real BIND bytes, a few a second, so no single read ever times out)
 //! runs into the sync's deadline. The sync is counted as a timeout, the
 //! zone turns not ready, an alert goes out, the sync is retried, and the
-//! zone recovers once the primary answers at full speed again.
+//! zone recovers once the primary answers at full speed again, by IXFR:
+//! a timeout keeps the zone copy last saved whole.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -250,4 +251,17 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
         "the zone did not recover\n{}",
         daemon.log()
     );
+    // the timed-out syncs kept the zone copy last saved whole, so the
+    // change comes by IXFR, not by transferring the whole zone again
+    let log = daemon.log();
+    let transfers: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("zone transferred"))
+        .collect();
+    let kind = |k: &str| {
+        let k = format!("kind=\"{k}\"");
+        transfers.iter().filter(|l| l.contains(&k)).count()
+    };
+    assert_eq!(kind("AXFR"), 1, "only the first sync: {transfers:#?}");
+    assert!(kind("IXFR") >= 1, "{transfers:#?}");
 }
