@@ -114,6 +114,9 @@ fn bench(records: usize) {
             return;
         };
         let quota = format!("record_set_quota = {}", records + 100);
+        if kind == Kind::Strict {
+            setup.backend.strict().set_record_set_quota(records + 100);
+        }
         setup.write_config(Some((dns, http)), &quota, &[ZONE]);
         let state_dir = setup.dir.path().join("state");
         let daemon = Daemon::start(&setup, http);
