@@ -136,7 +136,7 @@ fn bench(c: &mut Criterion) {
     for count in [20_000, 100_000] {
         let input = one_name(count);
         let started = std::time::Instant::now();
-        let zone = Zone::from_records(origin.clone(), &input);
+        let zone = Zone::from_records(origin.clone(), &input).unwrap();
         let problems = zone.convert().unwrap_err().problems;
         eprintln!(
             "{count} values at one name: zone model + convert (refused: {}) in {:.0} ms",
@@ -146,7 +146,7 @@ fn bench(c: &mut Criterion) {
     }
     for sets in [100_000, 1_000_000] {
         let input = records(sets, 1, 0);
-        let (zone, bytes) = held(|| Zone::from_records(origin.clone(), &input));
+        let (zone, bytes) = held(|| Zone::from_records(origin.clone(), &input).unwrap());
         eprintln!(
             "{} records at distinct names (A, TXT, MX): the zone model holds {:.0} bytes per record",
             zone.len(),
@@ -164,8 +164,8 @@ fn bench(c: &mut Criterion) {
     // zones this large need a record set quota AWS has raised
     rules.record_set_quota = 200_000;
     for sets in [10_000, 100_000] {
-        let v1 = Zone::from_records(rules.zone.clone(), &records(sets, 1, 0));
-        let v2 = Zone::from_records(rules.zone.clone(), &records(sets, 2, 10));
+        let v1 = Zone::from_records(rules.zone.clone(), &records(sets, 1, 0)).unwrap();
+        let v2 = Zone::from_records(rules.zone.clone(), &records(sets, 2, 10)).unwrap();
         let desired = v1.convert().unwrap();
         let current = route53_view(&desired, &rules);
 

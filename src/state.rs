@@ -232,12 +232,14 @@ impl StateDir {
             .route53
             .as_ref()
             .map(|v| serde_json::to_vec(v).expect("a view serializes"));
+        // A copy that cannot be written is removed, not left stale.
+        let (held, unwritable) = match state.zone.to_wire() {
+            Ok(bytes) => (Some(bytes), Ok(())),
+            Err(e) => (None, Err(anyhow::anyhow!(e))),
+        };
         let results = [
-            write_checked(
-                &self.file(zone, "zone"),
-                provenance,
-                Some(state.zone.to_wire()),
-            ),
+            write_checked(&self.file(zone, "zone"), provenance, held),
+            unwritable,
             write_checked(&self.file(zone, "route53.json"), provenance, view),
         ];
         for result in results {

@@ -457,5 +457,6 @@ pub fn read_zone_file(path: &std::path::Path, zone: &crate::core::name::Name) ->
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("zone {zone}: cannot read zone file {}", path.display()))?;
     let records = zonefile::parse(&path.display().to_string(), &text, zone)?;
-    Ok(Zone::from_records(zone.clone(), &records))
+    Zone::from_records(zone.clone(), &records)
+        .with_context(|| format!("zone {zone}: zone file {}", path.display()))
 }

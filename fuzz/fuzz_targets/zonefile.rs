@@ -10,6 +10,8 @@ use xfr53::core::zonefile;
 fuzz_target!(|text: &str| {
     let origin = Name::parse_route53("fuzz.test").unwrap();
     if let Ok(records) = zonefile::parse("fuzz.zone", text, &origin) {
-        let _ = Zone::from_records(origin, &records).convert();
+        if let Ok(zone) = Zone::from_records(origin, &records) {
+            let _ = zone.convert();
+        }
     }
 });

@@ -69,6 +69,19 @@ pub enum DeltaError {
         to: Serial,
         record: String,
     },
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// A record the zone cannot hold: its data does not encode as DNS wire
+/// data (e.g. a character-string over 255 bytes).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("zone {zone}: record {owner} {rtype}: {reason}; correct or remove it on the primary")]
+pub struct RecordError {
+    pub zone: Name,
+    pub owner: String,
+    pub rtype: String,
+    pub reason: String,
 }
 
 /// One step of `Zone::apply`, to take back.
@@ -80,7 +93,7 @@ enum Undo {
 
 /// `data` as uncompressed wire bytes, with the names of the types whose
 /// names are commonly written in mixed case lowercased.
-fn wire_data(data: &RData) -> Box<[u8]> {
+fn wire_data(data: &RData) -> Result<Box<[u8]>, String> {
     let lower = |name: &DnsName| name.to_lowercase();
     let svcb = |s: &SVCB| {
         SVCB::new(
@@ -111,8 +124,8 @@ fn wire_data(data: &RData) -> Box<[u8]> {
         .as_ref()
         .unwrap_or(data)
         .emit(&mut encoder)
-        .expect("record data read from the wire or a zone file encodes");
-    bytes.into_boxed_slice()
+        .map_err(|e| format!("the record data does not encode: {e}"))?;
+    Ok(bytes.into_boxed_slice())
 }
 
 /// The record data `wire_data` wrote.
@@ -145,12 +158,15 @@ impl Zone {
     }
 
     /// A zone holding `records`.
-    pub fn from_records<'a>(origin: Name, records: impl IntoIterator<Item = &'a Record>) -> Zone {
+    pub fn from_records<'a>(
+        origin: Name,
+        records: impl IntoIterator<Item = &'a Record>,
+    ) -> Result<Zone, RecordError> {
         let mut zone = Zone::new(origin);
         for record in records {
-            zone.insert(record);
+            zone.insert(record)?;
         }
-        zone
+        Ok(zone)
     }
 
     pub fn origin(&self) -> &Name {
@@ -176,23 +192,40 @@ impl Zone {
     }
 
     /// Adds a record (a repeat only updates its TTL).
-    pub fn insert(&mut self, record: &Record) {
+    pub fn insert(&mut self, record: &Record) -> Result<(), RecordError> {
         if self.is_apex_soa(record) {
+            self.rr(record)?;
             self.soa = Some((record.name().clone(), record.ttl(), record.data().clone()));
-            return;
+            return Ok(());
         }
-        let rr = self.rr(record);
+        let rr = self.rr(record)?;
         self.records.insert(rr, record.ttl());
+        Ok(())
     }
 
     /// The key of `record`, sharing the owner name with the records held
     /// at it.
-    fn rr(&self, record: &Record) -> Rr {
+    fn rr(&self, record: &Record) -> Result<Rr, RecordError> {
+        let error = |reason: String| RecordError {
+            zone: self.origin.clone(),
+            owner: record.name().to_string(),
+            rtype: record.record_type().to_string(),
+            reason,
+        };
         let mut rr = Rr {
             owner: Arc::new(Name::from_hickory(record.name())),
             rtype: record.record_type().into(),
-            data: wire_data(record.data()),
+            data: wire_data(record.data()).map_err(error)?,
         };
+        // The whole record (owner, type, class, TTL, length, data) must fit
+        // a DNS message and the state file's 2-byte record length.
+        let owner: usize = record.name().iter().map(|label| label.len() + 1).sum();
+        let size = owner + 1 + 10 + rr.data.len();
+        if size > usize::from(u16::MAX) {
+            return Err(error(format!(
+                "the record is {size} bytes in wire form, over DNS's 65535"
+            )));
+        }
         let first = Rr {
             rtype: 0,
             data: Box::default(),
@@ -207,7 +240,7 @@ impl Zone {
                 rr.owner = held.owner.clone();
             }
         }
-        rr
+        Ok(rr)
     }
 
     fn is_apex_soa(&self, record: &Record) -> bool {
@@ -249,7 +282,7 @@ impl Zone {
             });
         }
         for record in &delta.removed {
-            let rr = self.rr(record);
+            let rr = self.rr(record)?;
             let Some((rr, ttl)) = self.records.remove_entry(&rr) else {
                 return Err(DeltaError::Missing {
                     zone: self.origin.clone(),
@@ -261,25 +294,31 @@ impl Zone {
             undo.push(Undo::Removed(rr, ttl));
         }
         for record in &delta.added {
-            let rr = self.rr(record);
+            let rr = self.rr(record)?;
             let previous = self.records.insert(rr.clone(), record.ttl());
             undo.push(Undo::Inserted(rr, previous));
         }
         undo.push(Undo::Soa(Box::new(self.soa.clone())));
-        self.insert(&delta.soa);
+        self.insert(&delta.soa)?;
         Ok(())
     }
 
     /// The zone as bytes, for the state directory: each record in DNS wire
-    /// format behind a 2-byte length, the apex SOA first.
-    pub fn to_wire(&self) -> Vec<u8> {
+    /// format behind a 2-byte length, the apex SOA first. `insert` keeps
+    /// every record within those 2 bytes; a record that is not names itself.
+    pub fn to_wire(&self) -> Result<Vec<u8>, String> {
+        let length = |len: usize, what: &dyn Fn() -> String| {
+            u16::try_from(len)
+                .map(u16::to_be_bytes)
+                .map_err(|_| format!("zone {}: {}: over 65535 bytes", self.origin, what()))
+        };
         let mut out = Vec::new();
         if let Some((owner, ttl, data)) = &self.soa {
             let record = Record::from_rdata(owner.clone(), *ttl, data.clone());
             let bytes = record
                 .to_bytes()
-                .expect("a record read from the wire encodes");
-            out.extend_from_slice(&(bytes.len() as u16).to_be_bytes());
+                .map_err(|e| format!("zone {}: the apex SOA: {e}", self.origin))?;
+            out.extend_from_slice(&length(bytes.len(), &|| "the apex SOA".into())?);
             out.extend_from_slice(&bytes);
         }
         let mut owner: Option<(&Arc<Name>, Vec<u8>)> = None;
@@ -294,17 +333,18 @@ impl Zone {
                 owner = Some((&rr.owner, wire));
             }
             let (_, name) = owner.as_ref().expect("set just above");
+            let what = || format!("record {} {}", rr.owner, RecordType::from(rr.rtype));
             record.clear();
             record.extend_from_slice(name);
             record.extend_from_slice(&rr.rtype.to_be_bytes());
             record.extend_from_slice(&1u16.to_be_bytes()); // class IN
             record.extend_from_slice(&ttl.to_be_bytes());
-            record.extend_from_slice(&(rr.data.len() as u16).to_be_bytes());
+            record.extend_from_slice(&length(rr.data.len(), &what)?);
             record.extend_from_slice(&rr.data);
-            out.extend_from_slice(&(record.len() as u16).to_be_bytes());
+            out.extend_from_slice(&length(record.len(), &what)?);
             out.extend_from_slice(&record);
         }
-        out
+        Ok(out)
     }
 
     /// Reads what `to_wire` wrote.
@@ -316,7 +356,7 @@ impl Zone {
                 return Err("truncated".into());
             }
             let record = Record::from_bytes(&rest[..len]).map_err(|e| e.to_string())?;
-            zone.insert(&record);
+            zone.insert(&record).map_err(|e| e.to_string())?;
             bytes = &rest[len..];
         }
         Ok(zone)
@@ -364,7 +404,7 @@ mod tests {
             .map(|i| record("Big.z.test.", RData::A(A(Ipv4Addr::from(i)))))
             .chain([record("big.z.test.", RData::A(A(Ipv4Addr::from(7))))])
             .collect();
-        let zone = Zone::from_records(origin(), &records);
+        let zone = Zone::from_records(origin(), &records).unwrap();
         assert_eq!(zone.len(), 1000, "the repeat in other case is one record");
         let owner = &zone.records.keys().next().unwrap().owner;
         assert!(zone.records.keys().all(|rr| Arc::ptr_eq(&rr.owner, owner)));
@@ -391,7 +431,7 @@ mod tests {
         let txt = |i: u32| record("big.z.test.", RData::TXT(TXT::new(vec![format!("v{i}")])));
         let mut records: Vec<Record> = (0..20_000).map(txt).collect();
         records.push(soa(1));
-        let mut zone = Zone::from_records(origin(), &records);
+        let mut zone = Zone::from_records(origin(), &records).unwrap();
         assert_eq!(zone.len(), 20_001);
         let delta = Delta {
             from: Serial(1),
@@ -418,7 +458,8 @@ mod tests {
                 record("a.z.test.", cname("Target.Example.")),
                 record("a.z.test.", cname("target.example.")),
             ],
-        );
+        )
+        .unwrap();
         assert_eq!(zone.len(), 1);
     }
 
@@ -446,13 +487,77 @@ mod tests {
                 RData::MX(MX::new(10, DnsName::from_ascii("Mail.z.test.").unwrap())),
             ),
         ];
-        let zone = Zone::from_records(origin(), &records);
-        let read = Zone::from_wire(origin(), &zone.to_wire()).unwrap();
+        let zone = Zone::from_records(origin(), &records).unwrap();
+        let read = Zone::from_wire(origin(), &zone.to_wire().unwrap()).unwrap();
         assert_eq!(read, zone);
         assert_eq!(read.serial(), Some(Serial(7)));
         assert_eq!(
             read.convert().unwrap().sets.len(),
             zone.convert().unwrap().sets.len()
         );
+    }
+
+    /// Data hickory cannot encode (a character-string over 255 bytes, as a
+    /// zone file can write) is an error naming the record, not a panic;
+    /// from a delta it leaves the zone as it was.
+    #[test]
+    fn a_record_whose_data_does_not_encode_is_an_error() {
+        let long = record("t.z.test.", RData::TXT(TXT::new(vec!["x".repeat(300)])));
+        let error = Zone::from_records(origin(), &[long.clone()]).unwrap_err();
+        assert_eq!(
+            (
+                error.zone.to_string(),
+                error.owner.as_str(),
+                error.rtype.as_str()
+            ),
+            ("z.test.".into(), "t.z.test.", "TXT")
+        );
+        assert!(error.to_string().contains("does not encode"), "{error}");
+
+        let soa = |serial| {
+            let soa = SOA::new(
+                DnsName::from_ascii("ns.z.test.").unwrap(),
+                DnsName::from_ascii("admin.z.test.").unwrap(),
+                serial,
+                1,
+                2,
+                3,
+                4,
+            );
+            record("z.test.", RData::SOA(soa))
+        };
+        let mut zone = Zone::from_records(origin(), &[soa(1)]).unwrap();
+        let before = zone.clone();
+        let delta = Delta {
+            from: Serial(1),
+            to: Serial(2),
+            soa: soa(2),
+            removed: vec![],
+            added: vec![record("a.z.test.", RData::A(A(Ipv4Addr::LOCALHOST))), long],
+        };
+        let error = zone.apply(&[delta]).unwrap_err();
+        assert!(matches!(error, DeltaError::Record(_)), "{error}");
+        assert_eq!(zone, before);
+    }
+
+    /// Data of 65,531 bytes encodes, but with its owner, type, class, TTL
+    /// and length the record is over DNS's 65,535 bytes (before, its length
+    /// wrapped in the state file, which then read back as damaged on every
+    /// start, so every sync transferred the whole zone).
+    #[test]
+    fn a_record_over_65535_bytes_is_an_error() {
+        let mut strings = vec!["y".repeat(255); 255];
+        strings.push("y".repeat(250));
+        let huge = record("t.z.test.", RData::TXT(TXT::new(strings)));
+        let error = Zone::from_records(origin(), &[huge]).unwrap_err();
+        assert!(error.to_string().contains("over DNS's 65535"), "{error}");
+        assert_eq!(error.owner, "t.z.test.");
+
+        // the largest that fits still round-trips through the state file
+        let strings = vec!["y".repeat(255); 254];
+        let big = record("t.z.test.", RData::TXT(TXT::new(strings)));
+        let zone = Zone::from_records(origin(), &[big]).unwrap();
+        let read = Zone::from_wire(origin(), &zone.to_wire().unwrap()).unwrap();
+        assert_eq!(read, zone);
     }
 }

@@ -32,6 +32,7 @@ fn values(body: &str) -> BTreeMap<(String, RrType), Vec<String>> {
     let text = format!("{HEAD}{body}");
     let records = zonefile::parse("svcb.zone", &text, &origin()).unwrap_or_else(|e| panic!("{e}"));
     let converted = Zone::from_records(origin(), &records)
+        .unwrap()
         .convert()
         .unwrap_or_else(|e| panic!("{e}"));
     converted
@@ -306,6 +307,7 @@ fn route53_spellings_compare_by_meaning() {
         let text = format!("{HEAD}{body}");
         let records = zonefile::parse("svcb.zone", &text, &origin()).unwrap();
         Zone::from_records(origin(), &records)
+            .unwrap()
             .convert()
             .unwrap()
             .sets

@@ -177,7 +177,7 @@ async fn an_axfr_without_its_closing_soa_stops_at_the_byte_cap() {
 async fn an_endless_ixfr_stops_at_the_cap_and_leaves_the_held_zone() {
     let addr = endless_primary("ixfr.test.", Stream::Endless).await;
     let origin = Name::parse_route53("ixfr.test").unwrap();
-    let mut held = Zone::from_records(origin.clone(), &[soa("ixfr.test.", 1)]);
+    let mut held = Zone::from_records(origin.clone(), &[soa("ixfr.test.", 1)]).unwrap();
     let before = held.clone();
     let limits = TransferLimits {
         max_records: 1_000,

@@ -29,6 +29,7 @@ fn zone_file(file: &str) -> Zone {
         origin.clone(),
         &zonefile::parse(file, &text, &origin).unwrap(),
     )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -186,7 +187,7 @@ async fn ixfr_from_a_serial_bind_has_no_journal_for_falls_back_to_the_whole_zone
     );
     // a held copy at a serial BIND never journaled
     let mut held = zone_file("delegation.zone");
-    held.insert(&old_soa(&fresh, 1000));
+    held.insert(&old_soa(&fresh, 1000)).unwrap();
     let (outcome, _) = refresh(&primary, &mut held).await.unwrap();
     assert!(
         matches!(outcome, Outcome::Full { reason: Some(_) }),

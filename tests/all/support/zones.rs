@@ -26,7 +26,10 @@ pub fn load(file: &str) -> Converted {
     let text = std::fs::read_to_string(&path).unwrap();
     let origin = origin_of(&text);
     let records = zonefile::parse(file, &text, &origin).unwrap();
-    Zone::from_records(origin, &records).convert().unwrap()
+    Zone::from_records(origin, &records)
+        .unwrap()
+        .convert()
+        .unwrap()
 }
 
 /// A generated zone `origin` (no trailing dot) with `names` hosts of two A
