@@ -503,7 +503,7 @@ mod tests {
     #[test]
     fn a_record_whose_data_does_not_encode_is_an_error() {
         let long = record("t.z.test.", RData::TXT(TXT::new(vec!["x".repeat(300)])));
-        let error = Zone::from_records(origin(), &[long.clone()]).unwrap_err();
+        let error = Zone::from_records(origin(), std::slice::from_ref(&long)).unwrap_err();
         assert_eq!(
             (
                 error.zone.to_string(),
