@@ -13,6 +13,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -23,7 +24,7 @@ use crate::core::name::Name;
 use crate::core::rrset::CurrentSet;
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
-use crate::sync::off_runtime;
+use crate::sync::in_place;
 
 pub const DEFAULT_DIR: &str = "/var/lib/xfr53";
 
@@ -37,7 +38,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(600);
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Route53View {
     pub serial: u32,
-    pub sets: Vec<CurrentSet>,
+    /// Shared with the sync using it: a sync over the cached view copies
+    /// nothing.
+    pub sets: Arc<Vec<CurrentSet>>,
 }
 
 impl Route53View {
@@ -177,7 +180,7 @@ impl StateDir {
     /// The state of `zone`; empty when there is none, and without any file
     /// that is damaged or written for another zone (logged).
     pub fn load(&self, zone: &Name) -> ZoneState {
-        off_runtime(|| self.load_now(zone))
+        in_place(|| self.load_now(zone))
     }
 
     fn load_now(&self, zone: &Name) -> ZoneState {
@@ -221,7 +224,7 @@ impl StateDir {
 
     /// Writes `state` (each file atomically); failures are logged.
     pub fn save(&self, zone: &Name, state: &ZoneState) {
-        off_runtime(|| self.save_now(zone, state))
+        in_place(|| self.save_now(zone, state))
     }
 
     fn save_now(&self, zone: &Name, state: &ZoneState) {
@@ -379,7 +382,7 @@ mod tests {
         let mut state = ZoneState::empty(zone);
         state.route53 = Some(Route53View {
             serial: 7,
-            sets: Vec::new(),
+            sets: Arc::default(),
         });
         state.provenance = Some(provenance());
         state.adopt(provenance());

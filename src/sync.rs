@@ -123,7 +123,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         let (route53_serial, listed) = match (&self.state.route53, force) {
             (Some(_), false) => (self.route53_serial().await?, None),
             _ => {
-                let sets = self.list().await?;
+                let sets = Arc::new(self.list().await?);
                 self.remember(&sets);
                 (self.serial_in(&sets), Some(sets))
             }
@@ -132,13 +132,13 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
             return Ok(Outcome::UpToDate(primary_serial));
         }
-        let desired = self.desired(primary_serial).await?;
+        let desired = Arc::new(self.desired(primary_serial).await?);
         let mut current = match listed {
             Some(sets) => sets,
             None => self.current(route53_serial).await?,
         };
         for attempt in 0..=MAX_REPLANS {
-            let plan = off_runtime(|| plan_zone(&desired, &current, &self.config.rules, force))?;
+            let plan = self.plan_off(&desired, &current, force).await??;
             if plan.is_refused() {
                 return Ok(Outcome::Refused(plan));
             }
@@ -151,9 +151,14 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .await
             {
                 Ok(_) => {
+                    let (plan, after) = off_runtime(move || {
+                        let after = plan.after(&current);
+                        (plan, after)
+                    })
+                    .await?;
                     self.state.route53 = Some(Route53View {
                         serial: plan.serial.0,
-                        sets: off_runtime(|| plan.after(&current)),
+                        sets: Arc::new(after),
                     });
                     return Ok(Outcome::Applied(plan));
                 }
@@ -163,10 +168,9 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 }) => {
                     // Earlier batches may have landed: nothing cached holds.
                     self.state.route53 = None;
-                    let fresh = self.list().await?;
+                    let fresh = Arc::new(self.list().await?);
                     self.remember(&fresh);
-                    let replanned =
-                        off_runtime(|| plan_zone(&desired, &fresh, &self.config.rules, force))?;
+                    let replanned = self.plan_off(&desired, &fresh, force).await??;
                     // The same batches again from the rejected one: Route 53
                     // held what the plan assumed, so it refuses the change
                     // itself. Anything else (another writer, a retried
@@ -210,11 +214,21 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     pub async fn plan(&mut self) -> Result<Plan> {
         let primary_serial = self.primary_serial().await?;
         let route53_serial = self.route53_serial().await?;
-        let desired = self.desired(primary_serial).await?;
+        let desired = Arc::new(self.desired(primary_serial).await?);
         let current = self.current(route53_serial).await?;
-        Ok(off_runtime(|| {
-            plan_zone(&desired, &current, &self.config.rules, false)
-        })?)
+        Ok(self.plan_off(&desired, &current, false).await??)
+    }
+
+    /// `plan_zone` off the async workers.
+    async fn plan_off(
+        &self,
+        desired: &Arc<Converted>,
+        current: &Arc<Vec<CurrentSet>>,
+        force: bool,
+    ) -> Result<Result<Plan, crate::core::pipeline::PlanError>> {
+        let (desired, current) = (desired.clone(), current.clone());
+        let rules = self.config.rules.clone();
+        off_runtime(move || plan_zone(&desired, &current, &rules, force)).await
     }
 
     /// The primary's serial (SOA query), and what Route 53's `_serial` says.
@@ -230,7 +244,10 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         self.state.zone = Zone::new(self.config.rules.zone.clone());
         let desired = self.desired(primary_serial).await?;
         let current = self.list().await?;
-        Ok(off_runtime(|| diff(&desired.sets, &current, &self.config.rules)).changes)
+        let rules = self.config.rules.clone();
+        Ok(off_runtime(move || diff(&desired.sets, &current, &rules))
+            .await?
+            .changes)
     }
 
     /// The primary's serial (remembering its SOA for the daemon's timers).
@@ -347,7 +364,17 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 }
             }
         }
-        let converted = off_runtime(|| self.state.zone.convert())?;
+        // The held copy goes with the conversion and comes back with it (a
+        // sync dropped at its deadline meanwhile loses it; the daemon then
+        // goes back to the copy last saved).
+        let held = std::mem::replace(&mut self.state.zone, Zone::new(zone.clone()));
+        let (held, converted) = off_runtime(move || {
+            let converted = held.convert();
+            (held, converted)
+        })
+        .await?;
+        self.state.zone = held;
+        let converted = converted?;
         for note in converted.notes() {
             tracing::warn!("{note}");
         }
@@ -356,14 +383,14 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
 
     /// Route 53's content: the cached view when `_serial` still matches it,
     /// else a full listing (remembered).
-    async fn current(&mut self, route53_serial: Option<Serial>) -> Result<Vec<CurrentSet>> {
+    async fn current(&mut self, route53_serial: Option<Serial>) -> Result<Arc<Vec<CurrentSet>>> {
         match &self.state.route53 {
             Some(view) if route53_serial == Some(view.serial()) => {
                 tracing::debug!(zone = %self.config.rules.zone, serial = view.serial, "using the cached Route 53 view");
-                Ok(off_runtime(|| view.sets.clone()))
+                Ok(view.sets.clone())
             }
             _ => {
-                let sets = self.list().await?;
+                let sets = Arc::new(self.list().await?);
                 self.remember(&sets);
                 Ok(sets)
             }
@@ -374,10 +401,10 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     /// a serial is complete, so the next syncs need one small request to
     /// know it still holds (a failure, or another writer's apply, does not
     /// cost a full listing on every later sync).
-    fn remember(&mut self, sets: &[CurrentSet]) {
+    fn remember(&mut self, sets: &Arc<Vec<CurrentSet>>) {
         self.state.route53 = self.serial_in(sets).map(|serial| Route53View {
             serial: serial.0,
-            sets: off_runtime(|| sets.to_vec()),
+            sets: sets.clone(),
         });
         self.state.relisted = self.state.route53.is_some();
     }
@@ -391,11 +418,27 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     }
 }
 
-/// Runs CPU-heavy work (conversion, diff, plan, state encoding) without
-/// holding an async worker thread, so the NOTIFY listener and `/healthz`
-/// keep answering while a big zone converts. On a single-threaded runtime
-/// (some tests) it simply runs.
-pub fn off_runtime<R>(work: impl FnOnce() -> R) -> R {
+/// Runs CPU-heavy work (conversion, diff, plan) on tokio's blocking
+/// threads and awaits it, so the async workers keep the NOTIFY listener and
+/// `/healthz` answering, and the daemon's sync deadline fires on time: the
+/// sync awaiting it is dropped there, the work runs to its end in the
+/// background and its result is dropped.
+pub async fn off_runtime<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => Ok(done),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(e).context("the work was cancelled: the runtime is shutting down"),
+    }
+}
+
+/// Runs work that must not be dropped half-way (writing the state files)
+/// without holding an async worker thread. Unlike `off_runtime` it cannot
+/// be abandoned: a deadline around it waits for it (encoding and writing a
+/// 100,000-record zone's state takes tens of milliseconds). On a
+/// single-threaded runtime (some tests) it simply runs.
+pub fn in_place<R>(work: impl FnOnce() -> R) -> R {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
@@ -459,4 +502,27 @@ pub fn read_zone_file(path: &std::path::Path, zone: &crate::core::name::Name) ->
     let records = zonefile::parse(&path.display().to_string(), &text, zone)?;
     Zone::from_records(zone.clone(), &records)
         .with_context(|| format!("zone {zone}: zone file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// The daemon's sync deadline is a `tokio::time::timeout` around the
+    /// sync: it fires while CPU work runs off the runtime (before, the work
+    /// ran in `block_in_place`, inside the poll, and the deadline waited
+    /// for its end).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deadline_fires_while_work_runs_off_the_runtime() {
+        let started = Instant::now();
+        let work = off_runtime(|| std::thread::sleep(Duration::from_secs(3)));
+        let ran = tokio::time::timeout(Duration::from_millis(100), work).await;
+        assert!(ran.is_err(), "the work ended before the deadline");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "the deadline fired after {:?}",
+            started.elapsed()
+        );
+    }
 }
