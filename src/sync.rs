@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{bail, Context, Result};
 use hickory_proto::rr::rdata::SOA;
@@ -449,30 +449,38 @@ pub fn in_place<R>(work: impl FnOnce() -> R) -> R {
 }
 
 /// Transfers (`refresh`) into `zone` on a runtime of their own: decoding
-/// every message and record of a big transfer between reads would hold an
-/// async worker of the daemon for long stretches. Awaiting it here stays
-/// cancellable (the daemon's sync deadline): the transfer is then aborted,
-/// and the held copy is lost (the next sync transfers the whole zone).
+/// and inserting a big transfer's messages runs between reads, and a fast
+/// primary's reads are always ready, so tokio's cooperative budget lets one
+/// transfer hold an async worker of the daemon for a hundred reads at a
+/// time. Awaiting it here stays cancellable (the daemon's sync deadline):
+/// the transfer is then aborted, and the held copy is lost (the daemon goes
+/// back to the copy last saved). When that runtime cannot start (out of
+/// threads or file descriptors) the transfer runs here, with a warning.
 async fn transfer(
     primary: &Primary,
     zone: &mut Zone,
 ) -> Result<(crate::dns::transfer::Outcome, crate::dns::transfer::Stats)> {
-    static TRANSFERS: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    static TRANSFERS: Mutex<Option<tokio::runtime::Runtime>> = Mutex::new(None);
     struct AbortOnDrop(tokio::task::AbortHandle);
     impl Drop for AbortOnDrop {
         fn drop(&mut self) {
             self.0.abort();
         }
     }
-    let runtime = TRANSFERS.get_or_init(|| {
+    let origin = zone.origin().clone();
+    let runtime = match started(&TRANSFERS, || {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("xfr53-transfer")
             .enable_all()
             .build()
-            .expect("the transfer runtime starts")
-    });
-    let origin = zone.origin().clone();
+    }) {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::warn!(zone = %origin, "the transfer runtime did not start ({e}); transferring on the daemon's own, where a big transfer slows the NOTIFY listener. Raise the process's limits on threads and open files");
+            return refresh(primary, zone).await;
+        }
+    };
     let mut held = std::mem::replace(zone, Zone::new(origin.clone()));
     let primary = primary.clone();
     let task = runtime.spawn(async move {
@@ -485,6 +493,18 @@ async fn transfer(
         .with_context(|| format!("zone {origin}: the transfer task ended"))?;
     *zone = held;
     result
+}
+
+/// The runtime in `slot`, started by `start` the first time it succeeds.
+fn started(
+    slot: &Mutex<Option<tokio::runtime::Runtime>>,
+    start: impl FnOnce() -> std::io::Result<tokio::runtime::Runtime>,
+) -> std::io::Result<tokio::runtime::Handle> {
+    let mut held = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    if held.is_none() {
+        *held = Some(start()?);
+    }
+    Ok(held.as_ref().expect("set just above").handle().clone())
 }
 
 fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {
@@ -508,6 +528,25 @@ pub fn read_zone_file(path: &std::path::Path, zone: &crate::core::name::Name) ->
 mod tests {
     use super::*;
     use std::time::Instant;
+
+    /// A runtime that cannot start (EMFILE, ENOMEM: the exhaustion this
+    /// daemon must survive) is an error, not a panic, and the next
+    /// transfer tries again.
+    #[test]
+    fn a_runtime_that_cannot_start_is_an_error_and_retried() {
+        let slot = Mutex::new(None);
+        let failing = || Err(std::io::Error::from_raw_os_error(24)); // EMFILE
+        let error = started(&slot, failing).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(24));
+        let build = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        };
+        let first = started(&slot, build).unwrap();
+        let again = started(&slot, || panic!("started twice")).unwrap();
+        assert_eq!(first.id(), again.id());
+    }
 
     /// The daemon's sync deadline is a `tokio::time::timeout` around the
     /// sync: it fires while CPU work runs off the runtime (before, the work
