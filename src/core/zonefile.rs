@@ -13,9 +13,7 @@
 
 use hickory_proto::rr::rdata::{CNAME, MX, NAPTR, NS, NULL, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{
-    BinDecodable as _, BinDecoder, BinEncodable as _, BinEncoder, Restrict,
-};
+use hickory_proto::serialize::binary::{BinDecoder, BinEncodable as _, BinEncoder, Restrict};
 use hickory_proto::serialize::txt::{Parser, RDataParser};
 
 use super::escape::{self, Digits};
