@@ -175,6 +175,10 @@ async fn ixfr(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stat
     .await
 }
 
+/// Header-only messages borne between a newer SOA and the record that
+/// tells an incremental answer from a whole zone.
+const MAX_EMPTY_MESSAGES: usize = 16;
+
 async fn ixfr_exchange(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stats)> {
     let mut held_soa = Record::from_rdata(
         origin.to_hickory(),
@@ -203,11 +207,21 @@ async fn ixfr_exchange(primary: &Primary, origin: &Name, held: u32) -> Result<(I
     }
     // A newer lone SOA may be only the first message of the answer (PowerDNS
     // sends the opening SOA alone): read on before deciding. Only an answer
-    // that ends there means "no IXFR on offer".
+    // that ends there means "no IXFR on offer". Header-only messages say
+    // nothing: none is kept and only a few are borne, so a hostile primary
+    // cannot fill memory with them below the byte cap.
     let mut read = vec![first];
+    let mut empty = 0;
     while records(&read).nth(1).is_none() {
         match exchange.next_or_end().await {
+            Ok(Some(message)) if message.answers().is_empty() => {
+                empty += 1;
+                if empty == MAX_EMPTY_MESSAGES {
+                    bail!("the primary offers serial {newest}, then sends {empty} messages without records: it is not sending a transfer");
+                }
+            }
             Ok(Some(message)) => read.push(message),
+            Err(e) if e.downcast_ref::<LimitExceeded>().is_some() => return Err(e),
             Ok(None) => {
                 let reason = format!("the primary offers serial {newest} but no IXFR");
                 return Ok((Ixfr::Fallback(reason), exchange.stats));

@@ -25,6 +25,8 @@ enum Stream {
     Endless,
     /// One A record per message, one message per `Duration`, forever.
     Trickle(Duration),
+    /// For IXFR: the newer SOA alone, then header-only messages, forever.
+    Empty,
 }
 
 fn name(text: &str) -> DnsName {
@@ -58,7 +60,7 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
         let query = Message::from_vec(&bytes).unwrap();
         let ixfr = query.queries()[0].query_type() == hickory_proto::rr::RecordType::IXFR;
         let mut opening = vec![soa(origin, 2)];
-        if ixfr {
+        if ixfr && !matches!(stream, Stream::Empty) {
             opening.push(soa(origin, 1));
         }
         let mut message = response(&query, opening);
@@ -72,6 +74,7 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
         let (per_message, pause) = match stream {
             Stream::Endless => (100, None),
             Stream::Trickle(pause) => (1, Some(pause)),
+            Stream::Empty => (0, None),
         };
         for i in 0u32.. {
             let records = (0..per_message)
@@ -190,6 +193,28 @@ async fn an_endless_ixfr_stops_at_the_cap_and_leaves_the_held_zone() {
         format!("{error:#}"),
         format!("zone ixfr.test.: IXFR from serial 1 from primary {addr}: the answer goes past 1000 records (max_transfer_records): is the primary sending an endless transfer? If the zone really is this big, raise max_transfer_records for it")
     );
+    assert_eq!(held, before);
+}
+
+#[tokio::test]
+async fn header_only_messages_after_a_newer_soa_are_refused_not_hoarded() {
+    let addr = endless_primary("empty.test.", Stream::Empty).await;
+    let origin = Name::parse_route53("empty.test").unwrap();
+    let mut held = Zone::from_records(origin.clone(), &[soa("empty.test.", 1)]);
+    let before = held.clone();
+    let limits = TransferLimits {
+        deadline: Duration::from_secs(10),
+        ..WIDE
+    };
+    let started = std::time::Instant::now();
+    let error = refresh(&primary(addr, limits), &mut held)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        format!("{error:#}"),
+        format!("zone empty.test.: IXFR from serial 1 from primary {addr}: the primary offers serial 2, then sends 16 messages without records: it is not sending a transfer")
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(held, before);
 }
 
