@@ -629,24 +629,37 @@ fn toml_error(text: &str, error: &toml::de::Error) -> anyhow::Error {
     anyhow::anyhow!("TOML error at {place}: {message}")
 }
 
-/// `message` with the text inside every double-quoted string replaced.
+/// `message` with the text of every quoted span replaced: "basic" and
+/// 'literal' strings, and `names` (serde's quoting) unless shaped like
+/// xfr53's keys (lowercase words, so an unknown-key typo still shows; a
+/// base64 secret has capitals or digits).
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
+    let mut previous = ' ';
     while let Some(c) = chars.next() {
         out.push(c);
-        if c == '"' {
-            out.push_str("...\"");
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        chars.next();
-                    }
-                    '"' => break,
-                    _ => {}
+        // an apostrophe inside a word ("can't") opens nothing
+        let opens = c == '"' || c == '`' || (c == '\'' && !previous.is_alphanumeric());
+        previous = c;
+        if !opens {
+            continue;
+        }
+        let mut span = String::new();
+        while let Some(next) = chars.next() {
+            match next {
+                '\\' if c == '"' => {
+                    chars.next();
                 }
+                close if close == c => break,
+                other => span.push(other),
             }
         }
+        let key_shaped = c == '`'
+            && (1..=40).contains(&span.len())
+            && span.chars().all(|k| k.is_ascii_lowercase() || k == '_');
+        out.push_str(if key_shaped { &span } else { "..." });
+        out.push(c);
     }
     out
 }
@@ -660,6 +673,18 @@ fn prefix(text: &str) -> Result<IpNet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_spans_are_redacted_but_key_names_stay() {
+        assert_eq!(
+            redact_quoted("unknown field `Zm9v+Kg==`, expected one of `secret_file`, `secret_env`"),
+            "unknown field `...`, expected one of `secret_file`, `secret_env`"
+        );
+        assert_eq!(
+            redact_quoted("unknown field `primarys`; invalid type: string \"a\\\"b\", 'lit' can't"),
+            "unknown field `primarys`; invalid type: string \"...\", '...' can't"
+        );
+    }
 
     #[test]
     fn defaults_and_derived_values() {
