@@ -631,8 +631,8 @@ fn toml_error(text: &str, error: &toml::de::Error) -> anyhow::Error {
 
 /// `message` with the text of every quoted span replaced: "basic" and
 /// 'literal' strings, and `names` (serde's quoting) unless shaped like
-/// xfr53's keys (lowercase words, so an unknown-key typo still shows; a
-/// base64 secret has capitals or digits).
+/// xfr53's keys or a number (lowercase words, so an unknown-key typo still
+/// shows; a base64 secret mixes capitals, digits and letters).
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
@@ -655,10 +655,13 @@ fn redact_quoted(message: &str) -> String {
                 other => span.push(other),
             }
         }
-        let key_shaped = c == '`'
+        let shown = c == '`'
             && (1..=40).contains(&span.len())
-            && span.chars().all(|k| k.is_ascii_lowercase() || k == '_');
-        out.push_str(if key_shaped { &span } else { "..." });
+            && (span.chars().all(|k| k.is_ascii_lowercase() || k == '_')
+                || span
+                    .chars()
+                    .all(|k| k.is_ascii_digit() || "+-.".contains(k)));
+        out.push_str(if shown { &span } else { "..." });
         out.push(c);
     }
     out
