@@ -16,7 +16,7 @@ use crate::core::name::Name;
 use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
 use crate::core::schedule::Clamps;
 use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
-use crate::dns::primary::{Primary, TransferLimits};
+use crate::dns::primary::{Primary, TransferLimits, BYTES_PER_RECORD};
 use crate::dns::tsig::TsigKey;
 
 mod limits;
@@ -232,6 +232,10 @@ fn ranged_or<T: PartialOrd + Debug>(
     range: RangeInclusive<T>,
 ) -> Result<T> {
     value.map_or(Ok(default), |v| ranged(setting, v, range))
+}
+
+fn clamped<T: Ord + Copy>(value: T, range: RangeInclusive<T>) -> T {
+    value.clamp(*range.start(), *range.end())
 }
 
 impl Config {
@@ -452,18 +456,23 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         ranges::RECORD_SET_QUOTA,
     )
     .map_err(|e| hint(e, "the hosted zone holds its own SOA and NS, and the serial record; Route 53's default quota is 10000"))?;
+    // Each default follows the final value it derives from, kept in range.
     let defaults = TransferLimits::for_quota(quota);
+    let max_records = ranged_or(
+        "max_transfer_records",
+        raw.max_transfer_records,
+        clamped(defaults.max_records, ranges::MAX_TRANSFER_RECORDS),
+        ranges::MAX_TRANSFER_RECORDS,
+    )?;
     let limits = TransferLimits {
-        max_records: ranged_or(
-            "max_transfer_records",
-            raw.max_transfer_records,
-            defaults.max_records,
-            ranges::MAX_TRANSFER_RECORDS,
-        )?,
+        max_records,
         max_bytes: ranged_or(
             "max_transfer_bytes",
             raw.max_transfer_bytes,
-            defaults.max_bytes,
+            clamped(
+                max_records.saturating_mul(BYTES_PER_RECORD),
+                ranges::MAX_TRANSFER_BYTES,
+            ),
             ranges::MAX_TRANSFER_BYTES,
         )?,
         deadline: Duration::from_secs(ranged_or(
@@ -840,6 +849,20 @@ mod tests {
                 deadline: Duration::from_secs(9)
             }
         );
+    }
+
+    #[test]
+    fn the_byte_cap_follows_the_record_cap_and_stays_in_range() {
+        let limits =
+            |settings| Config::parse(&zone_with(settings)).unwrap().zones[0].primaries[0].limits;
+        let set = limits("max_transfer_records = 500000");
+        assert_eq!((set.max_records, set.max_bytes), (500_000, 500_000 * 1024));
+        // 10M sets: 100M records, whose 1 KiB each is above the byte range
+        let huge = limits("record_set_quota = 10000000");
+        assert_eq!(huge.max_records, 100_000_000);
+        assert_eq!(huge.max_bytes, *ranges::MAX_TRANSFER_BYTES.end());
+        let small = limits("max_transfer_records = 3");
+        assert_eq!(small.max_bytes, *ranges::MAX_TRANSFER_BYTES.start());
     }
 
     #[test]
