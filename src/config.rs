@@ -326,6 +326,9 @@ impl Config {
             zones.push(parsed);
         }
         for zone in &zones {
+            warnings.extend(sync_deadline_warning(zone, &route53));
+        }
+        for zone in &zones {
             // a serial record inside a child zone xfr53 also syncs sits
             // below that zone's delegation: never answered
             let serial = &zone.rules.serial_name;
@@ -562,6 +565,25 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
             DEFAULT_SYNC_TIMEOUT.as_secs(),
             ranges::SYNC_TIMEOUT_SECONDS,
         )?),
+    })
+}
+
+/// A sync deadline that a sync using its other deadlines in full overruns:
+/// IXFR then an AXFR fallback, each bounded by the transfer deadline, then
+/// the INSYNC wait. Only a warning: those deadlines are ceilings against a
+/// hostile or stuck primary, and most syncs end far below them.
+fn sync_deadline_warning(zone: &ZoneConfig, route53: &Route53Settings) -> Option<String> {
+    let transfer = zone.primaries.first()?.limits.deadline;
+    let needed = 2 * transfer + route53.insync_timeout;
+    (zone.sync_timeout < needed).then(|| {
+        format!(
+            "zone {}: sync_timeout_seconds = {} is below 2 x transfer_timeout_seconds ({}) + route53.insync_timeout_seconds ({}) = {}: a sync whose IXFR and AXFR fallback each run near their deadline is abandoned before INSYNC; raise sync_timeout_seconds or lower the others",
+            zone.rules.zone,
+            zone.sync_timeout.as_secs(),
+            transfer.as_secs(),
+            route53.insync_timeout.as_secs(),
+            needed.as_secs()
+        )
     })
 }
 
@@ -863,6 +885,19 @@ mod tests {
         assert_eq!(huge.max_bytes, *ranges::MAX_TRANSFER_BYTES.end());
         let small = limits("max_transfer_records = 3");
         assert_eq!(small.max_bytes, *ranges::MAX_TRANSFER_BYTES.start());
+    }
+
+    #[test]
+    fn a_sync_deadline_shorter_than_its_transfers_and_insync_is_warned_about() {
+        let warnings = |settings| Config::parse(&zone_with(settings)).unwrap().warnings;
+        assert!(
+            warnings("").is_empty(),
+            "the defaults fit: 2 x 300 + 300 = 900"
+        );
+        assert_eq!(
+            warnings("transfer_timeout_seconds = 400"),
+            ["zone a.test.: sync_timeout_seconds = 900 is below 2 x transfer_timeout_seconds (400) + route53.insync_timeout_seconds (300) = 1100: a sync whose IXFR and AXFR fallback each run near their deadline is abandoned before INSYNC; raise sync_timeout_seconds or lower the others"]
+        );
     }
 
     #[test]
