@@ -441,7 +441,12 @@ async fn run_sync(
     let state = &mut runtime.state;
     let (result, soa) = match &hosted {
         Ok(hosted) => {
-            let source = Source::Primaries(zone.primaries.clone());
+            // the zone's metrics count the transfers that hit a limit
+            let counting = |p: &crate::dns::primary::Primary| crate::dns::primary::Primary {
+                limit_hits: Some(metrics.transfer_limits()),
+                ..p.clone()
+            };
+            let source = Source::Primaries(zone.primaries.iter().map(counting).collect());
             let mut sync =
                 ZoneSync::new(zone, source, hosted.as_ref(), state, shared.insync_timeout)
                     .stopping(stop);

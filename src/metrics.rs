@@ -10,6 +10,7 @@ use crate::core::name::Name;
 use crate::dns::listener::Counters;
 use crate::dns::notify::{TsigCase, Verdict};
 use crate::dns::rate_limit::NoSlot;
+use crate::dns::transfer::LimitHits;
 
 /// How a sync ended, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub struct ZoneMetrics {
     /// cleared by the next success.
     stalled: AtomicBool,
     task_restarts: AtomicU64,
+    /// Handed to the zone's primaries: transfers stopped at a limit.
+    transfer_limits: Arc<LimitHits>,
 }
 
 /// What the daemon's NOTIFY coalescing reads.
@@ -72,6 +75,11 @@ impl ZoneMetrics {
     pub fn route53_serial(&self) -> Option<u32> {
         let stored = self.route53_serial.load(Ordering::Relaxed);
         stored.checked_sub(1).map(|s| s as u32)
+    }
+
+    /// The counter the zone's transfers count their limits in.
+    pub fn transfer_limits(&self) -> Arc<LimitHits> {
+        self.transfer_limits.clone()
     }
 
     /// Counts a NOTIFY held back to space the zone's syncs.
@@ -455,8 +463,8 @@ impl Metrics {
             "Transfers stopped at a limit: records, bytes or deadline.",
             "counter",
         );
-        for (zone, limit, n) in crate::dns::transfer::limits_hit() {
-            if zones.contains_key(&zone) {
+        for (zone, m) in zones.iter() {
+            for (limit, n) in m.transfer_limits.counts() {
                 writeln!(
                     out,
                     "xfr53_transfer_limit_total{{zone=\"{zone}\",limit=\"{limit}\"}} {n}"
