@@ -6,9 +6,10 @@
 //!
 //! Replies are limited, not receipts: a UDP source address can be forged,
 //! so a flood of garbage "from" the primary must not spend the primary's
-//! budget. Garbage and replays cost nothing and get nothing; refusals and
-//! accepted NOTIFYs spend separate per-source reply budgets, and an
-//! accepted NOTIFY reaches its zone even when its reply is withheld. TCP
+//! budget. Garbage costs nothing and gets nothing; refusals (and repeated
+//! signed NOTIFYs: answered, as the sender's retransmission, but starting
+//! nothing) and accepted NOTIFYs spend separate per-source reply budgets,
+//! and an accepted NOTIFY reaches its zone even when its reply is withheld. TCP
 //! peers cannot forge their address, so TCP is limited by connection
 //! slots: a share per stranger, a reserve for `notify_from` sources, and
 //! an overall deadline per connection.
@@ -108,8 +109,11 @@ impl Shared {
                 .expect("the replay cache lock is never poisoned")
                 .first_use(&signature.key, &signature.mac, signature.expires, now);
             if !first {
+                // most likely the sender's retransmission (RFC 1996 section
+                // 3.6: our reply was lost or withheld), sent again as it was
+                // rendered: answered, but it starts nothing
                 handled.verdict = Verdict::Replayed;
-                (handled.tsig, handled.reply, handled.event) = (None, None, None);
+                (handled.tsig, handled.event) = (None, None);
             }
         }
         self.counters.count(handled.verdict);
@@ -131,6 +135,8 @@ impl Shared {
 
     /// Whether `source` may have a UDP reply now; only replies are limited.
     fn may_reply(&self, verdict: Verdict, source: std::net::IpAddr) -> bool {
+        // a replay flood (an eavesdropper's, forged from the primary)
+        // spends the refusals' budget, never that of fresh NOTIFYs
         let budget = match verdict {
             Verdict::Accepted => &self.accepted_replies,
             _ => &self.refusals,

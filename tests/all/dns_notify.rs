@@ -300,6 +300,38 @@ async fn a_notify_with_a_bad_tsig_is_refused() {
     running.listener.stop().await;
 }
 
+/// A primary retransmits the very same signed NOTIFY when our reply is
+/// lost (RFC 1996 section 3.6): the copy is answered, within the reply
+/// budget, but starts nothing.
+#[tokio::test]
+async fn a_repeated_signed_notify_is_answered_but_starts_nothing() {
+    let limits = Limits {
+        per_second: 0.1,
+        burst: 3.0,
+        ..Limits::default()
+    };
+    let mut running = listen(policy("parent.test", Some(KEY_SHA256.tsig())), limits).await;
+    let query = notify("parent.test.", RecordType::SOA, Some(&KEY_SHA256.tsig()));
+    let mut answered = 0;
+    for _ in 0..6 {
+        if let Some(reply) = exchange_udp("127.0.0.1:0", running.addr, &query).await {
+            assert_eq!(reply.response_code(), ResponseCode::NoError);
+            assert_eq!(reply.signature().len(), 1, "a signed reply");
+            answered += 1;
+        }
+    }
+    // the first reply spends the budget of accepted NOTIFYs; the copies
+    // share the refusals' budget of 3
+    assert_eq!(answered, 4, "the first and 3 copies answered");
+    let counters = running.listener.counters();
+    assert_eq!(counters.get(Verdict::Accepted), 1);
+    assert_eq!(counters.get(Verdict::Replayed), 5);
+    assert_eq!(counters.replies_limited(), 2);
+    assert!(running.events.try_recv().is_ok());
+    assert!(running.events.try_recv().is_err(), "one event only");
+    running.listener.stop().await;
+}
+
 #[test]
 fn a_signed_notify_gets_a_reply_signed_over_the_request_mac() {
     let key = KEY_SHA256.tsig();
