@@ -63,7 +63,7 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
             config.limits.http,
         ));
     }
-    let (notify_tx, mut notifies) = mpsc::channel(1024);
+    let (notify_tx, mut notifies) = mpsc::channel(config.limits.notify.queue);
     let listener = Listener::start(
         udp,
         tcp,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::core::name::Name;
-use crate::dns::listener::Counters;
+use crate::dns::listener::{Counters, LimitHit};
 use crate::dns::notify::{TsigCase, Verdict};
 use crate::dns::rate_limit::NoSlot;
 
@@ -271,6 +271,19 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
         "notify_tcp_deadline_total",
         "NOTIFY listener TCP connections closed at the per-connection deadline.",
         vec![(String::new(), counters.tcp_deadline())],
+    );
+    counter(
+        "notify_limit_total",
+        "NOTIFY listener bounds reached: reply_sources (busy sources forgotten at notify_reply_sources), replay_cache (unexpired MACs dropped at notify_replay_cache: replayable again), tcp_messages, tcp_idle (connections closed), queue (accepted NOTIFYs dropped: the zones' queue was full).",
+        LimitHit::ALL
+            .into_iter()
+            .map(|limit| {
+                (
+                    format!("{{limit=\"{}\"}}", limit.as_str()),
+                    counters.limit_hit(limit),
+                )
+            })
+            .collect(),
     );
 }
 

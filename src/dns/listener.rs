@@ -29,17 +29,52 @@ use super::wire::{read_frame, unix_now, write_frame};
 
 /// A NOTIFY is small; anything longer on TCP closes the connection.
 const MAX_MESSAGE: usize = 4096;
-/// TCP: messages per connection, and how long it may wait for each.
-const MAX_MESSAGES_PER_CONNECTION: usize = 16;
-const TCP_IDLE: Duration = Duration::from_secs(10);
 
-/// Messages by verdict, NOTIFYs by signature, accepted NOTIFYs the channel
-/// had no room for, and what the limits turned away.
+/// A bound of the listener's memory or time that was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitHit {
+    /// A reply budget forgot busy sources at `max_sources` (each got a
+    /// fresh burst), counted per source.
+    ReplySources,
+    /// The replay cache dropped an unexpired MAC at `replay_cache`: that
+    /// signature is replayable again until it expires.
+    ReplayCache,
+    /// A TCP connection closed after `tcp_messages` messages.
+    TcpMessages,
+    /// A TCP connection closed after `tcp_idle` without a message (or an
+    /// unread reply).
+    TcpIdle,
+    /// An accepted NOTIFY the zones' queue (`queue`) had no room for.
+    Queue,
+}
+
+impl LimitHit {
+    pub const ALL: [LimitHit; 5] = [
+        LimitHit::ReplySources,
+        LimitHit::ReplayCache,
+        LimitHit::TcpMessages,
+        LimitHit::TcpIdle,
+        LimitHit::Queue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitHit::ReplySources => "reply_sources",
+            LimitHit::ReplayCache => "replay_cache",
+            LimitHit::TcpMessages => "tcp_messages",
+            LimitHit::TcpIdle => "tcp_idle",
+            LimitHit::Queue => "queue",
+        }
+    }
+}
+
+/// Messages by verdict, NOTIFYs by signature, and what the limits turned
+/// away.
 #[derive(Debug, Default)]
 pub struct Counters {
     by_verdict: [AtomicU64; Verdict::ALL.len()],
     by_tsig: [AtomicU64; TsigCase::ALL.len()],
-    events_dropped: AtomicU64,
+    limits_hit: [AtomicU64; LimitHit::ALL.len()],
     replies_limited: AtomicU64,
     tcp_refused: [AtomicU64; 2],
     tcp_deadline: AtomicU64,
@@ -54,8 +89,8 @@ impl Counters {
         self.by_tsig[case as usize].load(Ordering::Relaxed)
     }
 
-    pub fn events_dropped(&self) -> u64 {
-        self.events_dropped.load(Ordering::Relaxed)
+    pub fn limit_hit(&self, limit: LimitHit) -> u64 {
+        self.limits_hit[limit as usize].load(Ordering::Relaxed)
     }
 
     /// UDP replies withheld by the per-source reply rate.
@@ -76,6 +111,10 @@ impl Counters {
     fn count(&self, verdict: Verdict) {
         self.by_verdict[verdict as usize].fetch_add(1, Ordering::Relaxed);
     }
+
+    fn hit(&self, limit: LimitHit, times: u64) {
+        self.limits_hit[limit as usize].fetch_add(times, Ordering::Relaxed);
+    }
 }
 
 struct Shared {
@@ -85,7 +124,7 @@ struct Shared {
     refusals: Mutex<RateLimiter>,
     replays: Mutex<ReplayCache>,
     slots: Arc<ConnectionSlots>,
-    tcp_deadline: Duration,
+    limits: Limits,
     counters: Arc<Counters>,
     events: mpsc::Sender<NotifyEvent>,
 }
@@ -103,11 +142,15 @@ impl Shared {
         let now = u64::from(unix_now());
         let mut handled = handle(&self.policy(), message, source, now);
         if let Some(signature) = &handled.signature {
-            let first = self
+            let mut replays = self
                 .replays
                 .lock()
-                .expect("the replay cache lock is never poisoned")
-                .first_use(&signature.key, &signature.mac, signature.expires, now);
+                .expect("the replay cache lock is never poisoned");
+            let evicted = replays.evicted();
+            let first = replays.first_use(&signature.key, &signature.mac, signature.expires, now);
+            self.counters
+                .hit(LimitHit::ReplayCache, replays.evicted() - evicted);
+            drop(replays);
             if !first {
                 // most likely the sender's retransmission (RFC 1996 section
                 // 3.6: our reply was lost or withheld), sent again as it was
@@ -127,7 +170,8 @@ impl Shared {
             let tsig = handled.tsig.map_or("", TsigCase::as_str);
             tracing::info!(zone = %event.zone, serial = ?event.serial.map(|s| s.0), %source, tsig, "NOTIFY accepted");
             if self.events.try_send(event).is_err() {
-                self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters.hit(LimitHit::Queue, 1);
+                tracing::debug!(%source, "NOTIFY listener: the zones' queue is full (limits.notify_queue); NOTIFY dropped");
             }
         }
         (handled.verdict, handled.reply)
@@ -141,10 +185,14 @@ impl Shared {
             Verdict::Accepted => &self.accepted_replies,
             _ => &self.refusals,
         };
-        let allowed = budget
+        let mut budget = budget
             .lock()
-            .expect("the rate limiter lock is never poisoned")
-            .allow(source, Instant::now());
+            .expect("the rate limiter lock is never poisoned");
+        let forgotten = budget.forgotten();
+        let allowed = budget.allow(source, Instant::now());
+        self.counters
+            .hit(LimitHit::ReplySources, budget.forgotten() - forgotten);
+        drop(budget);
         if !allowed {
             self.counters
                 .replies_limited
@@ -170,8 +218,14 @@ pub struct Limits {
     pub tcp_per_source: usize,
     /// How long one TCP connection may stay open in all (slowloris).
     pub tcp_deadline: Duration,
+    /// Messages one TCP connection may carry, and how long it may wait for
+    /// each (or for its reply to be read).
+    pub tcp_messages: usize,
+    pub tcp_idle: Duration,
     /// Signatures of accepted NOTIFYs remembered for the replay check.
     pub replay_cache: usize,
+    /// Accepted NOTIFYs waiting for the zones; more are dropped.
+    pub queue: usize,
 }
 
 impl Default for Limits {
@@ -184,7 +238,10 @@ impl Default for Limits {
             tcp_reserved: 16,
             tcp_per_source: 4,
             tcp_deadline: Duration::from_secs(20),
+            tcp_messages: 16,
+            tcp_idle: Duration::from_secs(10),
             replay_cache: 10_000,
+            queue: 1024,
         }
     }
 }
@@ -196,7 +253,8 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Serves `udp` and `tcp`, sending accepted NOTIFYs to `events`.
+    /// Serves `udp` and `tcp`, sending accepted NOTIFYs to `events` (a
+    /// channel of `limits.queue`).
     pub fn start(
         udp: Vec<UdpSocket>,
         tcp: Vec<TcpListener>,
@@ -222,7 +280,7 @@ impl Listener {
                 limits.tcp_reserved,
                 limits.tcp_per_source,
             )),
-            tcp_deadline: limits.tcp_deadline,
+            limits,
             counters: counters.clone(),
             events,
         });
@@ -300,7 +358,7 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
         let shared = shared.clone();
         connections.spawn(async move {
             let served = serve_connection(stream, source, &shared);
-            if tokio::time::timeout(shared.tcp_deadline, served)
+            if tokio::time::timeout(shared.limits.tcp_deadline, served)
                 .await
                 .is_err()
             {
@@ -313,10 +371,16 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn serve_connection(mut stream: TcpStream, source: std::net::SocketAddr, shared: &Shared) {
-    for _ in 0..MAX_MESSAGES_PER_CONNECTION {
-        let message = match read_frame(&mut stream, MAX_MESSAGE, TCP_IDLE).await {
+    let idle = shared.limits.tcp_idle;
+    for _ in 0..shared.limits.tcp_messages {
+        let message = match read_frame(&mut stream, MAX_MESSAGE, idle).await {
             Ok(Some(message)) => message,
             Ok(None) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                shared.counters.hit(LimitHit::TcpIdle, 1);
+                tracing::debug!(%source, "NOTIFY listener: TCP connection idle; closing");
+                return;
+            }
             Err(e) => {
                 shared.counters.count(Verdict::Garbage);
                 tracing::debug!(%source, "NOTIFY listener: closing TCP connection: {e}");
@@ -327,9 +391,11 @@ async fn serve_connection(mut stream: TcpStream, source: std::net::SocketAddr, s
             return;
         };
         // a peer that does not read its answer is not waited for long
-        match tokio::time::timeout(TCP_IDLE, write_frame(&mut stream, &reply)).await {
+        match tokio::time::timeout(idle, write_frame(&mut stream, &reply)).await {
             Ok(Ok(())) => {}
-            _ => return,
+            Ok(Err(_)) => return,
+            Err(_) => return shared.counters.hit(LimitHit::TcpIdle, 1),
         }
     }
+    shared.counters.hit(LimitHit::TcpMessages, 1);
 }

@@ -9,54 +9,19 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name as DnsName, RecordType};
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::net::{TcpStream, UdpSocket};
 use xfr53::core::name::Name;
 use xfr53::core::serial::Serial;
-use xfr53::dns::listener::{Limits, Listener};
-use xfr53::dns::notify::{
-    handle, NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone, TsigCase, Verdict,
-};
+use xfr53::dns::listener::Limits;
+use xfr53::dns::notify::{handle, NotifyPolicy, NotifyTsig, TsigCase, Verdict};
 use xfr53::dns::tsig::TsigKey;
 use xfr53::dns::wire::unix_now;
 
 use crate::support::bind::{self, Bind, KEY_SHA256};
+use crate::support::listener::{listen, policy as policy_tsig};
 
 fn policy(zone: &str, key: Option<TsigKey>) -> NotifyPolicy {
     policy_tsig(zone, key, NotifyTsig::Optional)
-}
-
-fn policy_tsig(zone: &str, key: Option<TsigKey>, tsig: NotifyTsig) -> NotifyPolicy {
-    NotifyPolicy::new([NotifyZone {
-        zone: Name::parse_route53(zone).unwrap(),
-        notify_from: vec!["127.0.0.1/32".parse().unwrap()],
-        key,
-        tsig,
-    }])
-}
-
-struct Running {
-    listener: Listener,
-    events: mpsc::Receiver<NotifyEvent>,
-    addr: SocketAddr,
-}
-
-async fn listen(policy: NotifyPolicy, limits: Limits) -> Running {
-    // a UDP port whose TCP twin is free too
-    let (udp, tcp) = loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
-            break (udp, tcp);
-        }
-    };
-    let addr = udp.local_addr().unwrap();
-    let (tx, events) = mpsc::channel(64);
-    let listener = Listener::start(vec![udp], vec![tcp], policy, limits, tx);
-    Running {
-        listener,
-        events,
-        addr,
-    }
 }
 
 /// A NOTIFY for `zone`, signed with `key` when given.
