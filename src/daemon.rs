@@ -25,12 +25,11 @@ use crate::config::{Config, ZoneConfig};
 use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
-use crate::core::serial::Serial;
 use crate::dns::listener::Listener;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
-use crate::notify_gate::NotifyGate;
+use crate::notify_gate::{NotifyGate, SyncedSerial};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
 use crate::scheduler::{drive, supervise};
@@ -149,6 +148,7 @@ struct Zones {
 struct ZoneTask {
     notify: mpsc::Sender<()>,
     gate: Arc<NotifyGate>,
+    synced: Arc<SyncedSerial>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -191,6 +191,7 @@ impl Zones {
                 let notified = Arc::new(tokio::sync::Mutex::new(notified));
                 let (shutdown, stopping) = watch::channel(false);
                 let stop = Arc::new(AtomicBool::new(false));
+                let synced = Arc::new(SyncedSerial::default());
                 let metrics = metrics.zone(&zone.rules.zone);
                 let (zone, shared) = (zone.clone(), shared.clone());
                 let name = zone.rules.zone.clone();
@@ -199,7 +200,7 @@ impl Zones {
                     metrics.clone(),
                     stopping.clone(),
                     {
-                        let stop = stop.clone();
+                        let (stop, synced) = (stop.clone(), synced.clone());
                         move || {
                             zone_task(
                                 zone.clone(),
@@ -208,6 +209,7 @@ impl Zones {
                                 notified.clone(),
                                 stopping.clone(),
                                 stop.clone(),
+                                synced.clone(),
                             )
                         }
                     },
@@ -215,6 +217,7 @@ impl Zones {
                 let task = ZoneTask {
                     notify,
                     gate: NotifyGate::new(config.limits.notify_sync_interval),
+                    synced,
                     stop,
                     shutdown,
                     handle,
@@ -235,15 +238,17 @@ impl Zones {
             return;
         };
         let metrics = metrics.zone(&event.zone);
-        let synced = metrics.route53_serial().map(Serial);
-        if let (Some(serial), Some(synced)) = (event.serial, synced) {
+        if let (Some(serial), Some(synced)) = (event.serial, task.synced.get()) {
             if serial <= synced {
                 metrics.skip_notify();
                 tracing::debug!(zone = %event.zone, serial = serial.0, synced = synced.0, "NOTIFY for a serial already synced: no sync");
                 return;
             }
         }
-        if !task.gate.pass(&task.notify, event.serial, &metrics) {
+        if !task
+            .gate
+            .pass(&task.notify, event.serial, &task.synced, &metrics)
+        {
             metrics.defer_notify();
         }
     }
@@ -274,6 +279,8 @@ struct ZoneRuntime {
     hosted: Option<Arc<AwsHostedZone>>,
     alerting: Alerting,
     origin: Instant,
+    /// What Route 53 holds after the last success, for the NOTIFY path.
+    synced: Arc<SyncedSerial>,
 }
 
 async fn zone_task(
@@ -283,6 +290,7 @@ async fn zone_task(
     notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
+    synced: Arc<SyncedSerial>,
 ) {
     let name = zone.rules.zone.clone();
     let mut notified = notified.lock_owned().await;
@@ -293,6 +301,7 @@ async fn zone_task(
         hosted: None,
         alerting: Alerting::new(shared.grace),
         origin: Instant::now(),
+        synced,
     }));
     let running = drive(schedule, &mut notified, shutdown, || {
         tokio::spawn(sync_once(
@@ -453,6 +462,7 @@ async fn run_sync(
     };
     let (event, detail) = match result {
         Ok(Outcome::UpToDate(serial)) => {
+            runtime.synced.set(serial);
             metrics.set_route53_serial(serial.0);
             metrics.record(SyncResult::UpToDate, took, (0, 0, 0), now);
             tracing::info!(zone = %name, serial = serial.0, duration_ms = took.as_millis() as u64, "in sync");
@@ -461,6 +471,7 @@ async fn run_sync(
         Ok(Outcome::Applied(plan)) => {
             shared.states.save(&name, state);
             let s = plan.summary;
+            runtime.synced.set(plan.serial);
             metrics.set_route53_serial(plan.serial.0);
             metrics.record(
                 SyncResult::Applied,

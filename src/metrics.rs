@@ -66,14 +66,8 @@ pub struct ZoneMetrics {
     task_restarts: AtomicU64,
 }
 
-/// What the daemon's NOTIFY coalescing reads.
+/// What the daemon's NOTIFY coalescing counts.
 impl ZoneMetrics {
-    /// The serial Route 53 held after the last successful sync.
-    pub fn route53_serial(&self) -> Option<u32> {
-        let stored = self.route53_serial.load(Ordering::Relaxed);
-        stored.checked_sub(1).map(|s| s as u32)
-    }
-
     /// Counts a NOTIFY held back to space the zone's syncs.
     pub fn defer_notify(&self) {
         self.notify_deferred.fetch_add(1, Ordering::Relaxed);
