@@ -208,31 +208,25 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
             writeln!(out, "xfr53_{name}{labels} {n}").unwrap();
         }
     };
-    counter(
-        "notify_skipped_total",
-        "Accepted NOTIFYs that started no sync: their serial was already synced.",
+    // a counter of each zone's, as its lines
+    let per_zone = |field: fn(&ZoneMetrics) -> &AtomicU64| {
         zones
             .iter()
             .map(|(zone, m)| {
-                (
-                    format!("{{zone=\"{zone}\"}}"),
-                    m.notify_skipped.load(Ordering::Relaxed),
-                )
+                let n = field(m).load(Ordering::Relaxed);
+                (format!("{{zone=\"{zone}\"}}"), n)
             })
-            .collect(),
+            .collect()
+    };
+    counter(
+        "notify_skipped_total",
+        "Accepted NOTIFYs that started no sync: their serial was already synced.",
+        per_zone(|m| &m.notify_skipped),
     );
     counter(
         "notify_deferred_total",
         "NOTIFYs that arrived within notify_sync_interval_seconds of the zone's last sync start by NOTIFY: they wait for the next slot (one sync for all).",
-        zones
-            .iter()
-            .map(|(zone, m)| {
-                (
-                    format!("{{zone=\"{zone}\"}}"),
-                    m.notify_deferred.load(Ordering::Relaxed),
-                )
-            })
-            .collect(),
+        per_zone(|m| &m.notify_deferred),
     );
     counter(
         "http_connections_refused_total",
@@ -519,6 +513,25 @@ mod tests {
         m.record(SyncResult::UpToDate, Duration::ZERO, (0, 0, 0), now);
         m.sync_ended();
         m
+    }
+
+    #[test]
+    fn notify_counters_are_shown_per_zone() {
+        let metrics = Metrics::default();
+        let a = metrics.zone(&Name::parse_route53("a.test").unwrap());
+        metrics.zone(&Name::parse_route53("b.test").unwrap());
+        a.skip_notify();
+        a.defer_notify();
+        a.defer_notify();
+        let text = metrics.render(0);
+        for line in [
+            "xfr53_notify_skipped_total{zone=\"a.test.\"} 1",
+            "xfr53_notify_skipped_total{zone=\"b.test.\"} 0",
+            "xfr53_notify_deferred_total{zone=\"a.test.\"} 2",
+            "xfr53_notify_deferred_total{zone=\"b.test.\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
     }
 
     #[test]
