@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::dns::wire::unix_now;
 use crate::metrics::Metrics;
+use crate::refusals::Refusals;
 
 const MAX_REQUEST: usize = 8192;
 
@@ -39,6 +40,7 @@ impl Default for Limits {
 
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: Limits) {
     let slots = Arc::new(Semaphore::new(limits.connections));
+    let refusals = Refusals::default();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -46,6 +48,9 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: Limits)
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             metrics.count_http_refused();
+            if let Some(n) = refusals.note(std::time::Instant::now()) {
+                tracing::warn!(refused = n, "HTTP endpoint: {n} connection(s) refused since the last such line: all {} slots taken (limits.http_connections); a monitoring probe may fail. Look for clients holding connections idle, or raise the limit", limits.connections);
+            }
             continue; // dropping the stream closes it
         };
         let metrics = metrics.clone();

@@ -26,6 +26,7 @@ use super::notify::{handle, NotifyEvent, NotifyPolicy, TsigCase, Verdict};
 use super::rate_limit::{ConnectionSlots, NoSlot, RateLimiter};
 use super::tsig::ReplayCache;
 use super::wire::{read_frame, unix_now, write_frame};
+use crate::refusals::Refusals;
 
 /// A NOTIFY is small; anything longer on TCP closes the connection.
 const MAX_MESSAGE: usize = 4096;
@@ -127,6 +128,9 @@ struct Shared {
     limits: Limits,
     counters: Arc<Counters>,
     events: mpsc::Sender<NotifyEvent>,
+    /// For the operator's log: TCP connections refused, NOTIFYs dropped.
+    tcp_refusals: Refusals,
+    queue_drops: Refusals,
 }
 
 impl Shared {
@@ -171,7 +175,9 @@ impl Shared {
             tracing::info!(zone = %event.zone, serial = ?event.serial.map(|s| s.0), %source, tsig, "NOTIFY accepted");
             if self.events.try_send(event).is_err() {
                 self.counters.hit(LimitHit::Queue, 1);
-                tracing::debug!(%source, "NOTIFY listener: the zones' queue is full (limits.notify_queue); NOTIFY dropped");
+                if let Some(n) = self.queue_drops.note(Instant::now()) {
+                    tracing::warn!(dropped = n, %source, "NOTIFY listener: {n} accepted NOTIFY(s) dropped since the last such line: the zones' queue is full (limits.notify_queue); their zones still sync on the SOA refresh timer");
+                }
             }
         }
         (handled.verdict, handled.reply)
@@ -283,6 +289,8 @@ impl Listener {
             limits,
             counters: counters.clone(),
             events,
+            tcp_refusals: Refusals::default(),
+            queue_drops: Refusals::default(),
         });
         let mut tasks = JoinSet::new();
         for socket in udp {
@@ -351,7 +359,13 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
             Ok(slot) => slot,
             Err(why) => {
                 shared.counters.tcp_refused[why as usize].fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%source, ?why, "NOTIFY listener: no TCP slot; closing");
+                if let Some(n) = shared.tcp_refusals.note(Instant::now()) {
+                    let why = match why {
+                        NoSlot::PerSource => "it holds notify_tcp_per_source already",
+                        NoSlot::Full => "every slot it may use is taken (notify_tcp_connections)",
+                    };
+                    tracing::warn!(refused = n, trusted, "NOTIFY listener: {n} TCP connection(s) refused since the last such line, the last from {source}: {why}. A primary refused here cannot NOTIFY over TCP; see xfr53_notify_tcp_refused_total");
+                }
                 continue; // dropping the stream closes it
             }
         };

@@ -630,6 +630,7 @@ async fn a_replayed_signed_notify_is_answered_starts_one_sync_and_costs_no_route
     assert_eq!(route53, 0, "no Route 53 request\n{}", daemon.log());
 }
 
+/// Refusals are also warned of, once a minute at most.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_http_connections_exhaust_neither_descriptors_nor_the_endpoint() {
     // the configured limits, not the defaults
@@ -683,11 +684,33 @@ async fn idle_http_connections_exhaust_neither_descriptors_nor_the_endpoint() {
     let deadline = daemon.metric("xfr53_http_deadline_total").await;
     assert!(deadline >= Some(16.0), "{deadline:?}");
     drop(idle);
-    assert!(
-        !daemon.log().contains("Too many open files"),
-        "{}",
-        daemon.log()
-    );
+    // a stranger over its NOTIFY TCP share
+    let dns: SocketAddr = ([127, 0, 0, 1], dns_port(&setup)).into();
+    let mut strangers = Vec::new();
+    for _ in 0..10 {
+        strangers.push(tcp_from("127.0.0.2", dns).await.unwrap());
+    }
+    let refused = eventually(Duration::from_secs(5), || async {
+        daemon
+            .metric(r#"xfr53_notify_tcp_refused_total{reason="per_source"}"#)
+            .await
+            >= Some(6.0)
+    })
+    .await;
+    assert!(refused, "{}", daemon.log());
+    let log = daemon.log();
+    let tcp_warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("TCP connection(s) refused"))
+        .count();
+    assert_eq!(tcp_warned, 1, "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+    // the operator hears of it: one warning (a minute's), not one a connection
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("HTTP endpoint:"))
+        .count();
+    assert_eq!(warned, 1, "{log}");
 }
 
 fn http_port(setup: &Setup) -> u16 {
