@@ -1,9 +1,13 @@
 //! Alerts to an SNS topic: the messages `core::alert` decides on.
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use aws_sdk_sns::Client;
+use tokio::time::Instant;
 
 use crate::config::AlertSettings;
-use crate::core::alert::Alert;
+use crate::core::alert::{Alert, Alerting};
 use crate::core::name::Name;
 use crate::route53::aws::sdk_config;
 
@@ -33,6 +37,10 @@ impl Alerter {
                 format!("xfr53: {zone} is failing to sync"),
                 format!("xfr53 cannot keep Route 53 in sync for zone {zone}: {detail}\nIt keeps retrying; a message follows when it recovers."),
             ),
+            Alert::TaskDied => (
+                format!("xfr53: {zone}: its task died"),
+                format!("xfr53's task syncing zone {zone} died: {detail}\nThis is a bug in xfr53; please report it with the daemon's log. The task is restarted with backoff, and the zone is not ready until it syncs again; a message follows when it does."),
+            ),
             Alert::Recovered => (
                 format!("xfr53: {zone} recovered"),
                 format!("xfr53 synced zone {zone} again: {detail}"),
@@ -56,5 +64,52 @@ impl Alerter {
                 tracing::error!(zone = %zone, alert = ?alert, topic = %self.topic, "alert not sent: {}", aws_sdk_sns::error::DisplayErrorContext(e))
             }
         }
+    }
+}
+
+/// One zone's alerts: the rules of `core::alert` and the sender. Kept
+/// across restarts of the zone's task, so one episode (failing syncs, a
+/// task dying again and again) alerts once.
+pub struct ZoneAlerts {
+    zone: Name,
+    rules: Mutex<Alerting>,
+    origin: Instant,
+    alerter: Option<Arc<Alerter>>,
+}
+
+impl ZoneAlerts {
+    pub fn new(zone: Name, grace: Duration, alerter: Option<Arc<Alerter>>) -> ZoneAlerts {
+        ZoneAlerts {
+            zone,
+            rules: Mutex::new(Alerting::new(grace)),
+            origin: Instant::now(),
+            alerter,
+        }
+    }
+
+    /// A sync ended; sends (in the background) the alert it calls for, if
+    /// any, and returns it.
+    pub fn sync_ended(&self, succeeded: bool, detail: String) -> Option<Alert> {
+        let alert = self.rules().observe(succeeded, self.origin.elapsed());
+        self.send(alert, detail)
+    }
+
+    /// The zone's task died (`why`); as `sync_ended`.
+    pub fn task_died(&self, why: String) -> Option<Alert> {
+        let alert = self.rules().task_died(self.origin.elapsed());
+        self.send(alert, why)
+    }
+
+    fn rules(&self) -> std::sync::MutexGuard<'_, Alerting> {
+        // the rules stay whole whatever panicked while they were held
+        self.rules.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn send(&self, alert: Option<Alert>, detail: String) -> Option<Alert> {
+        if let (Some(alert), Some(alerter)) = (alert, &self.alerter) {
+            let (alerter, zone) = (alerter.clone(), self.zone.clone());
+            tokio::spawn(async move { alerter.send(&zone, alert, &detail).await });
+        }
+        alert
     }
 }

@@ -20,9 +20,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::alert::Alerter;
+use crate::alert::{Alerter, ZoneAlerts};
 use crate::config::{Config, ZoneConfig};
-use crate::core::alert::Alerting;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::dns::listener::Listener;
@@ -187,29 +186,37 @@ impl Zones {
             .iter()
             .map(|zone| {
                 let (notify, notified) = mpsc::channel(1);
-                // kept by the supervisor across restarts of the zone task
-                let notified = Arc::new(tokio::sync::Mutex::new(notified));
+                let link = NotifyLink {
+                    notified: Arc::new(tokio::sync::Mutex::new(notified)),
+                    synced: Arc::new(SyncedSerial::default()),
+                };
+                let synced = link.synced.clone();
                 let (shutdown, stopping) = watch::channel(false);
                 let stop = Arc::new(AtomicBool::new(false));
-                let synced = Arc::new(SyncedSerial::default());
                 let metrics = metrics.zone(&zone.rules.zone);
                 let (zone, shared) = (zone.clone(), shared.clone());
                 let name = zone.rules.zone.clone();
-                let handle = tokio::spawn(supervise(
+                let alerts = Arc::new(ZoneAlerts::new(
+                    name.clone(),
+                    shared.grace,
+                    shared.alerter.clone(),
+                ));
+                let handle = tokio::spawn(supervised(
                     name.clone(),
                     metrics.clone(),
                     stopping.clone(),
+                    alerts.clone(),
                     {
-                        let (stop, synced) = (stop.clone(), synced.clone());
+                        let stop = stop.clone();
                         move || {
                             zone_task(
                                 zone.clone(),
                                 shared.clone(),
                                 metrics.clone(),
-                                notified.clone(),
+                                alerts.clone(),
+                                link.clone(),
                                 stopping.clone(),
                                 stop.clone(),
-                                synced.clone(),
                             )
                         }
                     },
@@ -273,13 +280,39 @@ impl Zones {
     }
 }
 
+/// A zone's supervisor: a task that dies is alerted on, once an episode,
+/// like a failing sync.
+fn supervised<F, Fut>(
+    name: Name,
+    metrics: Arc<ZoneMetrics>,
+    stopping: watch::Receiver<bool>,
+    alerts: Arc<ZoneAlerts>,
+    start: F,
+) -> impl std::future::Future<Output = ()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let died = move |why| {
+        alerts.task_died(format!("{why} (a bug in xfr53)"));
+    };
+    supervise(name, metrics, stopping, died, start)
+}
+
 /// What a zone keeps from one sync to the next.
 struct ZoneRuntime {
     state: ZoneState,
     hosted: Option<Arc<AwsHostedZone>>,
-    alerting: Alerting,
-    origin: Instant,
     /// What Route 53 holds after the last success, for the NOTIFY path.
+    synced: Arc<SyncedSerial>,
+}
+
+/// A zone task's side of the NOTIFY path: the NOTIFYs passed to it (kept
+/// by the supervisor across restarts), and the serial it synced, which
+/// the NOTIFY path reads.
+#[derive(Clone)]
+struct NotifyLink {
+    notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
     synced: Arc<SyncedSerial>,
 }
 
@@ -287,27 +320,26 @@ async fn zone_task(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
-    notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
+    alerts: Arc<ZoneAlerts>,
+    link: NotifyLink,
     shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
-    synced: Arc<SyncedSerial>,
 ) {
     let name = zone.rules.zone.clone();
-    let mut notified = notified.lock_owned().await;
+    let mut notified = link.notified.lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
     let runtime = Arc::new(tokio::sync::Mutex::new(ZoneRuntime {
         state: shared.states.load(&name),
         hosted: None,
-        alerting: Alerting::new(shared.grace),
-        origin: Instant::now(),
-        synced,
+        synced: link.synced,
     }));
     let running = drive(schedule, &mut notified, shutdown, || {
         tokio::spawn(sync_once(
             zone.clone(),
             shared.clone(),
             metrics.clone(),
+            alerts.clone(),
             runtime.clone(),
             stop.clone(),
         ))
@@ -315,10 +347,9 @@ async fn zone_task(
     .await;
     if let Some(task) = running {
         // `stop` is set: no further batch; the request in flight may finish
-        let abort = task.abort_handle();
+        // (dropped at the deadline, or with this task, it is aborted)
         if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
             tracing::warn!(zone = %name, "sync still running at shutdown; abandoned");
-            abort.abort();
         }
     }
 }
@@ -329,6 +360,7 @@ async fn sync_once(
     zone: ZoneConfig,
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
+    alerts: Arc<ZoneAlerts>,
     runtime: Arc<tokio::sync::Mutex<ZoneRuntime>>,
     stop: Arc<AtomicBool>,
 ) -> Event {
@@ -349,14 +381,7 @@ async fn sync_once(
         Err(_) => timed_out(&zone, &shared, &metrics, &mut runtime, started.elapsed()),
     };
     metrics.sync_ended();
-    let now = runtime.origin.elapsed();
-    let succeeded = matches!(event, Event::Succeeded { .. });
-    if let (Some(alert), Some(alerter)) =
-        (runtime.alerting.observe(succeeded, now), &shared.alerter)
-    {
-        let (alerter, name) = (alerter.clone(), zone.rules.zone.clone());
-        tokio::spawn(async move { alerter.send(&name, alert, &detail).await });
-    }
+    alerts.sync_ended(matches!(event, Event::Succeeded { .. }), detail);
     event
 }
 
@@ -370,9 +395,14 @@ fn timed_out(
     took: Duration,
 ) -> (Event, String) {
     let name = &zone.rules.zone;
-    // batches may have landed: what is cached of Route 53 no longer holds
-    runtime.state.route53 = None;
-    shared.states.save(name, &runtime.state);
+    // The abandoned sync may have taken the held zone copy into its
+    // transfer (and dropped it) or half-applied it: go back to the copy
+    // last saved whole, a base for the next IXFR. Batches may have landed,
+    // so the Route 53 view no longer holds.
+    let mut state = shared.states.load(name);
+    state.route53 = None;
+    shared.states.save(name, &state);
+    runtime.state = state;
     runtime.hosted = None;
     metrics.record(SyncResult::Timeout, took, (0, 0, 0), u64::from(unix_now()));
     let detail = format!(
@@ -515,4 +545,44 @@ async fn run_sync(
     };
     runtime.hosted = hosted.ok();
     (event, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::alert::Alert;
+
+    /// A zone task that dies alerts at once, once however often it dies
+    /// again, and the zone's next good sync sends the recovery.
+    #[tokio::test(start_paused = true)]
+    async fn a_dead_zone_task_alerts_once_an_episode() {
+        let zone = Name::parse_route53("a.test").unwrap();
+        let metrics = Metrics::default().zone(&zone);
+        let alerts = Arc::new(ZoneAlerts::new(
+            zone.clone(),
+            Duration::from_secs(3600),
+            None,
+        ));
+        let (shutdown, stopping) = watch::channel(false);
+        let supervisor = tokio::spawn(supervised(
+            zone,
+            metrics,
+            stopping,
+            alerts.clone(),
+            || async { panic!("a bug") },
+        ));
+        // died at 0 s, 1 s and 3 s
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        shutdown.send(true).unwrap();
+        supervisor.await.unwrap();
+        assert_eq!(
+            alerts.task_died("again".into()),
+            None,
+            "the first death alerted; none since"
+        );
+        assert_eq!(
+            alerts.sync_ended(true, "synced".into()),
+            Some(Alert::Recovered)
+        );
+    }
 }

@@ -19,23 +19,25 @@ const FIRST_RESTART_DELAY: Duration = Duration::from_secs(1);
 const MAX_RESTART_DELAY: Duration = Duration::from_secs(300);
 
 /// Runs the zone task `start()` returns until it ends; when it dies (a
-/// panic: a bug), counts it, marks the zone not ready, logs it, and starts
-/// another after a backoff. Returns when a task ends normally or
-/// `shutdown` changes during a backoff. Aborting this aborts the task.
-pub async fn supervise<F, Fut>(
+/// panic: a bug), counts it, marks the zone not ready, logs it, tells
+/// `died` why (for an alert), and starts another after a backoff. Returns
+/// when a task ends normally or `shutdown` changes during a backoff.
+/// Aborting this aborts the task.
+pub async fn supervise<F, Fut, D>(
     zone: Name,
     metrics: std::sync::Arc<ZoneMetrics>,
     mut shutdown: watch::Receiver<bool>,
+    mut died: D,
     mut start: F,
 ) where
+    D: FnMut(String),
     F: FnMut() -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let mut deaths = 0u32;
     loop {
         let started = Instant::now();
-        let mut task = AbortOnDrop(tokio::spawn(start()));
-        let ended = (&mut task.0).await;
+        let ended = AbortOnDrop(tokio::spawn(start())).await;
         let error = match ended {
             Ok(()) => return,
             Err(e) if e.is_cancelled() => return,
@@ -51,6 +53,7 @@ pub async fn supervise<F, Fut>(
         deaths = deaths.saturating_add(1);
         metrics.task_died();
         tracing::error!(zone = %zone, restart_in_ms = delay.as_millis() as u64, "zone task died ({error}); this is a bug in xfr53, please report it with this log. The zone is not ready until it syncs again.");
+        died(error.to_string());
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = shutdown.changed() => return,
@@ -62,35 +65,49 @@ pub async fn supervise<F, Fut>(
     }
 }
 
-/// A task aborted when its handle is dropped (its supervisor aborted).
-struct AbortOnDrop(JoinHandle<()>);
+/// A task aborted when its handle is dropped: a zone task with its
+/// supervisor, a sync with its zone task.
+pub struct AbortOnDrop<T>(JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
 }
 
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
 /// Runs `schedule` until `shutdown` changes: each `Action::Sync` calls
 /// `start_sync`, whose task's event is fed back. Returns the sync still
-/// running at shutdown, for the caller to finish or abandon.
+/// running at shutdown, for the caller to finish or abandon. The sync
+/// task is aborted with this future (its zone task died or was aborted),
+/// so a restarted zone task never syncs beside an orphan of the old one.
 pub async fn drive<F>(
     mut schedule: Schedule,
     notified: &mut mpsc::Receiver<()>,
     mut shutdown: watch::Receiver<bool>,
     mut start_sync: F,
-) -> Option<JoinHandle<Event>>
+) -> Option<AbortOnDrop<Event>>
 where
     F: FnMut() -> JoinHandle<Event>,
 {
     let origin = Instant::now();
-    let mut running: Option<JoinHandle<Event>> = None;
+    let mut running: Option<AbortOnDrop<Event>> = None;
     let mut timer: Option<Instant> = None;
     let mut actions = schedule.handle(Event::Start, origin.elapsed());
     loop {
         for action in actions.drain(..) {
             match action {
-                Action::Sync => running = Some(start_sync()),
+                Action::Sync => running = Some(AbortOnDrop(start_sync())),
                 // a time past what the clock can hold never comes
                 Action::TimerAt(at) => timer = origin.checked_add(at),
             }
@@ -277,7 +294,10 @@ mod tests {
         let (shutdown, stopping) = watch::channel(false);
         let counter = starts.clone();
         let stop = stopping.clone();
-        let supervisor = tokio::spawn(supervise(zone, figures, stopping, move || {
+        let deaths = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let told = deaths.clone();
+        let died = move |why| told.lock().unwrap().push(why);
+        let supervisor = tokio::spawn(supervise(zone, figures, stopping, died, move || {
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let mut stop = stop.clone();
             async move {
@@ -302,7 +322,83 @@ mod tests {
             !metrics.not_ready(101).is_empty(),
             "not ready until a sync succeeds"
         );
+        let deaths = deaths.lock().unwrap().clone();
+        assert_eq!(deaths.len(), 2, "each death told, for the alert");
+        assert!(deaths[0].contains("a bug"), "{deaths:?}");
         shutdown.send(true).unwrap();
         supervisor.await.unwrap();
+    }
+
+    /// Counts itself live until dropped.
+    struct Live(Arc<AtomicU32>);
+
+    impl Live {
+        fn new(count: &Arc<AtomicU32>) -> Live {
+            count.fetch_add(1, Ordering::SeqCst);
+            Live(count.clone())
+        }
+    }
+
+    impl Drop for Live {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A sync still running when its zone task dies, or when the
+    /// supervisor is aborted, is aborted with it: a restarted zone task
+    /// never syncs beside an orphan of the old one (two writers of one
+    /// state file).
+    #[tokio::test(start_paused = true)]
+    async fn a_sync_dies_with_its_zone_task() {
+        let metrics = crate::metrics::Metrics::default();
+        let zone = Name::parse_route53("a.test").unwrap();
+        let (syncs, starts) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
+        let (_shutdown, stopping) = watch::channel(false);
+        let (live, counter, stop) = (syncs.clone(), starts.clone(), stopping.clone());
+        let supervisor = tokio::spawn(supervise(
+            zone.clone(),
+            metrics.zone(&zone),
+            stopping,
+            |_| {},
+            move || {
+                let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+                let (live, stop) = (live.clone(), stop.clone());
+                async move {
+                    let (_notify, mut notified) = mpsc::channel(1);
+                    // a sync that never ends by itself
+                    let task = drive(Schedule::new(timers()), &mut notified, stop, || {
+                        let live = Live::new(&live);
+                        tokio::spawn(async move {
+                            let _live = live;
+                            std::future::pending::<Event>().await
+                        })
+                    });
+                    tokio::select! {
+                        _ = task => {}
+                        () = tokio::time::sleep(Duration::from_secs(1)), if first => panic!("a bug"),
+                    }
+                }
+            },
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(syncs.load(Ordering::SeqCst), 1);
+        // the task died at 1 s and is restarted at 2 s
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            syncs.load(Ordering::SeqCst),
+            0,
+            "the sync died with its task"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(starts.load(Ordering::SeqCst), 2);
+        assert_eq!(syncs.load(Ordering::SeqCst), 1, "only the new task's sync");
+        supervisor.abort();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(
+            syncs.load(Ordering::SeqCst),
+            0,
+            "aborted with its supervisor"
+        );
     }
 }

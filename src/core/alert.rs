@@ -1,6 +1,7 @@
 //! When to alert about a zone, as a pure state machine: one message when it
-//! has been failing for longer than the grace, one when it recovers after
-//! that; never more, however often the syncs fail.
+//! has been failing for longer than the grace (or at once when its task
+//! died: a bug), one when it recovers after that; never more, however
+//! often the syncs fail or the task dies.
 
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use super::schedule::Now;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Alert {
     Failing,
+    /// The zone's task died (a bug) and is being restarted.
+    TaskDied,
     Recovered,
 }
 
@@ -42,6 +45,13 @@ impl Alerting {
         }
         None
     }
+
+    /// Records that the zone's task died; the alert to send, if any. Not
+    /// a passing failure, so no grace; a sync that succeeds ends it.
+    pub fn task_died(&mut self, now: Now) -> Option<Alert> {
+        self.failing_since.get_or_insert(now);
+        (!std::mem::replace(&mut self.alerted, true)).then_some(Alert::TaskDied)
+    }
 }
 
 #[cfg(test)]
@@ -72,5 +82,19 @@ mod tests {
         assert_eq!(a.observe(false, S(40)), None);
         assert_eq!(a.observe(false, S(99)), None);
         assert_eq!(a.observe(false, S(100)), Some(Alert::Failing));
+    }
+
+    #[test]
+    fn a_dead_task_alerts_at_once_and_once_per_episode() {
+        let mut a = Alerting::new(S(60));
+        assert_eq!(a.task_died(S(0)), Some(Alert::TaskDied));
+        assert_eq!(a.task_died(S(1)), None, "restarted and died again");
+        assert_eq!(a.observe(false, S(100)), None, "already alerted");
+        assert_eq!(a.observe(true, S(200)), Some(Alert::Recovered));
+        assert_eq!(a.task_died(S(300)), Some(Alert::TaskDied), "a new episode");
+        // a zone already reported failing is not reported twice
+        let mut b = Alerting::new(S(0));
+        assert_eq!(b.observe(false, S(0)), Some(Alert::Failing));
+        assert_eq!(b.task_died(S(1)), None);
     }
 }

@@ -9,6 +9,7 @@ use crate::support::daemon::{eventually, Daemon};
 use crate::support::programs::free_port;
 use crate::support::route53_backend::Kind;
 use crate::support::setup::{expected, managed, Setup};
+use crate::support::sns::{published, topic};
 
 /// A daemon for `zones` (BIND NOTIFYs it when `notify`), listening on free ports.
 async fn start(
@@ -279,23 +280,7 @@ async fn killed_during_a_multi_batch_sync_a_restart_converges() {
 /// alerts go to an SNS topic on `sns` (moto's endpoint); `extra` lines go
 /// in the zone's section.
 async fn alerting_daemon(setup: &Setup, sns: &str, extra: &str) -> Daemon {
-    let client = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
-            .region(aws_sdk_sns::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sns::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .endpoint_url(sns)
-            .build(),
-    );
-    let topic = client
-        .create_topic()
-        .name("xfr53-alerts")
-        .send()
-        .await
-        .unwrap();
-    let topic = topic.topic_arn().unwrap();
+    let topic = topic(sns, "xfr53-alerts").await;
     let (dns, http) = (free_port(), free_port());
     setup.write_config(
         Some((dns, http)),
@@ -321,15 +306,6 @@ fn short_timers_zone() -> bind::Zone {
         .unwrap()
         .replace("2024010100 3600 600 86400 60", "2024010100 2 1 4 60");
     bind::Zone::new("parent.test", text)
-}
-
-/// The bodies of the SNS Publish requests among `requests`.
-fn published(requests: Vec<crate::support::http::Request>) -> Vec<String> {
-    requests
-        .into_iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .filter(|body| body.contains("Action=Publish"))
-        .collect()
 }
 
 /// An outage between `begin` and `end`: /readyz turns 503 after the SOA

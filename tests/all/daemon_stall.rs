@@ -2,7 +2,8 @@
 //! (real BIND bytes, a few a second, so no single read ever times out)
 //! runs into the sync's deadline. The sync is counted as a timeout, the
 //! zone turns not ready, an alert goes out, the sync is retried, and the
-//! zone recovers once the primary answers at full speed again.
+//! zone recovers once the primary answers at full speed again, by IXFR:
+//! a timeout keeps the zone copy last saved whole.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,7 @@ use crate::support::daemon::{eventually, Daemon};
 use crate::support::programs::free_port;
 use crate::support::route53_backend::Kind;
 use crate::support::setup::{expected, managed, Setup};
+use crate::support::sns::{published, topic};
 use crate::support::zones::generated;
 
 /// Bytes passed per second while trickling.
@@ -116,38 +118,6 @@ async fn ready(daemon: &Daemon) -> bool {
     daemon.get("/readyz").await.map(|(status, _)| status) == Some(200)
 }
 
-/// An SNS topic on moto for the daemon's alerts: its ARN.
-async fn topic(endpoint: &str) -> String {
-    let client = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
-            .region(aws_sdk_sns::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sns::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    );
-    let created = client
-        .create_topic()
-        .name("xfr53-stall")
-        .send()
-        .await
-        .unwrap();
-    created.topic_arn().unwrap().to_string()
-}
-
-/// The SNS messages published so far.
-fn published(setup: &Setup) -> Vec<String> {
-    setup
-        .backend
-        .requests()
-        .into_iter()
-        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
-        .filter(|body| body.contains("Action=Publish"))
-        .collect()
-}
-
 async fn synced(setup: &Setup) -> bool {
     managed(setup.contents(ZONE).await, ZONE) == expected(&setup.bind, ZONE).await
 }
@@ -160,7 +130,7 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
         return;
     };
     let sns = setup.backend.endpoint();
-    let topic = topic(&sns).await;
+    let topic = topic(&sns, "xfr53-stall").await;
     let primary = TricklingPrimary::start(setup.bind.addr).await;
     let (dns, http) = (free_port(), free_port());
     setup.write_config(
@@ -229,13 +199,13 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
     assert!(!ready(&daemon).await);
     assert!(
         eventually(Duration::from_secs(10), || async {
-            !published(&setup).is_empty()
+            !published(setup.backend.requests()).is_empty()
         })
         .await,
         "no alert\n{}",
         daemon.log()
     );
-    let alert = &published(&setup)[0];
+    let alert = &published(setup.backend.requests())[0];
     assert!(
         alert.contains("failing") && alert.contains("sync_timeout_seconds"),
         "{alert}"
@@ -250,4 +220,17 @@ async fn a_trickling_transfer_hits_the_sync_deadline_and_the_zone_recovers() {
         "the zone did not recover\n{}",
         daemon.log()
     );
+    // the timed-out syncs kept the zone copy last saved whole, so the
+    // change comes by IXFR, not by transferring the whole zone again
+    let log = daemon.log();
+    let transfers: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("zone transferred"))
+        .collect();
+    let kind = |k: &str| {
+        let k = format!("kind=\"{k}\"");
+        transfers.iter().filter(|l| l.contains(&k)).count()
+    };
+    assert_eq!(kind("AXFR"), 1, "only the first sync: {transfers:#?}");
+    assert!(kind("IXFR") >= 1, "{transfers:#?}");
 }

@@ -6,31 +6,24 @@
 //! a re-plan.
 
 use crate::support::bind;
-use crate::support::route53_backend::{change_requests, Kind};
-use crate::support::setup::{assert_synced, show, Setup};
-use crate::support::strict_route53::{Fault, Op};
+use crate::support::lost_answer::{sync_with_a_lost_answer, LostAnswer};
+use crate::support::route53_backend::change_requests;
+use crate::support::setup::{assert_synced, show};
 use crate::support::zones::generated;
 
 const ZONE: &str = "lost.test";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_request_that_had_landed_is_not_a_change_underneath() {
-    let Some(setup) = Setup::start(
-        Kind::Strict,
-        vec![bind::Zone::new(ZONE, generated(ZONE, 5))],
-    )
-    .await
+    let zone = bind::Zone::new(ZONE, generated(ZONE, 5));
+    let Some(LostAnswer {
+        setup,
+        run,
+        requests,
+    }) = sync_with_a_lost_answer(zone).await
     else {
         return;
     };
-    assert_eq!(setup.run(&["sync", ZONE]).await.status.code(), Some(0));
-    setup
-        .bind
-        .nsupdate(ZONE, &format!("update add new.{ZONE}. 300 A 192.0.2.77"));
-    let strict = setup.backend.strict();
-    let before = strict.requests().len();
-    strict.inject(Op::Change, Fault::AnswerLost);
-    let run = setup.run(&["sync", ZONE]).await;
     assert_eq!(run.status.code(), Some(0), "{}", show(&run));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!stderr.contains("changed underneath"), "{stderr}");
@@ -38,7 +31,6 @@ async fn a_retried_request_that_had_landed_is_not_a_change_underneath() {
         stderr.contains("an earlier attempt of this change batch had landed"),
         "{stderr}"
     );
-    let requests = strict.requests().split_off(before);
     assert_eq!(
         change_requests(&requests).len(),
         2,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::support::bind::{self, Bind};
 use crate::support::daemon::eventually;
+use crate::support::lost_answer::sync_with_a_lost_answer;
 use crate::support::route53_backend::{change_requests, Kind};
 use crate::support::setup::{assert_synced, expected, managed, show, Setup};
 use crate::support::strict_route53::{Fault, Op};
@@ -360,20 +361,10 @@ async fn a_permanent_rejection_is_not_replanned() {
 /// well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_request_that_had_landed_is_not_a_refusal() {
-    let Some(setup) = Setup::start(
-        Kind::Strict,
-        vec![bind::Zone::new(ZONE, zone_text(S, "192.0.2.80", &[]))],
-    )
-    .await
-    else {
+    let zone = bind::Zone::new(ZONE, zone_text(S, "192.0.2.80", &[]));
+    let Some(lost) = sync_with_a_lost_answer(zone).await else {
         return;
     };
-    assert_eq!(setup.run(&["sync", ZONE]).await.status.code(), Some(0));
-    setup
-        .bind
-        .nsupdate(ZONE, &format!("update add new.{ZONE}. 300 A 192.0.2.77"));
-    setup.backend.strict().inject(Op::Change, Fault::AnswerLost);
-    let run = setup.run(&["sync", ZONE]).await;
-    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
-    assert_synced(&setup, ZONE).await;
+    assert_eq!(lost.run.status.code(), Some(0), "{}", show(&lost.run));
+    assert_synced(&lost.setup, ZONE).await;
 }
