@@ -40,11 +40,18 @@ impl Default for Limits {
 
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: Limits) {
     let slots = Arc::new(Semaphore::new(limits.connections));
-    let refusals = Refusals::default();
+    let (refusals, accept_errors) = (Refusals::default(), Refusals::default());
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // e.g. out of file descriptors: /metrics and probes go unanswered
+                if let Some(n) = accept_errors.note(std::time::Instant::now()) {
+                    tracing::warn!(errors = n, "HTTP endpoint: {n} accept error(s) since the last such line, the last: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             metrics.count_http_refused();

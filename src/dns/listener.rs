@@ -343,11 +343,15 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
 
 async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
+    let accept_errors = Refusals::default();
     loop {
         let (stream, source) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!("NOTIFY listener: TCP accept error: {e}");
+                // e.g. out of file descriptors: a line a minute, not 20 a second
+                if let Some(n) = accept_errors.note(Instant::now()) {
+                    tracing::warn!(errors = n, "NOTIFY listener: {n} TCP accept error(s) since the last such line, the last: {e}");
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
