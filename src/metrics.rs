@@ -262,7 +262,7 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
     );
     counter(
         "notify_limit_total",
-        "NOTIFY listener bounds reached: reply_sources (busy sources forgotten at notify_reply_sources), replay_cache (unexpired MACs dropped at notify_replay_cache: replayable again), tcp_messages, tcp_idle (connections closed), queue (accepted NOTIFYs dropped: the zones' queue was full).",
+        "NOTIFY listener bounds reached: reply_sources (busy sources forgotten at notify_reply_sources), replay_cache (unexpired MACs dropped at notify_replay_cache: replayable again), tcp_messages, tcp_idle (connections closed), queue (accepted NOTIFYs dropped: the zones' queue was full), message_size (messages over notify_max_message_bytes dropped).",
         LimitHit::ALL
             .into_iter()
             .map(|limit| {

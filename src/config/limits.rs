@@ -24,6 +24,7 @@ pub(super) struct RawLimits {
     notify_reply_sources: Option<u32>,
     notify_replay_cache: Option<u32>,
     notify_queue: Option<u32>,
+    notify_max_message_bytes: Option<u32>,
     http_connections: Option<u32>,
     http_deadline_seconds: Option<u64>,
     notify_sync_interval_seconds: Option<u64>,
@@ -151,6 +152,13 @@ impl RawLimits {
                     16,
                     65_536,
                 )? as usize,
+                max_message: ranged(
+                    "notify_max_message_bytes",
+                    self.notify_max_message_bytes,
+                    count(notify.max_message),
+                    512,
+                    65_535,
+                )? as usize,
             },
             http: HttpLimits {
                 connections: ranged(
@@ -190,7 +198,8 @@ mod tests {
     #[test]
     fn defaults_and_settings() {
         assert_eq!(parse("").unwrap(), Limits::default());
-        let set = parse("notify_tcp_connections = 10\nnotify_tcp_reserved = 3\nnotify_tcp_per_source = 2\nnotify_tcp_deadline_seconds = 7\nnotify_replies_per_second = 2.5\nnotify_reply_burst = 9\nhttp_connections = 4\nhttp_deadline_seconds = 2\nnotify_tcp_messages = 5\nnotify_tcp_idle_seconds = 3\nnotify_reply_sources = 200\nnotify_replay_cache = 300\nnotify_queue = 64\n").unwrap();
+        let set = parse("notify_tcp_connections = 10\nnotify_tcp_reserved = 3\nnotify_tcp_per_source = 2\nnotify_tcp_deadline_seconds = 7\nnotify_replies_per_second = 2.5\nnotify_reply_burst = 9\nhttp_connections = 4\nhttp_deadline_seconds = 2\nnotify_tcp_messages = 5\nnotify_tcp_idle_seconds = 3\nnotify_reply_sources = 200\nnotify_replay_cache = 300\nnotify_queue = 64\nnotify_max_message_bytes = 1232\n").unwrap();
+        assert_eq!(set.notify.max_message, 1232);
         assert_eq!(
             (
                 set.notify.tcp_messages,
@@ -267,6 +276,10 @@ mod tests {
             (
                 "notify_queue = 70000",
                 "limits.notify_queue = 70000: use 16 to 65536 (default 1024)",
+            ),
+            (
+                "notify_max_message_bytes = 511",
+                "limits.notify_max_message_bytes = 511: use 512 to 65535 (default 4096)",
             ),
             (
                 "http_connections = 0",

@@ -28,9 +28,6 @@ use super::tsig::ReplayCache;
 use super::wire::{read_frame, unix_now, write_frame};
 use crate::refusals::Refusals;
 
-/// A NOTIFY is small; anything longer on TCP closes the connection.
-const MAX_MESSAGE: usize = 4096;
-
 /// A bound of the listener's memory or time that was reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitHit {
@@ -47,15 +44,19 @@ pub enum LimitHit {
     TcpIdle,
     /// An accepted NOTIFY the zones' queue (`queue`) had no room for.
     Queue,
+    /// A message over `max_message` bytes: dropped (TCP: the connection
+    /// closed).
+    MessageSize,
 }
 
 impl LimitHit {
-    pub const ALL: [LimitHit; 5] = [
+    pub const ALL: [LimitHit; 6] = [
         LimitHit::ReplySources,
         LimitHit::ReplayCache,
         LimitHit::TcpMessages,
         LimitHit::TcpIdle,
         LimitHit::Queue,
+        LimitHit::MessageSize,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +66,7 @@ impl LimitHit {
             LimitHit::TcpMessages => "tcp_messages",
             LimitHit::TcpIdle => "tcp_idle",
             LimitHit::Queue => "queue",
+            LimitHit::MessageSize => "message_size",
         }
     }
 }
@@ -232,6 +234,8 @@ pub struct Limits {
     pub replay_cache: usize,
     /// Accepted NOTIFYs waiting for the zones; more are dropped.
     pub queue: usize,
+    /// The largest message read, in bytes: a NOTIFY is small.
+    pub max_message: usize,
 }
 
 impl Default for Limits {
@@ -248,6 +252,7 @@ impl Default for Limits {
             tcp_idle: Duration::from_secs(10),
             replay_cache: 10_000,
             queue: 1024,
+            max_message: 4096,
         }
     }
 }
@@ -322,7 +327,8 @@ impl Listener {
 }
 
 async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
-    let mut buf = vec![0u8; MAX_MESSAGE];
+    // one byte more than a message may have, to see a larger one
+    let mut buf = vec![0u8; shared.limits.max_message + 1];
     loop {
         let (len, source) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,
@@ -332,6 +338,10 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
                 continue;
             }
         };
+        if len > shared.limits.max_message {
+            shared.counters.hit(LimitHit::MessageSize, 1);
+            continue;
+        }
         let (verdict, reply) = shared.process(&buf[..len], source);
         if let Some(reply) = reply.filter(|_| shared.may_reply(verdict, source.ip())) {
             if let Err(e) = socket.send_to(&reply, source).await {
@@ -391,12 +401,17 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
 async fn serve_connection(mut stream: TcpStream, source: std::net::SocketAddr, shared: &Shared) {
     let idle = shared.limits.tcp_idle;
     for _ in 0..shared.limits.tcp_messages {
-        let message = match read_frame(&mut stream, MAX_MESSAGE, idle).await {
+        let message = match read_frame(&mut stream, shared.limits.max_message, idle).await {
             Ok(Some(message)) => message,
             Ok(None) => return,
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 shared.counters.hit(LimitHit::TcpIdle, 1);
                 tracing::debug!(%source, "NOTIFY listener: TCP connection idle; closing");
+                return;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                shared.counters.hit(LimitHit::MessageSize, 1);
+                tracing::debug!(%source, "NOTIFY listener: closing TCP connection: {e}");
                 return;
             }
             Err(e) => {

@@ -316,6 +316,36 @@ async fn notifies_over_the_queue_are_dropped_and_counted() {
     running.listener.stop().await;
 }
 
+#[tokio::test]
+async fn messages_over_the_size_limit_are_dropped_and_counted() {
+    let limits = Limits {
+        max_message: 512,
+        ..Limits::default()
+    };
+    let running = listen(policy(), limits).await;
+    // a NOTIFY padded past the limit: silence over UDP
+    let mut big = notify("parent.test.", 1);
+    big.resize(600, 0);
+    assert!(udp_exchange("127.0.0.1:0", running.addr, &big)
+        .await
+        .is_none());
+    // a NOTIFY of exactly the limit is still read (and answered: the
+    // padding after its question is ignored)
+    big.truncate(512);
+    assert!(udp_exchange("127.0.0.1:0", running.addr, &big)
+        .await
+        .is_some());
+    // over TCP, an announced length past the limit closes the connection
+    let mut stream = tcp_from("127.0.0.1", running.addr).await.unwrap();
+    stream.write_all(&600u16.to_be_bytes()).await.unwrap();
+    assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
+    assert_eq!(
+        limit_line(&running, LimitHit::MessageSize),
+        "xfr53_notify_limit_total{limit=\"message_size\"} 2"
+    );
+    running.listener.stop().await;
+}
+
 /// A NOTIFY for parent.test signed with the test key.
 fn signed_notify(id: u16) -> Vec<u8> {
     let mut message = Message::from_vec(&notify("parent.test.", id)).unwrap();
