@@ -103,10 +103,20 @@ fn bench(records: usize) {
         // passes it on to the daemon (and the answer back)
         zone.also_notify = Some(relay_port);
         let notifies = relay(relay_port, dns).await;
-        let Some(setup) = Setup::start(Kind::Moto, vec![zone]).await else {
+        // moto slows down with every batch at 100,000 records (about a
+        // minute per batch of 1,000 values by the 40th): the strict double
+        // stands in for Route 53 there
+        let (kind, backend) = match records > 10_000 {
+            true => (Kind::Strict, "the strict double"),
+            false => (Kind::Moto, "moto"),
+        };
+        let Some(setup) = Setup::start(kind, vec![zone]).await else {
             return;
         };
         let quota = format!("record_set_quota = {}", records + 100);
+        if kind == Kind::Strict {
+            setup.backend.strict().set_record_set_quota(records + 100);
+        }
         setup.write_config(Some((dns, http)), &quota, &[ZONE]);
         let state_dir = setup.dir.path().join("state");
         let daemon = Daemon::start(&setup, http);
@@ -116,7 +126,7 @@ fn bench(records: usize) {
         };
         let started = Instant::now();
         assert!(eventually(Duration::from_secs(1800), serial(1.0)).await, "{}", daemon.log());
-        println!("[{records} records] first sync of {records} records ({} sets) into moto: {:.0} ms", records / 2, started.elapsed().as_secs_f64() * 1e3);
+        println!("[{records} records] first sync of {records} records ({} sets) into {backend}: {:.0} ms", records / 2, started.elapsed().as_secs_f64() * 1e3);
 
         tokio::time::sleep(Duration::from_secs(2)).await;
         let (rss, before) = usage(daemon.pid());
@@ -167,7 +177,7 @@ fn bench(records: usize) {
             max(&to_request)
         );
         println!(
-            "[{records} records] one-record change, {ROUNDS} rounds: NOTIFY -> INSYNC (Route 53 serial metric moved, moto): median {:.1} ms, max {:.1} ms",
+            "[{records} records] one-record change, {ROUNDS} rounds: NOTIFY -> INSYNC (Route 53 serial metric moved, {backend}): median {:.1} ms, max {:.1} ms",
             median(to_serial.clone()),
             max(&to_serial)
         );
