@@ -16,7 +16,7 @@ use crate::core::name::Name;
 use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
 use crate::core::schedule::Clamps;
 use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
-use crate::dns::primary::{Primary, TransferLimits};
+use crate::dns::primary::{Primary, TransferLimits, BYTES_PER_RECORD};
 use crate::dns::tsig::TsigKey;
 
 mod limits;
@@ -234,6 +234,10 @@ fn ranged_or<T: PartialOrd + Debug>(
     value.map_or(Ok(default), |v| ranged(setting, v, range))
 }
 
+fn clamped<T: Ord + Copy>(value: T, range: RangeInclusive<T>) -> T {
+    value.clamp(*range.start(), *range.end())
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
@@ -320,6 +324,9 @@ impl Config {
                 );
             }
             zones.push(parsed);
+        }
+        for zone in &zones {
+            warnings.extend(sync_deadline_warning(zone, &route53));
         }
         for zone in &zones {
             // a serial record inside a child zone xfr53 also syncs sits
@@ -452,18 +459,23 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         ranges::RECORD_SET_QUOTA,
     )
     .map_err(|e| hint(e, "the hosted zone holds its own SOA and NS, and the serial record; Route 53's default quota is 10000"))?;
+    // Each default follows the final value it derives from, kept in range.
     let defaults = TransferLimits::for_quota(quota);
+    let max_records = ranged_or(
+        "max_transfer_records",
+        raw.max_transfer_records,
+        clamped(defaults.max_records, ranges::MAX_TRANSFER_RECORDS),
+        ranges::MAX_TRANSFER_RECORDS,
+    )?;
     let limits = TransferLimits {
-        max_records: ranged_or(
-            "max_transfer_records",
-            raw.max_transfer_records,
-            defaults.max_records,
-            ranges::MAX_TRANSFER_RECORDS,
-        )?,
+        max_records,
         max_bytes: ranged_or(
             "max_transfer_bytes",
             raw.max_transfer_bytes,
-            defaults.max_bytes,
+            clamped(
+                max_records.saturating_mul(BYTES_PER_RECORD),
+                ranges::MAX_TRANSFER_BYTES,
+            ),
             ranges::MAX_TRANSFER_BYTES,
         )?,
         deadline: Duration::from_secs(ranged_or(
@@ -556,6 +568,25 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
     })
 }
 
+/// A sync deadline that a sync using its other deadlines in full overruns:
+/// IXFR then an AXFR fallback, each bounded by the transfer deadline, then
+/// the INSYNC wait. Only a warning: those deadlines are ceilings against a
+/// hostile or stuck primary, and most syncs end far below them.
+fn sync_deadline_warning(zone: &ZoneConfig, route53: &Route53Settings) -> Option<String> {
+    let transfer = zone.primaries.first()?.limits.deadline;
+    let needed = 2 * transfer + route53.insync_timeout;
+    (zone.sync_timeout < needed).then(|| {
+        format!(
+            "zone {}: sync_timeout_seconds = {} is below 2 x transfer_timeout_seconds ({}) + route53.insync_timeout_seconds ({}) = {}: a sync whose IXFR and AXFR fallback each run near their deadline is abandoned before INSYNC; raise sync_timeout_seconds or lower the others",
+            zone.rules.zone,
+            zone.sync_timeout.as_secs(),
+            transfer.as_secs(),
+            route53.insync_timeout.as_secs(),
+            needed.as_secs()
+        )
+    })
+}
+
 /// What can be told about the serial record without the zone: it is not a
 /// wildcard, and not a name the zone's `ignore` leaves alone. (Records of
 /// the zone at its name are refused when a sync converts the zone.)
@@ -629,24 +660,40 @@ fn toml_error(text: &str, error: &toml::de::Error) -> anyhow::Error {
     anyhow::anyhow!("TOML error at {place}: {message}")
 }
 
-/// `message` with the text inside every double-quoted string replaced.
+/// `message` with the text of every quoted span replaced: "basic" and
+/// 'literal' strings, and `names` (serde's quoting) unless shaped like
+/// xfr53's keys or a number (lowercase words, so an unknown-key typo still
+/// shows; a base64 secret mixes capitals, digits and letters).
 fn redact_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
+    let mut previous = ' ';
     while let Some(c) = chars.next() {
         out.push(c);
-        if c == '"' {
-            out.push_str("...\"");
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        chars.next();
-                    }
-                    '"' => break,
-                    _ => {}
+        // an apostrophe inside a word ("can't") opens nothing
+        let opens = c == '"' || c == '`' || (c == '\'' && !previous.is_alphanumeric());
+        previous = c;
+        if !opens {
+            continue;
+        }
+        let mut span = String::new();
+        while let Some(next) = chars.next() {
+            match next {
+                '\\' if c == '"' => {
+                    chars.next();
                 }
+                close if close == c => break,
+                other => span.push(other),
             }
         }
+        let shown = c == '`'
+            && (1..=40).contains(&span.len())
+            && (span.chars().all(|k| k.is_ascii_lowercase() || k == '_')
+                || span
+                    .chars()
+                    .all(|k| k.is_ascii_digit() || "+-.".contains(k)));
+        out.push_str(if shown { &span } else { "..." });
+        out.push(c);
     }
     out
 }
@@ -660,6 +707,18 @@ fn prefix(text: &str) -> Result<IpNet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_spans_are_redacted_but_key_names_stay() {
+        assert_eq!(
+            redact_quoted("unknown field `Zm9v+Kg==`, expected one of `secret_file`, `secret_env`"),
+            "unknown field `...`, expected one of `secret_file`, `secret_env`"
+        );
+        assert_eq!(
+            redact_quoted("unknown field `primarys`; invalid type: string \"a\\\"b\", 'lit' can't"),
+            "unknown field `primarys`; invalid type: string \"...\", '...' can't"
+        );
+    }
 
     #[test]
     fn defaults_and_derived_values() {
@@ -811,6 +870,33 @@ mod tests {
                 max_bytes: 70_000,
                 deadline: Duration::from_secs(9)
             }
+        );
+    }
+
+    #[test]
+    fn the_byte_cap_follows_the_record_cap_and_stays_in_range() {
+        let limits =
+            |settings| Config::parse(&zone_with(settings)).unwrap().zones[0].primaries[0].limits;
+        let set = limits("max_transfer_records = 500000");
+        assert_eq!((set.max_records, set.max_bytes), (500_000, 500_000 * 1024));
+        // 10M sets: 100M records, whose 1 KiB each is above the byte range
+        let huge = limits("record_set_quota = 10000000");
+        assert_eq!(huge.max_records, 100_000_000);
+        assert_eq!(huge.max_bytes, *ranges::MAX_TRANSFER_BYTES.end());
+        let small = limits("max_transfer_records = 3");
+        assert_eq!(small.max_bytes, *ranges::MAX_TRANSFER_BYTES.start());
+    }
+
+    #[test]
+    fn a_sync_deadline_shorter_than_its_transfers_and_insync_is_warned_about() {
+        let warnings = |settings| Config::parse(&zone_with(settings)).unwrap().warnings;
+        assert!(
+            warnings("").is_empty(),
+            "the defaults fit: 2 x 300 + 300 = 900"
+        );
+        assert_eq!(
+            warnings("transfer_timeout_seconds = 400"),
+            ["zone a.test.: sync_timeout_seconds = 900 is below 2 x transfer_timeout_seconds (400) + route53.insync_timeout_seconds (300) = 1100: a sync whose IXFR and AXFR fallback each run near their deadline is abandoned before INSYNC; raise sync_timeout_seconds or lower the others"]
         );
     }
 

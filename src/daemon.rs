@@ -24,12 +24,11 @@ use crate::alert::{Alerter, ZoneAlerts};
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
-use crate::core::serial::Serial;
 use crate::dns::listener::Listener;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
 use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
-use crate::notify_gate::NotifyGate;
+use crate::notify_gate::{NotifyGate, SyncedSerial};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
 use crate::scheduler::{drive, supervise};
@@ -62,7 +61,7 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
             config.limits.http,
         ));
     }
-    let (notify_tx, mut notifies) = mpsc::channel(1024);
+    let (notify_tx, mut notifies) = mpsc::channel(config.limits.notify.queue);
     let listener = Listener::start(
         udp,
         tcp,
@@ -148,6 +147,7 @@ struct Zones {
 struct ZoneTask {
     notify: mpsc::Sender<()>,
     gate: Arc<NotifyGate>,
+    synced: Arc<SyncedSerial>,
     stop: Arc<AtomicBool>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
@@ -186,8 +186,11 @@ impl Zones {
             .iter()
             .map(|zone| {
                 let (notify, notified) = mpsc::channel(1);
-                // kept by the supervisor across restarts of the zone task
-                let notified = Arc::new(tokio::sync::Mutex::new(notified));
+                let link = NotifyLink {
+                    notified: Arc::new(tokio::sync::Mutex::new(notified)),
+                    synced: Arc::new(SyncedSerial::default()),
+                };
+                let synced = link.synced.clone();
                 let (shutdown, stopping) = watch::channel(false);
                 let stop = Arc::new(AtomicBool::new(false));
                 let metrics = metrics.zone(&zone.rules.zone);
@@ -211,7 +214,7 @@ impl Zones {
                                 shared.clone(),
                                 metrics.clone(),
                                 alerts.clone(),
-                                notified.clone(),
+                                link.clone(),
                                 stopping.clone(),
                                 stop.clone(),
                             )
@@ -221,6 +224,7 @@ impl Zones {
                 let task = ZoneTask {
                     notify,
                     gate: NotifyGate::new(config.limits.notify_sync_interval),
+                    synced,
                     stop,
                     shutdown,
                     handle,
@@ -241,15 +245,17 @@ impl Zones {
             return;
         };
         let metrics = metrics.zone(&event.zone);
-        let synced = metrics.route53_serial().map(Serial);
-        if let (Some(serial), Some(synced)) = (event.serial, synced) {
+        if let (Some(serial), Some(synced)) = (event.serial, task.synced.get()) {
             if serial <= synced {
                 metrics.skip_notify();
                 tracing::debug!(zone = %event.zone, serial = serial.0, synced = synced.0, "NOTIFY for a serial already synced: no sync");
                 return;
             }
         }
-        if !task.gate.pass(&task.notify, event.serial, &metrics) {
+        if !task
+            .gate
+            .pass(&task.notify, event.serial, &task.synced, &metrics)
+        {
             metrics.defer_notify();
         }
     }
@@ -297,6 +303,17 @@ where
 struct ZoneRuntime {
     state: ZoneState,
     hosted: Option<Arc<AwsHostedZone>>,
+    /// What Route 53 holds after the last success, for the NOTIFY path.
+    synced: Arc<SyncedSerial>,
+}
+
+/// A zone task's side of the NOTIFY path: the NOTIFYs passed to it (kept
+/// by the supervisor across restarts), and the serial it synced, which
+/// the NOTIFY path reads.
+#[derive(Clone)]
+struct NotifyLink {
+    notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
+    synced: Arc<SyncedSerial>,
 }
 
 async fn zone_task(
@@ -304,17 +321,18 @@ async fn zone_task(
     shared: Shared,
     metrics: Arc<ZoneMetrics>,
     alerts: Arc<ZoneAlerts>,
-    notified: Arc<tokio::sync::Mutex<mpsc::Receiver<()>>>,
+    link: NotifyLink,
     shutdown: watch::Receiver<bool>,
     stop: Arc<AtomicBool>,
 ) {
     let name = zone.rules.zone.clone();
-    let mut notified = notified.lock_owned().await;
+    let mut notified = link.notified.lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
     let runtime = Arc::new(tokio::sync::Mutex::new(ZoneRuntime {
         state: shared.states.load(&name),
         hosted: None,
+        synced: link.synced,
     }));
     let running = drive(schedule, &mut notified, shutdown, || {
         tokio::spawn(sync_once(
@@ -441,7 +459,12 @@ async fn run_sync(
     let state = &mut runtime.state;
     let (result, soa) = match &hosted {
         Ok(hosted) => {
-            let source = Source::Primaries(zone.primaries.clone());
+            // the zone's metrics count the transfers that hit a limit
+            let counting = |p: &crate::dns::primary::Primary| crate::dns::primary::Primary {
+                limit_hits: Some(metrics.transfer_limits()),
+                ..p.clone()
+            };
+            let source = Source::Primaries(zone.primaries.iter().map(counting).collect());
             let mut sync =
                 ZoneSync::new(zone, source, hosted.as_ref(), state, shared.insync_timeout)
                     .stopping(stop);
@@ -474,6 +497,7 @@ async fn run_sync(
     };
     let (event, detail) = match result {
         Ok(Outcome::UpToDate(serial)) => {
+            runtime.synced.set(serial);
             metrics.set_route53_serial(serial.0);
             metrics.record(SyncResult::UpToDate, took, (0, 0, 0), now);
             tracing::info!(zone = %name, serial = serial.0, duration_ms = took.as_millis() as u64, "in sync");
@@ -482,6 +506,7 @@ async fn run_sync(
         Ok(Outcome::Applied(plan)) => {
             shared.states.save(&name, state);
             let s = plan.summary;
+            runtime.synced.set(plan.serial);
             metrics.set_route53_serial(plan.serial.0);
             metrics.record(
                 SyncResult::Applied,

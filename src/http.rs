@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::dns::wire::unix_now;
 use crate::metrics::Metrics;
+use crate::refusals::Refusals;
 
 const MAX_REQUEST: usize = 8192;
 
@@ -39,13 +40,24 @@ impl Default for Limits {
 
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: Limits) {
     let slots = Arc::new(Semaphore::new(limits.connections));
+    let (refusals, accept_errors) = (Refusals::default(), Refusals::default());
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // e.g. out of file descriptors: /metrics and probes go unanswered
+                if let Some(n) = accept_errors.note(std::time::Instant::now()) {
+                    tracing::warn!(errors = n, "HTTP endpoint: {n} accept error(s) since the last such line, the last: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             metrics.count_http_refused();
+            if let Some(n) = refusals.note(std::time::Instant::now()) {
+                tracing::warn!(refused = n, "HTTP endpoint: {n} connection(s) refused since the last such line: all {} slots taken (limits.http_connections); a monitoring probe may fail. Look for clients holding connections idle, or raise the limit", limits.connections);
+            }
             continue; // dropping the stream closes it
         };
         let metrics = metrics.clone();

@@ -11,6 +11,7 @@ pub mod dns;
 pub mod http;
 pub mod metrics;
 pub mod notify_gate;
+pub mod refusals;
 pub mod route53;
 pub mod scheduler;
 pub mod state;

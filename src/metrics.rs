@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::core::name::Name;
-use crate::dns::listener::Counters;
+use crate::dns::listener::{Counters, LimitHit};
 use crate::dns::notify::{TsigCase, Verdict};
 use crate::dns::rate_limit::NoSlot;
+use crate::dns::transfer::LimitHits;
 
 /// How a sync ended, for counting.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,16 +65,12 @@ pub struct ZoneMetrics {
     /// cleared by the next success.
     stalled: AtomicBool,
     task_restarts: AtomicU64,
+    /// Handed to the zone's primaries: transfers stopped at a limit.
+    transfer_limits: Arc<LimitHits>,
 }
 
-/// What the daemon's NOTIFY coalescing reads.
+/// What the daemon's NOTIFY coalescing counts.
 impl ZoneMetrics {
-    /// The serial Route 53 held after the last successful sync.
-    pub fn route53_serial(&self) -> Option<u32> {
-        let stored = self.route53_serial.load(Ordering::Relaxed);
-        stored.checked_sub(1).map(|s| s as u32)
-    }
-
     /// Counts a NOTIFY held back to space the zone's syncs.
     pub fn defer_notify(&self) {
         self.notify_deferred.fetch_add(1, Ordering::Relaxed);
@@ -86,6 +83,11 @@ impl ZoneMetrics {
 }
 
 impl ZoneMetrics {
+    /// The counter the zone's transfers count their limits in.
+    pub fn transfer_limits(&self) -> Arc<LimitHits> {
+        self.transfer_limits.clone()
+    }
+
     pub fn set_primary_serial(&self, serial: u32) {
         self.primary_serial
             .store(u64::from(serial) + 1, Ordering::Relaxed);
@@ -214,31 +216,25 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
             writeln!(out, "xfr53_{name}{labels} {n}").unwrap();
         }
     };
-    counter(
-        "notify_skipped_total",
-        "Accepted NOTIFYs that started no sync: their serial was already synced.",
+    // a counter of each zone's, as its lines
+    let per_zone = |field: fn(&ZoneMetrics) -> &AtomicU64| {
         zones
             .iter()
             .map(|(zone, m)| {
-                (
-                    format!("{{zone=\"{zone}\"}}"),
-                    m.notify_skipped.load(Ordering::Relaxed),
-                )
+                let n = field(m).load(Ordering::Relaxed);
+                (format!("{{zone=\"{zone}\"}}"), n)
             })
-            .collect(),
+            .collect()
+    };
+    counter(
+        "notify_skipped_total",
+        "Accepted NOTIFYs that started no sync: their serial was already synced.",
+        per_zone(|m| &m.notify_skipped),
     );
     counter(
         "notify_deferred_total",
         "NOTIFYs that arrived within notify_sync_interval_seconds of the zone's last sync start by NOTIFY: they wait for the next slot (one sync for all).",
-        zones
-            .iter()
-            .map(|(zone, m)| {
-                (
-                    format!("{{zone=\"{zone}\"}}"),
-                    m.notify_deferred.load(Ordering::Relaxed),
-                )
-            })
-            .collect(),
+        per_zone(|m| &m.notify_deferred),
     );
     counter(
         "http_connections_refused_total",
@@ -271,6 +267,19 @@ fn render_limits(out: &mut String, metrics: &Metrics, zones: &BTreeMap<Name, Arc
         "notify_tcp_deadline_total",
         "NOTIFY listener TCP connections closed at the per-connection deadline.",
         vec![(String::new(), counters.tcp_deadline())],
+    );
+    counter(
+        "notify_limit_total",
+        "NOTIFY listener bounds reached: reply_sources (busy sources forgotten at notify_reply_sources), replay_cache (unexpired MACs dropped at notify_replay_cache: replayable again), tcp_messages, tcp_idle (connections closed), queue (accepted NOTIFYs dropped: the zones' queue was full), message_size (messages over notify_max_message_bytes dropped).",
+        LimitHit::ALL
+            .into_iter()
+            .map(|limit| {
+                (
+                    format!("{{limit=\"{}\"}}", limit.as_str()),
+                    counters.limit_hit(limit),
+                )
+            })
+            .collect(),
     );
 }
 
@@ -455,8 +464,8 @@ impl Metrics {
             "Transfers stopped at a limit: records, bytes or deadline.",
             "counter",
         );
-        for (zone, limit, n) in crate::dns::transfer::limits_hit() {
-            if zones.contains_key(&zone) {
+        for (zone, m) in zones.iter() {
+            for (limit, n) in m.transfer_limits.counts() {
                 writeln!(
                     out,
                     "xfr53_transfer_limit_total{{zone=\"{zone}\",limit=\"{limit}\"}} {n}"
@@ -512,6 +521,25 @@ mod tests {
         m.record(SyncResult::UpToDate, Duration::ZERO, (0, 0, 0), now);
         m.sync_ended();
         m
+    }
+
+    #[test]
+    fn notify_counters_are_shown_per_zone() {
+        let metrics = Metrics::default();
+        let a = metrics.zone(&Name::parse_route53("a.test").unwrap());
+        metrics.zone(&Name::parse_route53("b.test").unwrap());
+        a.skip_notify();
+        a.defer_notify();
+        a.defer_notify();
+        let text = metrics.render(0);
+        for line in [
+            "xfr53_notify_skipped_total{zone=\"a.test.\"} 1",
+            "xfr53_notify_skipped_total{zone=\"b.test.\"} 0",
+            "xfr53_notify_deferred_total{zone=\"a.test.\"} 2",
+            "xfr53_notify_deferred_total{zone=\"b.test.\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! lost, and none waits longer than one interval. A waiting pass whose
 //! serials have been synced meanwhile is dropped.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,25 @@ use tokio::time::Instant;
 
 use crate::core::serial::Serial;
 use crate::metrics::ZoneMetrics;
+
+/// The serial a zone's last successful sync left in Route 53: written by
+/// the zone's task, read by the NOTIFY path to drop NOTIFYs for it.
+#[derive(Debug, Default)]
+pub struct SyncedSerial(
+    /// Stored plus one: 0 while unknown.
+    AtomicU64,
+);
+
+impl SyncedSerial {
+    pub fn get(&self) -> Option<Serial> {
+        let stored = self.0.load(Ordering::Relaxed);
+        stored.checked_sub(1).map(|s| Serial(s as u32))
+    }
+
+    pub fn set(&self, serial: Serial) {
+        self.0.store(u64::from(serial.0) + 1, Ordering::Relaxed);
+    }
+}
 
 pub struct NotifyGate {
     interval: Duration,
@@ -41,11 +61,13 @@ impl NotifyGate {
     }
 
     /// Passes a NOTIFY announcing `serial` to `zone` now (true) or at the
-    /// next allowed time (false). Must run inside the tokio runtime.
+    /// next allowed time (false), unless `synced` has reached it by then.
+    /// Must run inside the tokio runtime.
     pub fn pass(
         self: &Arc<Self>,
         zone: &mpsc::Sender<()>,
         serial: Option<Serial>,
+        synced: &Arc<SyncedSerial>,
         metrics: &Arc<ZoneMetrics>,
     ) -> bool {
         let now = Instant::now();
@@ -69,12 +91,12 @@ impl NotifyGate {
                 state.waiting = Some(serial);
                 let at = state.next;
                 state.next = at + self.interval;
-                let (gate, zone, metrics) = (self.clone(), zone.clone(), metrics.clone());
+                let (gate, zone) = (self.clone(), zone.clone());
+                let (synced, metrics) = (synced.clone(), metrics.clone());
                 tokio::spawn(async move {
                     tokio::time::sleep_until(at).await;
                     let waiting = gate.state.lock().expect("never poisoned").waiting.take();
-                    let synced = metrics.route53_serial().map(Serial);
-                    match (waiting.flatten(), synced) {
+                    match (waiting.flatten(), synced.get()) {
                         (Some(newest), Some(synced)) if newest <= synced => metrics.skip_notify(),
                         _ => {
                             let _ = zone.try_send(());
@@ -95,12 +117,13 @@ mod tests {
     async fn a_flood_passes_once_per_interval_and_the_last_is_never_lost() {
         let gate = NotifyGate::new(Duration::from_secs(1));
         let metrics = Arc::new(ZoneMetrics::default());
+        let synced = Arc::new(SyncedSerial::default());
         let (zone, mut passed) = mpsc::channel(1);
         let mut count = 0;
         // 100 a second for 5 s, each a newer serial; the zone takes each
         // pass at once
         for i in 0..500 {
-            gate.pass(&zone, Some(Serial(i)), &metrics);
+            gate.pass(&zone, Some(Serial(i)), &synced, &metrics);
             while passed.try_recv().is_ok() {
                 count += 1;
             }
@@ -115,27 +138,29 @@ mod tests {
         assert!((6..=7).contains(&count), "{count}");
         // idle again: the next passes at once
         tokio::time::sleep(Duration::from_secs(5)).await;
-        assert!(gate.pass(&zone, None, &metrics));
+        assert!(gate.pass(&zone, None, &synced, &metrics));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_waiting_pass_for_serials_synced_meanwhile_is_dropped() {
         let gate = NotifyGate::new(Duration::from_secs(1));
         let metrics = Arc::new(ZoneMetrics::default());
+        let synced = Arc::new(SyncedSerial::default());
         let (zone, mut passed) = mpsc::channel(1);
-        assert!(gate.pass(&zone, Some(Serial(7)), &metrics));
+        assert!(gate.pass(&zone, Some(Serial(7)), &synced, &metrics));
         passed.try_recv().unwrap();
         for _ in 0..50 {
-            assert!(!gate.pass(&zone, Some(Serial(7)), &metrics));
+            assert!(!gate.pass(&zone, Some(Serial(7)), &synced, &metrics));
         }
-        // the sync the first one started reaches serial 7
-        metrics.set_route53_serial(7);
+        // the sync the first one started reaches serial 7 (the zone's
+        // state, not a metrics gauge, says so)
+        synced.set(Serial(7));
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(passed.try_recv().is_err(), "no second sync for serial 7");
         // one without a serial is never taken as synced
-        assert!(gate.pass(&zone, Some(Serial(8)), &metrics));
+        assert!(gate.pass(&zone, Some(Serial(8)), &synced, &metrics));
         passed.try_recv().unwrap();
-        assert!(!gate.pass(&zone, None, &metrics));
+        assert!(!gate.pass(&zone, None, &synced, &metrics));
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(passed.try_recv().is_ok());
     }

@@ -19,6 +19,12 @@ pub(super) struct RawLimits {
     notify_tcp_reserved: Option<u32>,
     notify_tcp_per_source: Option<u32>,
     notify_tcp_deadline_seconds: Option<u64>,
+    notify_tcp_messages: Option<u32>,
+    notify_tcp_idle_seconds: Option<u64>,
+    notify_reply_sources: Option<u32>,
+    notify_replay_cache: Option<u32>,
+    notify_queue: Option<u32>,
+    notify_max_message_bytes: Option<u32>,
     http_connections: Option<u32>,
     http_deadline_seconds: Option<u64>,
     notify_sync_interval_seconds: Option<u64>,
@@ -111,7 +117,48 @@ impl RawLimits {
                     1,
                     3600,
                 )?),
-                ..notify
+                tcp_messages: ranged(
+                    "notify_tcp_messages",
+                    self.notify_tcp_messages,
+                    count(notify.tcp_messages),
+                    1,
+                    1000,
+                )? as usize,
+                tcp_idle: Duration::from_secs(ranged(
+                    "notify_tcp_idle_seconds",
+                    self.notify_tcp_idle_seconds,
+                    seconds(notify.tcp_idle),
+                    1,
+                    300,
+                )?),
+                max_sources: ranged(
+                    "notify_reply_sources",
+                    self.notify_reply_sources,
+                    count(notify.max_sources),
+                    100,
+                    1_000_000,
+                )? as usize,
+                replay_cache: ranged(
+                    "notify_replay_cache",
+                    self.notify_replay_cache,
+                    count(notify.replay_cache),
+                    100,
+                    1_000_000,
+                )? as usize,
+                queue: ranged(
+                    "notify_queue",
+                    self.notify_queue,
+                    count(notify.queue),
+                    16,
+                    65_536,
+                )? as usize,
+                max_message: ranged(
+                    "notify_max_message_bytes",
+                    self.notify_max_message_bytes,
+                    count(notify.max_message),
+                    512,
+                    65_535,
+                )? as usize,
             },
             http: HttpLimits {
                 connections: ranged(
@@ -151,7 +198,18 @@ mod tests {
     #[test]
     fn defaults_and_settings() {
         assert_eq!(parse("").unwrap(), Limits::default());
-        let set = parse("notify_tcp_connections = 10\nnotify_tcp_reserved = 3\nnotify_tcp_per_source = 2\nnotify_tcp_deadline_seconds = 7\nnotify_replies_per_second = 2.5\nnotify_reply_burst = 9\nhttp_connections = 4\nhttp_deadline_seconds = 2\n").unwrap();
+        let set = parse("notify_tcp_connections = 10\nnotify_tcp_reserved = 3\nnotify_tcp_per_source = 2\nnotify_tcp_deadline_seconds = 7\nnotify_replies_per_second = 2.5\nnotify_reply_burst = 9\nhttp_connections = 4\nhttp_deadline_seconds = 2\nnotify_tcp_messages = 5\nnotify_tcp_idle_seconds = 3\nnotify_reply_sources = 200\nnotify_replay_cache = 300\nnotify_queue = 64\nnotify_max_message_bytes = 1232\n").unwrap();
+        assert_eq!(set.notify.max_message, 1232);
+        assert_eq!(
+            (
+                set.notify.tcp_messages,
+                set.notify.tcp_idle,
+                set.notify.max_sources,
+                set.notify.replay_cache,
+                set.notify.queue
+            ),
+            (5, Duration::from_secs(3), 200, 300, 64)
+        );
         assert_eq!(
             (
                 set.notify.tcp_connections,
@@ -198,6 +256,30 @@ mod tests {
             (
                 "notify_tcp_deadline_seconds = 9223372036854775807",
                 "limits.notify_tcp_deadline_seconds = 9223372036854775807: use 1 to 3600",
+            ),
+            (
+                "notify_tcp_messages = 0",
+                "limits.notify_tcp_messages = 0: use 1 to 1000 (default 16)",
+            ),
+            (
+                "notify_tcp_idle_seconds = 301",
+                "limits.notify_tcp_idle_seconds = 301: use 1 to 300 (default 10)",
+            ),
+            (
+                "notify_reply_sources = 99",
+                "limits.notify_reply_sources = 99: use 100 to 1000000 (default 10000)",
+            ),
+            (
+                "notify_replay_cache = 0",
+                "limits.notify_replay_cache = 0: use 100 to 1000000 (default 10000)",
+            ),
+            (
+                "notify_queue = 70000",
+                "limits.notify_queue = 70000: use 16 to 65536 (default 1024)",
+            ),
+            (
+                "notify_max_message_bytes = 511",
+                "limits.notify_max_message_bytes = 511: use 512 to 65535 (default 4096)",
             ),
             (
                 "http_connections = 0",

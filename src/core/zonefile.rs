@@ -13,7 +13,7 @@
 
 use hickory_proto::rr::rdata::{CNAME, MX, NAPTR, NS, NULL, PTR, SOA, SRV, TXT};
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
-use hickory_proto::serialize::binary::{BinDecoder, Restrict};
+use hickory_proto::serialize::binary::{BinDecoder, BinEncodable as _, BinEncoder, Restrict};
 use hickory_proto::serialize::txt::{Parser, RDataParser};
 
 use super::escape::{self, Digits};
@@ -198,6 +198,7 @@ impl State {
         let rdata: Vec<&Token> = tokens.collect();
         let data = self
             .rdata(rtype, &rdata)
+            .and_then(encodes)
             .map_err(|e| format!("{} record of {owner}: {e}", mnemonic::name(rtype)))?;
         Ok(Some(Record::from_rdata(owner, ttl, data)))
     }
@@ -278,6 +279,9 @@ impl State {
                     .iter()
                     .enumerate()
                     .map(|(i, t)| match (rtype, i) {
+                        (RecordType::CAA, 1) if t.text.len() > 255 => {
+                            Err(format!("a CAA tag of {} bytes; at most 255", t.text.len()))
+                        }
                         (RecordType::CAA, 2) => {
                             Ok(String::from_utf8_lossy(&decode(&t.text)?).into_owned())
                         }
@@ -370,24 +374,37 @@ impl<'a> Fields<'a> {
 
     fn string(&mut self) -> Result<Box<[u8]>, String> {
         let text = self.next("string")?;
-        Ok(decode(text)?.into_boxed_slice())
+        Ok(character_string(text)?.into_boxed_slice())
     }
 }
 
 /// TXT/SPF character-strings: each at most 255 bytes.
 fn character_strings(tokens: &[&Token]) -> Result<Vec<Vec<u8>>, String> {
-    tokens
-        .iter()
-        .map(|t| {
-            let bytes = decode(&t.text)?;
-            match bytes.len() {
-                0..=255 => Ok(bytes),
-                n => Err(format!(
-                    "a character-string of {n} bytes; split it into strings of at most 255"
-                )),
-            }
-        })
-        .collect()
+    tokens.iter().map(|t| character_string(&t.text)).collect()
+}
+
+/// An RFC 1035 <character-string>: at most 255 bytes, as `named-checkzone`
+/// also requires (it does not split a longer one).
+fn character_string(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = decode(text)?;
+    match bytes.len() {
+        0..=255 => Ok(bytes),
+        n => Err(format!(
+            "a character-string of {n} bytes; split it into strings of at most 255"
+        )),
+    }
+}
+
+/// Refuses data hickory would not write to the wire (the zone model stores
+/// every record in wire form), so it fails here at its line.
+fn encodes(data: RData) -> Result<RData, String> {
+    let mut bytes = Vec::new();
+    data.emit(&mut BinEncoder::new(&mut bytes))
+        .map_err(|e| format!("cannot be encoded: {e}"))?;
+    match bytes.len() {
+        0..=65535 => Ok(data),
+        n => Err(format!("{n} bytes of record data; at most 65535 fit")),
+    }
 }
 
 /// A master-file token's bytes: `\DDD` escapes are decimal.

@@ -6,9 +6,10 @@
 //!
 //! Replies are limited, not receipts: a UDP source address can be forged,
 //! so a flood of garbage "from" the primary must not spend the primary's
-//! budget. Garbage and replays cost nothing and get nothing; refusals and
-//! accepted NOTIFYs spend separate per-source reply budgets, and an
-//! accepted NOTIFY reaches its zone even when its reply is withheld. TCP
+//! budget. Garbage costs nothing and gets nothing; refusals (and repeated
+//! signed NOTIFYs: answered, as the sender's retransmission, but starting
+//! nothing) and accepted NOTIFYs spend separate per-source reply budgets,
+//! and an accepted NOTIFY reaches its zone even when its reply is withheld. TCP
 //! peers cannot forge their address, so TCP is limited by connection
 //! slots: a share per stranger, a reserve for `notify_from` sources, and
 //! an overall deadline per connection.
@@ -25,20 +26,58 @@ use super::notify::{handle, NotifyEvent, NotifyPolicy, TsigCase, Verdict};
 use super::rate_limit::{ConnectionSlots, NoSlot, RateLimiter};
 use super::tsig::ReplayCache;
 use super::wire::{read_frame, unix_now, write_frame};
+use crate::refusals::Refusals;
 
-/// A NOTIFY is small; anything longer on TCP closes the connection.
-const MAX_MESSAGE: usize = 4096;
-/// TCP: messages per connection, and how long it may wait for each.
-const MAX_MESSAGES_PER_CONNECTION: usize = 16;
-const TCP_IDLE: Duration = Duration::from_secs(10);
+/// A bound of the listener's memory or time that was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitHit {
+    /// A reply budget forgot busy sources at `max_sources` (each got a
+    /// fresh burst), counted per source.
+    ReplySources,
+    /// The replay cache dropped an unexpired MAC at `replay_cache`: that
+    /// signature is replayable again until it expires.
+    ReplayCache,
+    /// A TCP connection closed after `tcp_messages` messages.
+    TcpMessages,
+    /// A TCP connection closed after `tcp_idle` without a message (or an
+    /// unread reply).
+    TcpIdle,
+    /// An accepted NOTIFY the zones' queue (`queue`) had no room for.
+    Queue,
+    /// A message over `max_message` bytes: dropped (TCP: the connection
+    /// closed).
+    MessageSize,
+}
 
-/// Messages by verdict, NOTIFYs by signature, accepted NOTIFYs the channel
-/// had no room for, and what the limits turned away.
+impl LimitHit {
+    pub const ALL: [LimitHit; 6] = [
+        LimitHit::ReplySources,
+        LimitHit::ReplayCache,
+        LimitHit::TcpMessages,
+        LimitHit::TcpIdle,
+        LimitHit::Queue,
+        LimitHit::MessageSize,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitHit::ReplySources => "reply_sources",
+            LimitHit::ReplayCache => "replay_cache",
+            LimitHit::TcpMessages => "tcp_messages",
+            LimitHit::TcpIdle => "tcp_idle",
+            LimitHit::Queue => "queue",
+            LimitHit::MessageSize => "message_size",
+        }
+    }
+}
+
+/// Messages by verdict, NOTIFYs by signature, and what the limits turned
+/// away.
 #[derive(Debug, Default)]
 pub struct Counters {
     by_verdict: [AtomicU64; Verdict::ALL.len()],
     by_tsig: [AtomicU64; TsigCase::ALL.len()],
-    events_dropped: AtomicU64,
+    limits_hit: [AtomicU64; LimitHit::ALL.len()],
     replies_limited: AtomicU64,
     tcp_refused: [AtomicU64; 2],
     tcp_deadline: AtomicU64,
@@ -53,8 +92,8 @@ impl Counters {
         self.by_tsig[case as usize].load(Ordering::Relaxed)
     }
 
-    pub fn events_dropped(&self) -> u64 {
-        self.events_dropped.load(Ordering::Relaxed)
+    pub fn limit_hit(&self, limit: LimitHit) -> u64 {
+        self.limits_hit[limit as usize].load(Ordering::Relaxed)
     }
 
     /// UDP replies withheld by the per-source reply rate.
@@ -75,6 +114,10 @@ impl Counters {
     fn count(&self, verdict: Verdict) {
         self.by_verdict[verdict as usize].fetch_add(1, Ordering::Relaxed);
     }
+
+    fn hit(&self, limit: LimitHit, times: u64) {
+        self.limits_hit[limit as usize].fetch_add(times, Ordering::Relaxed);
+    }
 }
 
 struct Shared {
@@ -84,9 +127,12 @@ struct Shared {
     refusals: Mutex<RateLimiter>,
     replays: Mutex<ReplayCache>,
     slots: Arc<ConnectionSlots>,
-    tcp_deadline: Duration,
+    limits: Limits,
     counters: Arc<Counters>,
     events: mpsc::Sender<NotifyEvent>,
+    /// For the operator's log: TCP connections refused, NOTIFYs dropped.
+    tcp_refusals: Refusals,
+    queue_drops: Refusals,
 }
 
 impl Shared {
@@ -102,14 +148,21 @@ impl Shared {
         let now = u64::from(unix_now());
         let mut handled = handle(&self.policy(), message, source, now);
         if let Some(signature) = &handled.signature {
-            let first = self
+            let mut replays = self
                 .replays
                 .lock()
-                .expect("the replay cache lock is never poisoned")
-                .first_use(&signature.key, &signature.mac, signature.expires, now);
+                .expect("the replay cache lock is never poisoned");
+            let evicted = replays.evicted();
+            let first = replays.first_use(&signature.key, &signature.mac, signature.expires, now);
+            self.counters
+                .hit(LimitHit::ReplayCache, replays.evicted() - evicted);
+            drop(replays);
             if !first {
+                // most likely the sender's retransmission (RFC 1996 section
+                // 3.6: our reply was lost or withheld), sent again as it was
+                // rendered: answered, but it starts nothing
                 handled.verdict = Verdict::Replayed;
-                (handled.tsig, handled.reply, handled.event) = (None, None, None);
+                (handled.tsig, handled.event) = (None, None);
             }
         }
         self.counters.count(handled.verdict);
@@ -123,7 +176,10 @@ impl Shared {
             let tsig = handled.tsig.map_or("", TsigCase::as_str);
             tracing::info!(zone = %event.zone, serial = ?event.serial.map(|s| s.0), %source, tsig, "NOTIFY accepted");
             if self.events.try_send(event).is_err() {
-                self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters.hit(LimitHit::Queue, 1);
+                if let Some(n) = self.queue_drops.note(Instant::now()) {
+                    tracing::warn!(dropped = n, %source, "NOTIFY listener: {n} accepted NOTIFY(s) dropped since the last such line: the zones' queue is full (limits.notify_queue); their zones still sync on the SOA refresh timer");
+                }
             }
         }
         (handled.verdict, handled.reply)
@@ -131,14 +187,20 @@ impl Shared {
 
     /// Whether `source` may have a UDP reply now; only replies are limited.
     fn may_reply(&self, verdict: Verdict, source: std::net::IpAddr) -> bool {
+        // a replay flood (an eavesdropper's, forged from the primary)
+        // spends the refusals' budget, never that of fresh NOTIFYs
         let budget = match verdict {
             Verdict::Accepted => &self.accepted_replies,
             _ => &self.refusals,
         };
-        let allowed = budget
+        let mut budget = budget
             .lock()
-            .expect("the rate limiter lock is never poisoned")
-            .allow(source, Instant::now());
+            .expect("the rate limiter lock is never poisoned");
+        let forgotten = budget.forgotten();
+        let allowed = budget.allow(source, Instant::now());
+        self.counters
+            .hit(LimitHit::ReplySources, budget.forgotten() - forgotten);
+        drop(budget);
         if !allowed {
             self.counters
                 .replies_limited
@@ -164,8 +226,16 @@ pub struct Limits {
     pub tcp_per_source: usize,
     /// How long one TCP connection may stay open in all (slowloris).
     pub tcp_deadline: Duration,
+    /// Messages one TCP connection may carry, and how long it may wait for
+    /// each (or for its reply to be read).
+    pub tcp_messages: usize,
+    pub tcp_idle: Duration,
     /// Signatures of accepted NOTIFYs remembered for the replay check.
     pub replay_cache: usize,
+    /// Accepted NOTIFYs waiting for the zones; more are dropped.
+    pub queue: usize,
+    /// The largest message read, in bytes: a NOTIFY is small.
+    pub max_message: usize,
 }
 
 impl Default for Limits {
@@ -178,7 +248,11 @@ impl Default for Limits {
             tcp_reserved: 16,
             tcp_per_source: 4,
             tcp_deadline: Duration::from_secs(20),
+            tcp_messages: 16,
+            tcp_idle: Duration::from_secs(10),
             replay_cache: 10_000,
+            queue: 1024,
+            max_message: 4096,
         }
     }
 }
@@ -190,7 +264,8 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Serves `udp` and `tcp`, sending accepted NOTIFYs to `events`.
+    /// Serves `udp` and `tcp`, sending accepted NOTIFYs to `events` (a
+    /// channel of `limits.queue`).
     pub fn start(
         udp: Vec<UdpSocket>,
         tcp: Vec<TcpListener>,
@@ -216,9 +291,11 @@ impl Listener {
                 limits.tcp_reserved,
                 limits.tcp_per_source,
             )),
-            tcp_deadline: limits.tcp_deadline,
+            limits,
             counters: counters.clone(),
             events,
+            tcp_refusals: Refusals::default(),
+            queue_drops: Refusals::default(),
         });
         let mut tasks = JoinSet::new();
         for socket in udp {
@@ -250,7 +327,8 @@ impl Listener {
 }
 
 async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
-    let mut buf = vec![0u8; MAX_MESSAGE];
+    // one byte more than a message may have, to see a larger one
+    let mut buf = vec![0u8; shared.limits.max_message + 1];
     loop {
         let (len, source) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,
@@ -260,6 +338,10 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
                 continue;
             }
         };
+        if len > shared.limits.max_message {
+            shared.counters.hit(LimitHit::MessageSize, 1);
+            continue;
+        }
         let (verdict, reply) = shared.process(&buf[..len], source);
         if let Some(reply) = reply.filter(|_| shared.may_reply(verdict, source.ip())) {
             if let Err(e) = socket.send_to(&reply, source).await {
@@ -271,11 +353,15 @@ async fn serve_udp(socket: UdpSocket, shared: Arc<Shared>) {
 
 async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
+    let accept_errors = Refusals::default();
     loop {
         let (stream, source) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                tracing::warn!("NOTIFY listener: TCP accept error: {e}");
+                // e.g. out of file descriptors: a line a minute, not 20 a second
+                if let Some(n) = accept_errors.note(Instant::now()) {
+                    tracing::warn!(errors = n, "NOTIFY listener: {n} TCP accept error(s) since the last such line, the last: {e}");
+                }
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
@@ -287,14 +373,20 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
             Ok(slot) => slot,
             Err(why) => {
                 shared.counters.tcp_refused[why as usize].fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%source, ?why, "NOTIFY listener: no TCP slot; closing");
+                if let Some(n) = shared.tcp_refusals.note(Instant::now()) {
+                    let why = match why {
+                        NoSlot::PerSource => "it holds notify_tcp_per_source already",
+                        NoSlot::Full => "every slot it may use is taken (notify_tcp_connections)",
+                    };
+                    tracing::warn!(refused = n, trusted, "NOTIFY listener: {n} TCP connection(s) refused since the last such line, the last from {source}: {why}. A primary refused here cannot NOTIFY over TCP; see xfr53_notify_tcp_refused_total");
+                }
                 continue; // dropping the stream closes it
             }
         };
         let shared = shared.clone();
         connections.spawn(async move {
             let served = serve_connection(stream, source, &shared);
-            if tokio::time::timeout(shared.tcp_deadline, served)
+            if tokio::time::timeout(shared.limits.tcp_deadline, served)
                 .await
                 .is_err()
             {
@@ -307,10 +399,21 @@ async fn serve_tcp(listener: TcpListener, shared: Arc<Shared>) {
 }
 
 async fn serve_connection(mut stream: TcpStream, source: std::net::SocketAddr, shared: &Shared) {
-    for _ in 0..MAX_MESSAGES_PER_CONNECTION {
-        let message = match read_frame(&mut stream, MAX_MESSAGE, TCP_IDLE).await {
+    let idle = shared.limits.tcp_idle;
+    for _ in 0..shared.limits.tcp_messages {
+        let message = match read_frame(&mut stream, shared.limits.max_message, idle).await {
             Ok(Some(message)) => message,
             Ok(None) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                shared.counters.hit(LimitHit::TcpIdle, 1);
+                tracing::debug!(%source, "NOTIFY listener: TCP connection idle; closing");
+                return;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                shared.counters.hit(LimitHit::MessageSize, 1);
+                tracing::debug!(%source, "NOTIFY listener: closing TCP connection: {e}");
+                return;
+            }
             Err(e) => {
                 shared.counters.count(Verdict::Garbage);
                 tracing::debug!(%source, "NOTIFY listener: closing TCP connection: {e}");
@@ -321,9 +424,11 @@ async fn serve_connection(mut stream: TcpStream, source: std::net::SocketAddr, s
             return;
         };
         // a peer that does not read its answer is not waited for long
-        match tokio::time::timeout(TCP_IDLE, write_frame(&mut stream, &reply)).await {
+        match tokio::time::timeout(idle, write_frame(&mut stream, &reply)).await {
             Ok(Ok(())) => {}
-            _ => return,
+            Ok(Err(_)) => return,
+            Err(_) => return shared.counters.hit(LimitHit::TcpIdle, 1),
         }
     }
+    shared.counters.hit(LimitHit::TcpMessages, 1);
 }

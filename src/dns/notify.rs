@@ -74,7 +74,9 @@ pub enum Verdict {
     /// A response, not a query: silence (never answer answers).
     Response,
     /// A signed NOTIFY whose MAC was already accepted inside its time
-    /// window (RFC 8945 section 5.2.3): silence.
+    /// window (RFC 8945 section 5.2.3): answered, since a sender
+    /// retransmits the same signed message when a reply is lost, but it
+    /// starts no sync.
     Replayed,
     /// Not opcode NOTIFY: REFUSED.
     NotNotify,

@@ -2,11 +2,13 @@
 //! else.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use tokio::net::TcpStream;
 
+use super::transfer::LimitHits;
 use super::tsig::TsigKey;
 use crate::core::rules::DEFAULT_RECORD_SET_QUOTA;
 
@@ -19,6 +21,8 @@ pub struct Primary {
     pub timeout: Duration,
     /// What one transfer from it may take.
     pub limits: TransferLimits,
+    /// Counts transfers stopped at a limit, when the caller hands one in.
+    pub limit_hits: Option<Arc<LimitHits>>,
 }
 
 /// Bounds on one transfer (one IXFR or AXFR exchange), so a primary that
@@ -66,6 +70,7 @@ impl Primary {
             key,
             timeout: Duration::from_secs(10),
             limits: TransferLimits::default(),
+            limit_hits: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub struct RateLimiter {
     burst: f64,
     max_sources: usize,
     buckets: HashMap<IpAddr, Bucket>,
+    forgotten: u64,
 }
 
 struct Bucket {
@@ -34,6 +35,7 @@ impl RateLimiter {
             burst,
             max_sources,
             buckets: HashMap::new(),
+            forgotten: 0,
         }
     }
 
@@ -67,12 +69,19 @@ impl RateLimiter {
         self.buckets
             .retain(|_, b| now.saturating_duration_since(b.last).as_secs_f64() < refill);
         if self.buckets.len() >= self.max_sources {
+            self.forgotten += self.buckets.len() as u64;
             self.buckets.clear();
         }
     }
 
     pub fn sources(&self) -> usize {
         self.buckets.len()
+    }
+
+    /// Sources forgotten at `max_sources` while their bucket was not yet
+    /// full again, in all: each got a fresh burst.
+    pub fn forgotten(&self) -> u64 {
+        self.forgotten
     }
 }
 
@@ -186,10 +195,13 @@ mod tests {
         let t0 = Instant::now();
         assert!(limiter.allow("2001:db8::1".parse().unwrap(), t0));
         assert!(!limiter.allow("2001:db8::2".parse().unwrap(), t0));
+        assert_eq!(limiter.forgotten(), 0);
         for i in 0..10_000u32 {
             limiter.allow(IpAddr::from(std::net::Ipv4Addr::from(i)), t0);
             assert!(limiter.sources() <= 50);
         }
+        // every 50th new source found all 50 busy and forgot them
+        assert_eq!(limiter.forgotten(), 10_000);
     }
 
     #[test]

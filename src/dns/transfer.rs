@@ -5,8 +5,7 @@
 //! answer has been read and checked. On any error the held zone is unchanged.
 //! Every exchange is bounded in records, bytes and time (`TransferLimits`).
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -50,46 +49,44 @@ pub enum LimitExceeded {
     Deadline(Duration),
 }
 
-impl LimitExceeded {
-    /// The limit's name in metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            LimitExceeded::Records(_) => "records",
-            LimitExceeded::Bytes(_) => "bytes",
-            LimitExceeded::Deadline(_) => "deadline",
-        }
+/// How often transfers stopped at each limit: a counter the caller hands
+/// in with the primary (the daemon's per-zone metrics), so nothing global
+/// outlives a zone or is shared between callers.
+#[derive(Debug, Default)]
+pub struct LimitHits([AtomicU64; 3]);
+
+impl LimitHits {
+    pub fn count(&self, limit: &LimitExceeded) {
+        let i = match limit {
+            LimitExceeded::Records(_) => 0,
+            LimitExceeded::Bytes(_) => 1,
+            LimitExceeded::Deadline(_) => 2,
+        };
+        self.0[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Each limit's name in metrics and its count.
+    pub fn counts(&self) -> [(&'static str, u64); 3] {
+        let n = |i: usize| self.0[i].load(Ordering::Relaxed);
+        [("records", n(0)), ("bytes", n(1)), ("deadline", n(2))]
     }
 }
 
-/// How often each zone's transfers hit each limit, since start (for
-/// `/metrics`; the error itself travels as text past the sync).
-static LIMITS_HIT: Mutex<BTreeMap<(Name, &'static str), u64>> = Mutex::new(BTreeMap::new());
-
-/// Counts of transfers stopped at a limit, by zone and limit.
-pub fn limits_hit() -> Vec<(Name, &'static str, u64)> {
-    let hits = LIMITS_HIT.lock().unwrap_or_else(|e| e.into_inner());
-    hits.iter().map(|((z, k), n)| (z.clone(), *k, *n)).collect()
-}
-
-fn count_limit(origin: &Name, error: &anyhow::Error) {
-    if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
-        let mut hits = LIMITS_HIT.lock().unwrap_or_else(|e| e.into_inner());
-        *hits.entry((origin.clone(), limit.kind())).or_default() += 1;
-    }
-}
-
-/// Runs one exchange under `limits.deadline`, counting any limit it hits.
+/// Runs one exchange under the primary's deadline, counting any limit it
+/// hits in the primary's counter.
 async fn bounded<T>(
-    limits: &TransferLimits,
-    origin: &Name,
+    primary: &Primary,
     exchange: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let result = match tokio::time::timeout(limits.deadline, exchange).await {
+    let deadline = primary.limits.deadline;
+    let result = match tokio::time::timeout(deadline, exchange).await {
         Ok(result) => result,
-        Err(_) => Err(LimitExceeded::Deadline(limits.deadline).into()),
+        Err(_) => Err(LimitExceeded::Deadline(deadline).into()),
     };
-    if let Err(error) = &result {
-        count_limit(origin, error);
+    if let (Err(error), Some(hits)) = (&result, &primary.limit_hits) {
+        if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
+            hits.count(limit);
+        }
     }
     result
 }
@@ -154,7 +151,7 @@ pub async fn axfr(primary: &Primary, origin: &Name) -> Result<(Zone, Stats)> {
         exchange.read_answer(vec![first], &mut reader).await?;
         Ok::<_, anyhow::Error>((reader.zone, exchange.stats))
     };
-    bounded(&primary.limits, origin, transfer)
+    bounded(primary, transfer)
         .await
         .with_context(|| format!("zone {origin}: AXFR from primary {}", primary.addr))
 }
@@ -167,13 +164,12 @@ enum Ixfr {
 }
 
 async fn ixfr(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stats)> {
-    bounded(
-        &primary.limits,
-        origin,
-        ixfr_exchange(primary, origin, held),
-    )
-    .await
+    bounded(primary, ixfr_exchange(primary, origin, held)).await
 }
+
+/// Header-only messages borne between a newer SOA and the record that
+/// tells an incremental answer from a whole zone.
+const MAX_EMPTY_MESSAGES: usize = 16;
 
 async fn ixfr_exchange(primary: &Primary, origin: &Name, held: u32) -> Result<(Ixfr, Stats)> {
     let mut held_soa = Record::from_rdata(
@@ -203,11 +199,21 @@ async fn ixfr_exchange(primary: &Primary, origin: &Name, held: u32) -> Result<(I
     }
     // A newer lone SOA may be only the first message of the answer (PowerDNS
     // sends the opening SOA alone): read on before deciding. Only an answer
-    // that ends there means "no IXFR on offer".
+    // that ends there means "no IXFR on offer". Header-only messages say
+    // nothing: none is kept and only a few are borne, so a hostile primary
+    // cannot fill memory with them below the byte cap.
     let mut read = vec![first];
+    let mut empty = 0;
     while records(&read).nth(1).is_none() {
         match exchange.next_or_end().await {
+            Ok(Some(message)) if message.answers().is_empty() => {
+                empty += 1;
+                if empty == MAX_EMPTY_MESSAGES {
+                    bail!("the primary offers serial {newest}, then sends {empty} messages without records: it is not sending a transfer");
+                }
+            }
             Ok(Some(message)) => read.push(message),
+            Err(e) if e.downcast_ref::<LimitExceeded>().is_some() => return Err(e),
             Ok(None) => {
                 let reason = format!("the primary offers serial {newest} but no IXFR");
                 return Ok((Ixfr::Fallback(reason), exchange.stats));
@@ -649,16 +655,14 @@ mod tests {
     }
 
     #[test]
-    fn limits_are_counted_by_zone_and_kind() {
-        let zone = Name::parse_route53("counted.test").unwrap();
-        let error = anyhow::Error::from(LimitExceeded::Bytes(10));
-        count_limit(&zone, &error);
-        count_limit(&zone, &error.context("zone counted.test.: AXFR"));
-        count_limit(&zone, &anyhow::anyhow!("not a limit"));
-        let hits: Vec<_> = limits_hit()
-            .into_iter()
-            .filter(|(z, _, _)| *z == zone)
-            .collect();
-        assert_eq!(hits, [(zone, "bytes", 2)]);
+    fn limits_are_counted_by_kind() {
+        let hits = LimitHits::default();
+        hits.count(&LimitExceeded::Bytes(10));
+        hits.count(&LimitExceeded::Bytes(10));
+        hits.count(&LimitExceeded::Deadline(Duration::from_secs(1)));
+        assert_eq!(
+            hits.counts(),
+            [("records", 0), ("bytes", 2), ("deadline", 1)]
+        );
     }
 }

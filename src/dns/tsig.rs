@@ -117,11 +117,13 @@ impl TsigKey {
 /// window ends (RFC 8945 section 5.2.3 leaves replay protection to the
 /// receiver; BIND keeps such a cache): the same signature accepted twice
 /// inside its window is a replay. Only messages that verified are kept, so
-/// only a key holder fills it; at `capacity`, the soonest to expire goes.
+/// only a key holder fills it; at `capacity`, the soonest to expire goes
+/// (`evicted` counts those: each is replayable again until it expires).
 pub struct ReplayCache {
     capacity: usize,
     expires: HashMap<(String, Vec<u8>), u64>,
     by_expiry: BTreeSet<(u64, String, Vec<u8>)>,
+    evicted: u64,
 }
 
 impl ReplayCache {
@@ -130,26 +132,34 @@ impl ReplayCache {
             capacity: capacity.max(1),
             expires: HashMap::new(),
             by_expiry: BTreeSet::new(),
+            evicted: 0,
         }
     }
 
     /// True the first time `mac` of `key` is seen before `expires`; false
     /// for a replay. `now` is Unix time.
     pub fn first_use(&mut self, key: &str, mac: &[u8], expires: u64, now: u64) -> bool {
-        while let Some(first) = self.by_expiry.first() {
-            if first.0 >= now && self.by_expiry.len() < self.capacity {
-                break;
-            }
-            let (_, k, m) = self.by_expiry.pop_first().expect("not empty");
-            self.expires.remove(&(k, m));
+        while self.by_expiry.first().is_some_and(|first| first.0 < now) {
+            self.forget_soonest();
         }
         let id = (key.to_string(), mac.to_vec());
         if self.expires.contains_key(&id) {
             return false;
         }
+        // room for it: checked first, so a full cache still catches a replay
+        while self.expires.len() >= self.capacity {
+            self.forget_soonest();
+            self.evicted += 1;
+        }
         self.by_expiry.insert((expires, id.0.clone(), id.1.clone()));
         self.expires.insert(id, expires);
         true
+    }
+
+    fn forget_soonest(&mut self) {
+        if let Some((_, key, mac)) = self.by_expiry.pop_first() {
+            self.expires.remove(&(key, mac));
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -158,6 +168,11 @@ impl ReplayCache {
 
     pub fn is_empty(&self) -> bool {
         self.expires.is_empty()
+    }
+
+    /// MACs dropped at capacity before their window ended, in all.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
     }
 }
 
@@ -236,12 +251,20 @@ mod tests {
         // once its window is over, a MAC no longer verifies: forgotten
         assert!(cache.first_use("k", b"mac2", 1400, 1301));
         assert_eq!(cache.len(), 1, "the expired ones are gone");
+        assert_eq!(cache.evicted(), 0, "expired ones are not evictions");
         for i in 0..100u32 {
             assert!(cache.first_use("k", &i.to_be_bytes(), 2000 + u64::from(i), 1302));
             assert!(cache.len() <= 3);
         }
         // the latest ones are still caught
         assert!(!cache.first_use("k", &99u32.to_be_bytes(), 2099, 1303));
+        // 101 unexpired MACs through a cache of 3: the oldest 98 evicted
+        assert_eq!(cache.evicted(), 98);
+        // a full cache still catches a replay of the one to go next
+        let mut full = ReplayCache::new(1);
+        assert!(full.first_use("k", b"a", 1300, 1000));
+        assert!(!full.first_use("k", b"a", 1300, 1000));
+        assert_eq!(full.evicted(), 0);
     }
 
     const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==";

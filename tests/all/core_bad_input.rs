@@ -48,6 +48,30 @@ fn malformed_zone_files_name_file_line_and_reason() {
     assert!(zone_error(&long).1.contains("256 bytes"));
 }
 
+/// Strings hickory cannot encode are refused at their line, as
+/// `named-checkzone` refuses them, rather than panicking the zone model.
+#[test]
+fn over_long_strings_and_tags_are_errors_at_their_line() {
+    let long = "a".repeat(256);
+    let cases = [
+        format!("x TXT \"ok\" {long}\n"),
+        format!("x SPF \"{long}\"\n"),
+        format!("x NAPTR 1 1 \"{long}\" \"\" \"\" .\n"),
+        format!("x NAPTR 1 1 \"u\" \"E2U+sip\" \"{long}\" .\n"),
+        format!("x CAA 0 {long} \"ca.example\"\n"),
+    ];
+    for body in &cases {
+        let (line, reason) = zone_error(body);
+        assert_eq!(line, 4, "{body:?}: {reason}");
+        assert!(reason.contains("256"), "{body:?}: {reason:?}");
+    }
+    let fine = "x NAPTR 1 1 \"u\" \"E2U+sip\" \"!^.*$!sip:a@b!\" .\n";
+    let text = format!("{HEAD}{fine}");
+    let origin = Name::parse_route53("bad.test").unwrap();
+    let records = zonefile::parse("ok.zone", &text, &origin).unwrap();
+    assert_eq!(records.len(), 2);
+}
+
 #[test]
 fn sets_route53_cannot_take_name_zone_and_set() {
     let strings: Vec<String> = (0..17)
@@ -262,6 +286,9 @@ fn zone_text() -> impl proptest::strategy::Strategy<Value = String> {
         ]
         .prop_map(str::to_string),
         "[a-z0-9-]{1,70}",
+        // One byte past a character-string's and a CAA tag's limit.
+        Just("a".repeat(256)),
+        Just(format!("\"{}\"", "b".repeat(256))),
         "[a-z]{1,63}(\\.[a-z]{1,63}){3,6}",
         any::<char>().prop_map(|c| c.to_string()),
     ];

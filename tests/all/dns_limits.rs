@@ -4,6 +4,7 @@
 //! limit; the zone held before is untouched and the limit is counted.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType};
@@ -13,7 +14,7 @@ use tokio::net::TcpListener;
 use xfr53::core::name::Name;
 use xfr53::core::zone::Zone;
 use xfr53::dns::primary::{Primary, TransferLimits};
-use xfr53::dns::transfer::{limits_hit, refresh};
+use xfr53::dns::transfer::{refresh, LimitExceeded};
 use xfr53::dns::wire::{read_frame, write_frame};
 
 use crate::support::bind::{self, Bind};
@@ -25,6 +26,8 @@ enum Stream {
     Endless,
     /// One A record per message, one message per `Duration`, forever.
     Trickle(Duration),
+    /// For IXFR: the newer SOA alone, then header-only messages, forever.
+    Empty,
 }
 
 fn name(text: &str) -> DnsName {
@@ -58,7 +61,7 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
         let query = Message::from_vec(&bytes).unwrap();
         let ixfr = query.queries()[0].query_type() == hickory_proto::rr::RecordType::IXFR;
         let mut opening = vec![soa(origin, 2)];
-        if ixfr {
+        if ixfr && !matches!(stream, Stream::Empty) {
             opening.push(soa(origin, 1));
         }
         let mut message = response(&query, opening);
@@ -72,6 +75,7 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
         let (per_message, pause) = match stream {
             Stream::Endless => (100, None),
             Stream::Trickle(pause) => (1, Some(pause)),
+            Stream::Empty => (0, None),
         };
         for i in 0u32.. {
             let records = (0..per_message)
@@ -108,8 +112,15 @@ fn response(query: &Message, records: Vec<Record>) -> Message {
 fn primary(addr: SocketAddr, limits: TransferLimits) -> Primary {
     Primary {
         limits,
+        limit_hits: Some(Arc::default()),
         ..Primary::new(addr, None)
     }
+}
+
+/// How often `primary`'s transfers hit `kind`, in the counter handed in.
+fn hits(primary: &Primary, kind: &str) -> u64 {
+    let counts = primary.limit_hits.as_ref().unwrap().counts();
+    counts.iter().find(|(k, _)| *k == kind).unwrap().1
 }
 
 const WIDE: TransferLimits = TransferLimits {
@@ -117,13 +128,6 @@ const WIDE: TransferLimits = TransferLimits {
     max_bytes: 1 << 40,
     deadline: Duration::from_secs(30),
 };
-
-fn hits(zone: &Name, kind: &str) -> u64 {
-    limits_hit()
-        .into_iter()
-        .find(|(z, k, _)| z == zone && *k == kind)
-        .map_or(0, |(_, _, n)| n)
-}
 
 #[tokio::test]
 async fn an_axfr_without_its_closing_soa_stops_at_the_record_cap() {
@@ -134,22 +138,32 @@ async fn an_axfr_without_its_closing_soa_stops_at_the_record_cap() {
         max_records: 5_000,
         ..WIDE
     };
-    let error = refresh(&primary(addr, limits), &mut held)
-        .await
-        .unwrap_err();
+    // the zone's metrics hand their counter to its primaries, as the daemon does
+    let metrics = xfr53::metrics::Metrics::default();
+    let counted = Primary {
+        limit_hits: Some(metrics.zone(&origin).transfer_limits()),
+        ..primary(addr, limits)
+    };
+    let error = refresh(&counted, &mut held).await.unwrap_err();
     assert_eq!(
         format!("{error:#}"),
         format!("zone records.test.: AXFR from primary {addr}: the answer goes past 5000 records (max_transfer_records): is the primary sending an endless transfer? If the zone really is this big, raise max_transfer_records for it")
     );
-    assert!(held.is_empty());
-    assert_eq!(hits(&origin, "records"), 1);
-    let metrics = xfr53::metrics::Metrics::default();
-    metrics.zone(&origin);
-    let text = metrics.render(0);
-    assert!(
-        text.contains("xfr53_transfer_limit_total{zone=\"records.test.\",limit=\"records\"} 1\n"),
-        "{text}"
+    assert_eq!(
+        error.downcast_ref::<LimitExceeded>(),
+        Some(&LimitExceeded::Records(5_000))
     );
+    assert!(held.is_empty());
+    assert_eq!(hits(&counted, "records"), 1);
+    let text = metrics.render(0);
+    for (limit, n) in [("records", 1), ("bytes", 0), ("deadline", 0)] {
+        let line =
+            format!("xfr53_transfer_limit_total{{zone=\"records.test.\",limit=\"{limit}\"}} {n}\n");
+        assert!(text.contains(&line), "{text}");
+    }
+    // a zone taken out of the configuration takes its counts with it
+    metrics.retain(&[]);
+    assert!(!metrics.render(0).contains("records.test."));
 }
 
 #[tokio::test]
@@ -161,16 +175,15 @@ async fn an_axfr_without_its_closing_soa_stops_at_the_byte_cap() {
         max_bytes: 100_000,
         ..WIDE
     };
-    let error = refresh(&primary(addr, limits), &mut held)
-        .await
-        .unwrap_err();
+    let primary = primary(addr, limits);
+    let error = refresh(&primary, &mut held).await.unwrap_err();
     let text = format!("{error:#}");
     assert!(
         text.starts_with(&format!("zone bytes.test.: AXFR from primary {addr}: the answer goes past 100000 bytes (max_transfer_bytes)")),
         "{text}"
     );
     assert!(held.is_empty());
-    assert_eq!(hits(&origin, "bytes"), 1);
+    assert_eq!(hits(&primary, "bytes"), 1);
 }
 
 #[tokio::test]
@@ -190,6 +203,28 @@ async fn an_endless_ixfr_stops_at_the_cap_and_leaves_the_held_zone() {
         format!("{error:#}"),
         format!("zone ixfr.test.: IXFR from serial 1 from primary {addr}: the answer goes past 1000 records (max_transfer_records): is the primary sending an endless transfer? If the zone really is this big, raise max_transfer_records for it")
     );
+    assert_eq!(held, before);
+}
+
+#[tokio::test]
+async fn header_only_messages_after_a_newer_soa_are_refused_not_hoarded() {
+    let addr = endless_primary("empty.test.", Stream::Empty).await;
+    let origin = Name::parse_route53("empty.test").unwrap();
+    let mut held = Zone::from_records(origin.clone(), &[soa("empty.test.", 1)]);
+    let before = held.clone();
+    let limits = TransferLimits {
+        deadline: Duration::from_secs(10),
+        ..WIDE
+    };
+    let started = std::time::Instant::now();
+    let error = refresh(&primary(addr, limits), &mut held)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        format!("{error:#}"),
+        format!("zone empty.test.: IXFR from serial 1 from primary {addr}: the primary offers serial 2, then sends 16 messages without records: it is not sending a transfer")
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(held, before);
 }
 
@@ -216,7 +251,7 @@ async fn a_trickling_primary_stops_at_the_transfer_deadline() {
     );
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(held.is_empty());
-    assert_eq!(hits(&origin, "deadline"), 1);
+    assert_eq!(hits(&slow, "deadline"), 1);
 }
 
 #[tokio::test]

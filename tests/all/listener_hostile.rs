@@ -9,41 +9,22 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
-use tokio::sync::mpsc;
-use xfr53::core::name::Name;
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use xfr53::core::serial::Serial;
-use xfr53::dns::listener::{Limits, Listener};
-use xfr53::dns::notify::{NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone};
+use xfr53::dns::listener::{LimitHit, Limits};
+use xfr53::dns::notify::{NotifyPolicy, NotifyTsig, Verdict};
 use xfr53::dns::rate_limit::NoSlot;
 
 use crate::support::bind::{self, KEY_SHA256};
 use crate::support::daemon::{eventually, Daemon};
 use crate::support::knot::Knot;
+use crate::support::listener::{self, listen, Running};
 use crate::support::programs::free_port;
 use crate::support::route53_backend::Kind;
 use crate::support::setup::{expected, managed, Setup};
 
 fn policy() -> NotifyPolicy {
-    NotifyPolicy::new([NotifyZone {
-        zone: Name::parse_route53("parent.test").unwrap(),
-        notify_from: vec!["127.0.0.1/32".parse().unwrap()],
-        key: None,
-        tsig: NotifyTsig::Optional,
-    }])
-}
-
-async fn listen(limits: Limits) -> (Listener, mpsc::Receiver<NotifyEvent>, SocketAddr) {
-    let (udp, tcp) = loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
-            break (udp, tcp);
-        }
-    };
-    let addr = udp.local_addr().unwrap();
-    let (tx, events) = mpsc::channel(1024);
-    let listener = Listener::start(vec![udp], vec![tcp], policy(), limits, tx);
-    (listener, events, addr)
+    listener::policy("parent.test", None, NotifyTsig::Optional)
 }
 
 /// An unsigned NOTIFY for `zone` as a primary would send it.
@@ -118,7 +99,11 @@ fn shape(reply: &[u8]) -> (ResponseCode, bool, usize, usize, usize, Vec<u8>) {
 
 #[tokio::test]
 async fn unknown_zones_and_strangers_get_the_same_answer() {
-    let (listener, mut events, addr) = listen(Limits::default()).await;
+    let Running {
+        listener,
+        mut events,
+        addr,
+    } = listen(policy(), Limits::default()).await;
     let cases = [
         ("127.0.0.1:0", "unknown.test."),
         ("127.0.0.2:0", "parent.test."),
@@ -156,7 +141,11 @@ async fn unknown_zones_and_strangers_get_the_same_answer() {
 
 #[tokio::test]
 async fn idle_connections_from_a_stranger_never_lock_out_the_primary() {
-    let (listener, mut events, addr) = listen(Limits::default()).await;
+    let Running {
+        listener,
+        mut events,
+        addr,
+    } = listen(policy(), Limits::default()).await;
     let mut idle = Vec::new();
     for _ in 0..100 {
         // a stranger may be refused at once; it keeps what it gets
@@ -198,7 +187,11 @@ async fn idle_connections_from_a_stranger_never_lock_out_the_primary() {
 /// its NOTIFY still gets through.
 #[tokio::test]
 async fn knots_tcp_notify_gets_through_a_strangers_idle_connections() {
-    let (listener, mut events, addr) = listen(Limits::default()).await;
+    let Running {
+        listener,
+        mut events,
+        addr,
+    } = listen(policy(), Limits::default()).await;
     let mut zone = bind::Zone::fixture("delegation.zone");
     zone.also_notify = Some(addr.port());
     let Some(mut knot) = Knot::start(&zone) else {
@@ -239,7 +232,7 @@ async fn a_slowloris_connection_is_closed_at_the_connection_deadline() {
         tcp_deadline: Duration::from_secs(2),
         ..Limits::default()
     };
-    let (listener, _events, addr) = listen(limits).await;
+    let Running { listener, addr, .. } = listen(policy(), limits).await;
     let mut stream = tcp_from("127.0.0.2", addr).await.unwrap();
     let query = notify("parent.test.", 1);
     let mut framed = (query.len() as u16).to_be_bytes().to_vec();
@@ -259,6 +252,150 @@ async fn a_slowloris_connection_is_closed_at_the_connection_deadline() {
     assert!(!open, "a trickling connection still open after {held:?}");
     assert!(held < Duration::from_secs(4), "closed only after {held:?}");
     listener.stop().await;
+}
+
+/// The `xfr53_notify_limit_total` line of `limit`, as /metrics shows it.
+fn limit_line(running: &Running, limit: LimitHit) -> String {
+    let metrics = xfr53::metrics::Metrics::default();
+    metrics.set_notify_counters(running.listener.counters().clone());
+    let line = format!("xfr53_notify_limit_total{{limit=\"{}\"}} ", limit.as_str());
+    let text = metrics.render(0);
+    text.lines()
+        .find(|l| l.starts_with(&line))
+        .unwrap_or_else(|| panic!("no {line:?} in\n{text}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_tcp_connection_closes_after_its_messages_or_when_idle() {
+    let limits = Limits {
+        tcp_messages: 2,
+        tcp_idle: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let running = listen(policy(), limits).await;
+    let mut stream = tcp_from("127.0.0.1", running.addr).await.unwrap();
+    for id in 0..2 {
+        let query = notify("parent.test.", id);
+        let reply = tcp_exchange(&mut stream, &query, Duration::from_secs(2)).await;
+        assert!(reply.is_some(), "message {id} answered");
+    }
+    assert!(closed_within(&mut stream, Duration::from_millis(500)).await);
+    assert_eq!(
+        limit_line(&running, LimitHit::TcpMessages),
+        "xfr53_notify_limit_total{limit=\"tcp_messages\"} 1"
+    );
+    // silent for the idle time: closed, not taken as garbage
+    let mut idle = tcp_from("127.0.0.1", running.addr).await.unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut idle, Duration::from_secs(3)).await);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let counters = running.listener.counters();
+    assert_eq!(counters.limit_hit(LimitHit::TcpIdle), 1);
+    assert_eq!(counters.get(Verdict::Garbage), 0);
+    running.listener.stop().await;
+}
+
+#[tokio::test]
+async fn notifies_over_the_queue_are_dropped_and_counted() {
+    let limits = Limits {
+        queue: 2,
+        ..Limits::default()
+    };
+    let mut running = listen(policy(), limits).await;
+    for id in 0..5 {
+        let reply = udp_exchange("127.0.0.1:0", running.addr, &notify("parent.test.", id)).await;
+        assert!(reply.is_some(), "answered though not queued");
+    }
+    assert_eq!(
+        limit_line(&running, LimitHit::Queue),
+        "xfr53_notify_limit_total{limit=\"queue\"} 3"
+    );
+    assert!(running.events.try_recv().is_ok() && running.events.try_recv().is_ok());
+    assert!(running.events.try_recv().is_err());
+    running.listener.stop().await;
+}
+
+#[tokio::test]
+async fn messages_over_the_size_limit_are_dropped_and_counted() {
+    let limits = Limits {
+        max_message: 512,
+        ..Limits::default()
+    };
+    let running = listen(policy(), limits).await;
+    // a NOTIFY padded past the limit: silence over UDP
+    let mut big = notify("parent.test.", 1);
+    big.resize(600, 0);
+    assert!(udp_exchange("127.0.0.1:0", running.addr, &big)
+        .await
+        .is_none());
+    // a NOTIFY of exactly the limit is still read (and answered: the
+    // padding after its question is ignored)
+    big.truncate(512);
+    assert!(udp_exchange("127.0.0.1:0", running.addr, &big)
+        .await
+        .is_some());
+    // over TCP, an announced length past the limit closes the connection
+    let mut stream = tcp_from("127.0.0.1", running.addr).await.unwrap();
+    stream.write_all(&600u16.to_be_bytes()).await.unwrap();
+    assert!(closed_within(&mut stream, Duration::from_secs(2)).await);
+    assert_eq!(
+        limit_line(&running, LimitHit::MessageSize),
+        "xfr53_notify_limit_total{limit=\"message_size\"} 2"
+    );
+    running.listener.stop().await;
+}
+
+/// A NOTIFY for parent.test signed with the test key.
+fn signed_notify(id: u16) -> Vec<u8> {
+    let mut message = Message::from_vec(&notify("parent.test.", id)).unwrap();
+    let now = xfr53::dns::wire::unix_now();
+    message.finalize(&KEY_SHA256.tsig().signer(), now).unwrap();
+    message.to_vec().unwrap()
+}
+
+#[tokio::test]
+async fn an_evicted_signature_is_counted_as_replayable() {
+    let limits = Limits {
+        replay_cache: 1,
+        ..Limits::default()
+    };
+    let zone = listener::policy("parent.test", Some(KEY_SHA256.tsig()), NotifyTsig::Optional);
+    let running = listen(zone, limits).await;
+    let (first, second) = (signed_notify(1), signed_notify(2));
+    for query in [&first, &first, &second, &first] {
+        assert!(udp_exchange("127.0.0.1:0", running.addr, query)
+            .await
+            .is_some());
+    }
+    let counters = running.listener.counters();
+    // the first was pushed out by the second, so its copy counts again
+    assert_eq!(counters.get(Verdict::Replayed), 1);
+    assert_eq!(counters.get(Verdict::Accepted), 3);
+    assert_eq!(
+        limit_line(&running, LimitHit::ReplayCache),
+        "xfr53_notify_limit_total{limit=\"replay_cache\"} 2"
+    );
+    running.listener.stop().await;
+}
+
+#[tokio::test]
+async fn reply_budgets_forget_busy_sources_at_their_bound() {
+    let limits = Limits {
+        max_sources: 2,
+        ..Limits::default()
+    };
+    let running = listen(policy(), limits).await;
+    // strangers, each with a budget of its own: the third finds two busy
+    for from in ["127.0.0.2:0", "127.0.0.3:0", "127.0.0.4:0"] {
+        let reply = udp_exchange(from, running.addr, &notify("parent.test.", 1)).await;
+        assert!(reply.is_some(), "{from} answered");
+    }
+    assert_eq!(
+        limit_line(&running, LimitHit::ReplySources),
+        "xfr53_notify_limit_total{limit=\"reply_sources\"} 2"
+    );
+    running.listener.stop().await;
 }
 
 /// A daemon whose zone BIND notifies at `notify_port` (the daemon's own DNS
@@ -406,7 +543,7 @@ async fn catch_bind_notify(socket: &UdpSocket, not: u32) -> (Vec<u8>, u32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request() {
+async fn a_replayed_signed_notify_is_answered_starts_one_sync_and_costs_no_route53_request() {
     let catcher = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let Some((setup, daemon)) = daemon(Some(catcher.local_addr().unwrap().port()), "", true).await
     else {
@@ -456,12 +593,36 @@ async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request(
         .await
         .unwrap();
 
-    // the same signed bytes again and again, as an eavesdropper would
+    // the replies so far are not the replays'
+    let mut buf = [0u8; 4096];
+    while tokio::time::timeout(Duration::from_millis(200), sender.recv(&mut buf))
+        .await
+        .is_ok()
+    {}
+    // the same signed bytes again and again, as an eavesdropper would (or
+    // BIND itself, retransmitting when a reply is lost)
     const REPLAYS: usize = 200;
+    let replaying = Instant::now();
     for _ in 0..REPLAYS {
         sender.send_to(&signed, to).await.unwrap();
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let mut answered = 0;
+    while let Ok(Ok(len)) =
+        tokio::time::timeout(Duration::from_millis(200), sender.recv(&mut buf)).await
+    {
+        let reply = Message::from_vec(&buf[..len]).unwrap();
+        assert_eq!(reply.response_code(), ResponseCode::NoError);
+        answered += 1;
+    }
+    // answered within the default reply budget: a burst of 40, 20 a second
+    let budget = 40.0 + 20.0 * replaying.elapsed().as_secs_f64();
+    eprintln!(
+        "{REPLAYS} replays in {:?}: {answered} answered",
+        replaying.elapsed()
+    );
+    assert!(answered >= 40, "replays answered: {answered}");
+    assert!(f64::from(answered) <= budget, "{answered} > {budget}");
     // and unsigned NOTIFYs announcing the serial already synced
     for id in 0..REPLAYS as u16 {
         unsigned.set_id(id);
@@ -499,6 +660,7 @@ async fn a_replayed_signed_notify_is_accepted_once_and_costs_no_route53_request(
     assert_eq!(route53, 0, "no Route 53 request\n{}", daemon.log());
 }
 
+/// Refusals are also warned of, once a minute at most.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_http_connections_exhaust_neither_descriptors_nor_the_endpoint() {
     // the configured limits, not the defaults
@@ -552,11 +714,33 @@ async fn idle_http_connections_exhaust_neither_descriptors_nor_the_endpoint() {
     let deadline = daemon.metric("xfr53_http_deadline_total").await;
     assert!(deadline >= Some(16.0), "{deadline:?}");
     drop(idle);
-    assert!(
-        !daemon.log().contains("Too many open files"),
-        "{}",
-        daemon.log()
-    );
+    // a stranger over its NOTIFY TCP share
+    let dns: SocketAddr = ([127, 0, 0, 1], dns_port(&setup)).into();
+    let mut strangers = Vec::new();
+    for _ in 0..10 {
+        strangers.push(tcp_from("127.0.0.2", dns).await.unwrap());
+    }
+    let refused = eventually(Duration::from_secs(5), || async {
+        daemon
+            .metric(r#"xfr53_notify_tcp_refused_total{reason="per_source"}"#)
+            .await
+            >= Some(6.0)
+    })
+    .await;
+    assert!(refused, "{}", daemon.log());
+    let log = daemon.log();
+    let tcp_warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("TCP connection(s) refused"))
+        .count();
+    assert_eq!(tcp_warned, 1, "{log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+    // the operator hears of it: one warning (a minute's), not one a connection
+    let warned = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("HTTP endpoint:"))
+        .count();
+    assert_eq!(warned, 1, "{log}");
 }
 
 fn http_port(setup: &Setup) -> u16 {

@@ -11,13 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::mpsc;
+use tokio::net::{TcpListener, TcpStream};
 use xfr53::core::name::Name;
 use xfr53::core::serial::Serial;
 use xfr53::core::zone::Zone;
-use xfr53::dns::listener::{Limits, Listener};
-use xfr53::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone, TsigCase, Verdict};
+use xfr53::dns::listener::Limits;
+use xfr53::dns::notify::{NotifyTsig, TsigCase, Verdict};
 use xfr53::dns::primary::Primary;
 use xfr53::dns::transfer::{axfr, refresh, Outcome};
 
@@ -166,35 +165,21 @@ async fn pdns_axfr_with_tsig() {
 
 // --- the primary's own NOTIFY -------------------------------------------------
 
-/// xfr53's listener on a free loopback port (UDP and TCP), for a zone with
-/// a key and the default `notify_tsig = "optional"`.
-async fn listener() -> (
-    Listener,
-    mpsc::Receiver<xfr53::dns::notify::NotifyEvent>,
-    u16,
-) {
-    let (udp, tcp) = loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
-            break (udp, tcp);
-        }
-    };
-    let port = udp.local_addr().unwrap().port();
-    let policy = NotifyPolicy::new([NotifyZone {
-        zone: origin(),
-        notify_from: vec!["127.0.0.1/32".parse().unwrap()],
-        key: Some(KEY_SHA256.tsig()),
-        tsig: NotifyTsig::Optional,
-    }]);
-    let (tx, rx) = mpsc::channel(64);
-    let listener = Listener::start(vec![udp], vec![tcp], policy, Limits::default(), tx);
-    (listener, rx, port)
-}
-
 /// The server notifies of V2 after the update; the NOTIFY is accepted and
 /// counted as `signed` (or `unsigned`).
 async fn notify(which: Which, signed: bool) {
-    let (listener, mut events, port) = listener().await;
+    // the zone with a key and the default `notify_tsig = "optional"`
+    let policy = crate::support::listener::policy(
+        &origin().to_string(),
+        Some(KEY_SHA256.tsig()),
+        NotifyTsig::Optional,
+    );
+    let crate::support::listener::Running {
+        listener,
+        mut events,
+        addr,
+    } = crate::support::listener::listen(policy, Limits::default()).await;
+    let port = addr.port();
     let key = signed.then_some(KEY_SHA256);
     // PowerDNS signs NOTIFY with its transfer key: unsigned means open transfers
     let transfer_key = match which {

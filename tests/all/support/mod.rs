@@ -4,6 +4,7 @@ pub mod bind;
 pub mod daemon;
 pub mod http;
 pub mod knot;
+pub mod listener;
 pub mod lost_answer;
 pub mod moto;
 pub mod nsd;

@@ -1,0 +1,46 @@
+//! A NOTIFY listener on a loopback port for a test, with its events.
+
+use std::net::SocketAddr;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use xfr53::core::name::Name;
+use xfr53::dns::listener::{Limits, Listener};
+use xfr53::dns::notify::{NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone};
+use xfr53::dns::tsig::TsigKey;
+
+/// `zone` may be notified from 127.0.0.1, signed with `key` as `tsig` says.
+pub fn policy(zone: &str, key: Option<TsigKey>, tsig: NotifyTsig) -> NotifyPolicy {
+    NotifyPolicy::new([NotifyZone {
+        zone: Name::parse_route53(zone).unwrap(),
+        notify_from: vec!["127.0.0.1/32".parse().unwrap()],
+        key,
+        tsig,
+    }])
+}
+
+pub struct Running {
+    pub listener: Listener,
+    /// Accepted NOTIFYs, in a channel of `limits.queue`.
+    pub events: mpsc::Receiver<NotifyEvent>,
+    /// The UDP and TCP address.
+    pub addr: SocketAddr,
+}
+
+pub async fn listen(policy: NotifyPolicy, limits: Limits) -> Running {
+    // a UDP port whose TCP twin is free too
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+            break (udp, tcp);
+        }
+    };
+    let addr = udp.local_addr().unwrap();
+    let (tx, events) = mpsc::channel(limits.queue);
+    let listener = Listener::start(vec![udp], vec![tcp], policy, limits, tx);
+    Running {
+        listener,
+        events,
+        addr,
+    }
+}
