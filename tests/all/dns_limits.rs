@@ -210,7 +210,7 @@ async fn an_endless_ixfr_stops_at_the_cap_and_leaves_the_held_zone() {
 async fn header_only_messages_after_a_newer_soa_are_refused_not_hoarded() {
     let addr = endless_primary("empty.test.", Stream::Empty).await;
     let origin = Name::parse_route53("empty.test").unwrap();
-    let mut held = Zone::from_records(origin.clone(), &[soa("empty.test.", 1)]);
+    let mut held = Zone::from_records(origin.clone(), &[soa("empty.test.", 1)]).unwrap();
     let before = held.clone();
     let limits = TransferLimits {
         deadline: Duration::from_secs(10),
