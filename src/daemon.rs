@@ -395,8 +395,9 @@ fn timed_out(
     took: Duration,
 ) -> (Event, String) {
     let name = &zone.rules.zone;
-    // The abandoned sync may have taken the held zone copy into its
-    // transfer (and dropped it) or half-applied it: go back to the copy
+    // The abandoned sync may have moved the held zone copy into its
+    // transfer or conversion (and dropped it there) or half-applied an
+    // IXFR to it: go back to the copy
     // last saved whole, a base for the next IXFR. Batches may have landed,
     // so the Route 53 view no longer holds.
     let mut state = shared.states.load(name);
