@@ -411,23 +411,25 @@ mod tests {
         assert_eq!(Arc::strong_count(owner), 1000);
     }
 
+    /// The apex SOA of z.test. at `serial`.
+    fn soa(serial: u32) -> Record {
+        let soa = SOA::new(
+            DnsName::from_ascii("ns.z.test.").unwrap(),
+            DnsName::from_ascii("admin.z.test.").unwrap(),
+            serial,
+            1,
+            2,
+            3,
+            4,
+        );
+        record("z.test.", RData::SOA(soa))
+    }
+
     /// One record set of 20,000 values: held, changed by a delta and
     /// converted record by record (before, every insert compared the new
     /// record with every record at the name: minutes in a debug build).
     #[test]
     fn a_huge_set_at_one_name_is_held_and_changed_record_by_record() {
-        let soa = |serial| {
-            let soa = SOA::new(
-                DnsName::from_ascii("ns.z.test.").unwrap(),
-                DnsName::from_ascii("admin.z.test.").unwrap(),
-                serial,
-                1,
-                2,
-                3,
-                4,
-            );
-            record("z.test.", RData::SOA(soa))
-        };
         let txt = |i: u32| record("big.z.test.", RData::TXT(TXT::new(vec![format!("v{i}")])));
         let mut records: Vec<Record> = (0..20_000).map(txt).collect();
         records.push(soa(1));
@@ -514,18 +516,6 @@ mod tests {
         );
         assert!(error.to_string().contains("does not encode"), "{error}");
 
-        let soa = |serial| {
-            let soa = SOA::new(
-                DnsName::from_ascii("ns.z.test.").unwrap(),
-                DnsName::from_ascii("admin.z.test.").unwrap(),
-                serial,
-                1,
-                2,
-                3,
-                4,
-            );
-            record("z.test.", RData::SOA(soa))
-        };
         let mut zone = Zone::from_records(origin(), &[soa(1)]).unwrap();
         let before = zone.clone();
         let delta = Delta {
