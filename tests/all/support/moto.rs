@@ -43,34 +43,35 @@ fn moto_server() -> Option<(PathBuf, PathBuf)> {
 impl Moto {
     pub async fn start() -> Option<Moto> {
         let (python, wrapper) = moto_server()?;
-        let port = free_port();
-        let child = Command::new(python)
-            .arg(wrapper)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let upstream = format!("127.0.0.1:{port}");
-        // ready once its API answers, not once its port accepts
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let probe = Request {
-            method: "GET".into(),
-            target: "/moto-api/".into(),
-            headers: vec![("host".into(), upstream.clone())],
-            body: Vec::new(),
-            at: std::time::Instant::now(),
+        // ready once its API answers, not once its port accepts; a port
+        // taken between free_port and moto's bind ends moto: start again
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut attempts = 0;
+        let (child, upstream) = loop {
+            attempts += 1;
+            let port = free_port();
+            let log = tempfile::NamedTempFile::new().expect("a temporary file for moto's log");
+            let mut child = Command::new(&python)
+                .arg(&wrapper)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(log.reopen().expect("moto's log reopens"))
+                .spawn()
+                .expect("moto_server starts");
+            let upstream = format!("127.0.0.1:{port}");
+            match answers(&mut child, &upstream, deadline).await {
+                Ok(()) => break (child, upstream),
+                Err(exit) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let log = std::fs::read_to_string(log.path()).unwrap_or_default();
+                    assert!(
+                        exit.is_some() && attempts < 5 && Instant::now() < deadline,
+                        "moto (scripts/moto_route53_strict.py) did not answer on {upstream} (attempt {attempts} of 5, 120 s in all; {exit:?}); its log:\n{log}"
+                    );
+                }
+            }
         };
-        while !matches!(
-            forward(&upstream, &probe).await,
-            Response::Reply { status: 200, .. }
-        ) {
-            assert!(
-                Instant::now() < deadline,
-                "moto (scripts/moto_route53_strict.py) did not answer within 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = requests.clone();
         let proxy = serve(move |request| {
@@ -95,6 +96,42 @@ impl Moto {
 
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Waits until `child` answers its API on `upstream`: `Err(Some(status))`
+/// when it ended first, `Err(None)` at `deadline`.
+async fn answers(
+    child: &mut Child,
+    upstream: &str,
+    deadline: Instant,
+) -> Result<(), Option<std::process::ExitStatus>> {
+    let probe = Request {
+        method: "GET".into(),
+        target: "/moto-api/".into(),
+        headers: vec![("host".into(), upstream.to_string())],
+        body: Vec::new(),
+        at: std::time::Instant::now(),
+    };
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Some(status));
+        }
+        if matches!(
+            forward(upstream, &probe).await,
+            Response::Reply { status: 200, .. }
+        ) {
+            // the answer was ours only if moto still runs (another
+            // server may have the port)
+            return match child.try_wait() {
+                Ok(Some(status)) => Err(Some(status)),
+                _ => Ok(()),
+            };
+        }
+        if Instant::now() >= deadline {
+            return Err(None);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
