@@ -3,9 +3,10 @@
 //! sends (from a scripted primary). Each is an error naming the zone and
 //! primary, and the zone held before is untouched.
 
+use crate::support::answers::answer_with_question;
 use std::net::SocketAddr;
 
-use hickory_proto::op::{Message, MessageType};
+use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -122,17 +123,6 @@ fn a(owner: &str) -> Record {
     Record::from_rdata(name(owner), 300, RData::A(A::new(192, 0, 2, 1)))
 }
 
-fn answer(query: &Message, records: Vec<Record>) -> Message {
-    let mut message = Message::new();
-    message
-        .set_id(query.id())
-        .set_message_type(MessageType::Response)
-        .set_authoritative(true)
-        .add_queries(query.queries().to_vec())
-        .add_answers(records);
-    message
-}
-
 async fn transfer_error(messages: Script) -> String {
     let addr = scripted_primary(messages).await;
     let mut primary = Primary::new(addr, None);
@@ -147,24 +137,39 @@ async fn transfer_error(messages: Script) -> String {
 async fn answers_a_primary_must_not_send_are_errors() {
     let cases: [(Script, &str); 6] = [
         (
-            |q| vec![answer(q, vec![soa(5), a("www.fault.test."), soa(6)])],
+            |q| {
+                vec![answer_with_question(
+                    q,
+                    vec![soa(5), a("www.fault.test."), soa(6)],
+                )]
+            },
             "the closing SOA has serial 6, the opening one 5",
         ),
         (
-            |q| vec![answer(q, vec![soa(5), a("www.elsewhere.test."), soa(5)])],
+            |q| {
+                vec![answer_with_question(
+                    q,
+                    vec![soa(5), a("www.elsewhere.test."), soa(5)],
+                )]
+            },
             "record www.elsewhere.test. A is outside the zone",
         ),
         (
-            |q| vec![answer(q, vec![a("www.fault.test."), soa(5)])],
+            |q| vec![answer_with_question(q, vec![a("www.fault.test."), soa(5)])],
             "does not start with the zone's SOA",
         ),
         (
-            |q| vec![answer(q, vec![soa(5), soa(5), a("www.fault.test.")])],
+            |q| {
+                vec![answer_with_question(
+                    q,
+                    vec![soa(5), soa(5), a("www.fault.test.")],
+                )]
+            },
             "records follow the closing SOA",
         ),
         (
             |q| {
-                let mut m = answer(q, vec![soa(5), soa(5)]);
+                let mut m = answer_with_question(q, vec![soa(5), soa(5)]);
                 m.set_id(q.id().wrapping_add(1));
                 vec![m]
             },
@@ -172,7 +177,7 @@ async fn answers_a_primary_must_not_send_are_errors() {
         ),
         (
             // the stream stops before the closing SOA; the primary goes quiet
-            |q| vec![answer(q, vec![soa(5), a("www.fault.test.")])],
+            |q| vec![answer_with_question(q, vec![soa(5), a("www.fault.test.")])],
             "no data for",
         ),
     ];

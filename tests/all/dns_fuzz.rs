@@ -4,9 +4,10 @@
 //! into the response checks and readers, arbitrary byte streams into the
 //! TCP framing. Nothing may panic; what is accepted must be well formed.
 
+use crate::support::answers::answer_with_question;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType, Query};
+use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{DNSClass, Name as DnsName, RData, Record, RecordType};
 use proptest::prelude::*;
@@ -85,14 +86,9 @@ fn is_whole_axfr(records: &[Record]) -> bool {
 
 /// A valid AXFR answer of `records` as one message's bytes, for `query`.
 fn answer_bytes(query: &Message, records: &[Record]) -> Vec<u8> {
-    let mut message = Message::new();
-    message
-        .set_id(query.id())
-        .set_message_type(MessageType::Response)
-        .set_authoritative(true)
-        .add_queries(query.queries().to_vec())
-        .add_answers(records.to_vec());
-    message.to_vec().unwrap()
+    answer_with_question(query, records.to_vec())
+        .to_vec()
+        .unwrap()
 }
 
 /// The query `outgoing` sent, as the primary reads it.

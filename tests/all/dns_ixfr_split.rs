@@ -3,12 +3,13 @@
 //! decided by what follows. Only a lone SOA that ends the answer means "no
 //! IXFR on offer", and only then is a second connection (AXFR) made.
 
+use crate::support::answers::answer;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType};
+use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
 use tokio::net::TcpListener;
@@ -90,16 +91,6 @@ fn whole_zone() -> Vec<Record> {
         a("new.split.test.", 3),
         soa(6),
     ]
-}
-
-fn answer(query: &Message, records: Vec<Record>) -> Message {
-    let mut message = Message::new();
-    message
-        .set_id(query.id())
-        .set_message_type(MessageType::Response)
-        .set_authoritative(true)
-        .add_answers(records);
-    message
 }
 
 /// The first message of an answer echoes the question.

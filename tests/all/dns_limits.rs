@@ -3,11 +3,12 @@
 //! transfer deadline. Each is an error naming the zone, the primary and the
 //! limit; the zone held before is untouched and the limit is counted.
 
+use crate::support::answers::answer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::op::{Message, MessageType};
+use hickory_proto::op::Message;
 use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use tokio::net::TcpListener;
@@ -64,7 +65,7 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
         if ixfr && !matches!(stream, Stream::Empty) {
             opening.push(soa(origin, 1));
         }
-        let mut message = response(&query, opening);
+        let mut message = answer(&query, opening);
         message.add_queries(query.queries().to_vec());
         if write_frame(&mut socket, &message.to_vec().unwrap())
             .await
@@ -84,7 +85,7 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
                     Record::from_rdata(owner, 300, RData::A(A::from(std::net::Ipv4Addr::from(i))))
                 })
                 .collect();
-            let message = response(&query, records);
+            let message = answer(&query, records);
             if write_frame(&mut socket, &message.to_vec().unwrap())
                 .await
                 .is_err()
@@ -97,16 +98,6 @@ async fn endless_primary(origin: &'static str, stream: Stream) -> SocketAddr {
         }
     });
     addr
-}
-
-fn response(query: &Message, records: Vec<Record>) -> Message {
-    let mut message = Message::new();
-    message
-        .set_id(query.id())
-        .set_message_type(MessageType::Response)
-        .set_authoritative(true)
-        .add_answers(records);
-    message
 }
 
 fn primary(addr: SocketAddr, limits: TransferLimits) -> Primary {

@@ -1,5 +1,6 @@
 //! Helpers shared by the tests.
 
+pub mod answers;
 pub mod bind;
 pub mod daemon;
 pub mod http;
