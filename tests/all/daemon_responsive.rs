@@ -26,8 +26,7 @@
 
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::{Name as DnsName, RecordType};
+use hickory_proto::rr::RecordType;
 use tokio::net::UdpSocket;
 
 use crate::support::bind;
@@ -40,17 +39,9 @@ use crate::support::setup::Setup;
 const RECORDS: usize = 100_000;
 
 fn notify(zone: &str) -> Vec<u8> {
-    let mut message = Message::new();
-    message
-        .set_id(rand::random())
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Notify)
-        .set_authoritative(true)
-        .add_query(Query::query(
-            DnsName::from_ascii(format!("{zone}.")).unwrap(),
-            RecordType::SOA,
-        ));
-    message.to_vec().unwrap()
+    crate::support::listener::notify_message(&format!("{zone}."), RecordType::SOA, rand::random())
+        .to_vec()
+        .unwrap()
 }
 
 /// How long the daemon took to answer a NOTIFY for `zone` (up to 5 s).

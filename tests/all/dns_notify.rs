@@ -26,13 +26,7 @@ fn policy(zone: &str, key: Option<TsigKey>) -> NotifyPolicy {
 
 /// A NOTIFY for `zone`, signed with `key` when given.
 fn notify(zone: &str, qtype: RecordType, key: Option<&TsigKey>) -> Vec<u8> {
-    let mut message = Message::new();
-    message
-        .set_id(rand::random())
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Notify)
-        .set_authoritative(true)
-        .add_query(Query::query(DnsName::from_ascii(zone).unwrap(), qtype));
+    let mut message = crate::support::listener::notify_message(zone, qtype, rand::random());
     if let Some(key) = key {
         message.finalize(&key.signer(), unix_now()).unwrap();
     }

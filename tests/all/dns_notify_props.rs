@@ -9,7 +9,6 @@ use std::net::{IpAddr, SocketAddr};
 
 use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
 use hickory_proto::dnssec::tsig::TSigner;
-use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name as DnsName, RecordType};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -33,13 +32,7 @@ fn policy() -> NotifyPolicy {
 
 /// A NOTIFY as a primary sends it, signed by hickory's TSIG signer when asked.
 fn seed(zone: &str, qtype: RecordType, signed: bool, id: u16) -> Vec<u8> {
-    let mut message = Message::new();
-    message
-        .set_id(id)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Notify)
-        .set_authoritative(true)
-        .add_query(Query::query(DnsName::from_ascii(zone).unwrap(), qtype));
+    let mut message = crate::support::listener::notify_message(zone, qtype, id);
     if signed {
         let secret = data_encoding::BASE64
             .decode(KEY_SHA256.secret.as_bytes())

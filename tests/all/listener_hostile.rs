@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -29,17 +29,9 @@ fn policy() -> NotifyPolicy {
 
 /// An unsigned NOTIFY for `zone` as a primary would send it.
 fn notify(zone: &str, id: u16) -> Vec<u8> {
-    let mut message = Message::new();
-    message
-        .set_id(id)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Notify)
-        .set_authoritative(true)
-        .add_query(Query::query(
-            DnsName::from_ascii(zone).unwrap(),
-            RecordType::SOA,
-        ));
-    message.to_vec().unwrap()
+    listener::notify_message(zone, RecordType::SOA, id)
+        .to_vec()
+        .unwrap()
 }
 
 async fn udp_exchange(from: &str, to: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name as DnsName, RecordType};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use xfr53::core::name::Name;
@@ -43,4 +45,16 @@ pub async fn listen(policy: NotifyPolicy, limits: Limits) -> Running {
         events,
         addr,
     }
+}
+
+/// A NOTIFY for `zone` (absolute) as a primary sends it, unsigned.
+pub fn notify_message(zone: &str, qtype: RecordType, id: u16) -> Message {
+    let mut message = Message::new();
+    message
+        .set_id(id)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Notify)
+        .set_authoritative(true)
+        .add_query(Query::query(DnsName::from_ascii(zone).unwrap(), qtype));
+    message
 }
