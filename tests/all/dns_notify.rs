@@ -34,19 +34,14 @@ fn notify(zone: &str, qtype: RecordType, key: Option<&TsigKey>) -> Vec<u8> {
 }
 
 async fn exchange_udp(from: &str, to: SocketAddr, query: &[u8]) -> Option<Message> {
-    let socket = UdpSocket::bind(from).await.unwrap();
-    socket.send_to(query, to).await.unwrap();
-    let mut buf = [0u8; 4096];
-    let len = tokio::time::timeout(Duration::from_millis(500), socket.recv(&mut buf))
-        .await
-        .ok()?
-        .unwrap();
+    let reply = crate::support::listener::udp_exchange(from, to, query).await?;
     assert!(
-        len <= query.len(),
-        "a reply of {len} bytes to a {}-byte query",
+        reply.len() <= query.len(),
+        "a reply of {} bytes to a {}-byte query",
+        reply.len(),
         query.len()
     );
-    Some(Message::from_vec(&buf[..len]).unwrap())
+    Some(Message::from_vec(&reply).unwrap())
 }
 
 #[tokio::test]

@@ -34,17 +34,6 @@ fn notify(zone: &str, id: u16) -> Vec<u8> {
         .unwrap()
 }
 
-async fn udp_exchange(from: &str, to: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {
-    let socket = UdpSocket::bind(from).await.unwrap();
-    socket.send_to(query, to).await.unwrap();
-    let mut buf = [0u8; 4096];
-    let len = tokio::time::timeout(Duration::from_millis(500), socket.recv(&mut buf))
-        .await
-        .ok()?
-        .unwrap();
-    Some(buf[..len].to_vec())
-}
-
 async fn tcp_from(source: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(format!("{source}:0").parse().unwrap())?;
@@ -103,7 +92,7 @@ async fn unknown_zones_and_strangers_get_the_same_answer() {
     ];
     let mut shapes = Vec::new();
     for (from, zone) in cases {
-        let reply = udp_exchange(from, addr, &notify(zone, 77))
+        let reply = listener::udp_exchange(from, addr, &notify(zone, 77))
             .await
             .unwrap_or_else(|| panic!("no answer to {zone} from {from}"));
         shapes.push((from, zone, shape(&reply)));
@@ -296,7 +285,8 @@ async fn notifies_over_the_queue_are_dropped_and_counted() {
     };
     let mut running = listen(policy(), limits).await;
     for id in 0..5 {
-        let reply = udp_exchange("127.0.0.1:0", running.addr, &notify("parent.test.", id)).await;
+        let reply =
+            listener::udp_exchange("127.0.0.1:0", running.addr, &notify("parent.test.", id)).await;
         assert!(reply.is_some(), "answered though not queued");
     }
     assert_eq!(
@@ -318,13 +308,13 @@ async fn messages_over_the_size_limit_are_dropped_and_counted() {
     // a NOTIFY padded past the limit: silence over UDP
     let mut big = notify("parent.test.", 1);
     big.resize(600, 0);
-    assert!(udp_exchange("127.0.0.1:0", running.addr, &big)
+    assert!(listener::udp_exchange("127.0.0.1:0", running.addr, &big)
         .await
         .is_none());
     // a NOTIFY of exactly the limit is still read (and answered: the
     // padding after its question is ignored)
     big.truncate(512);
-    assert!(udp_exchange("127.0.0.1:0", running.addr, &big)
+    assert!(listener::udp_exchange("127.0.0.1:0", running.addr, &big)
         .await
         .is_some());
     // over TCP, an announced length past the limit closes the connection
@@ -356,7 +346,7 @@ async fn an_evicted_signature_is_counted_as_replayable() {
     let running = listen(zone, limits).await;
     let (first, second) = (signed_notify(1), signed_notify(2));
     for query in [&first, &first, &second, &first] {
-        assert!(udp_exchange("127.0.0.1:0", running.addr, query)
+        assert!(listener::udp_exchange("127.0.0.1:0", running.addr, query)
             .await
             .is_some());
     }
@@ -380,7 +370,7 @@ async fn reply_budgets_forget_busy_sources_at_their_bound() {
     let running = listen(policy(), limits).await;
     // strangers, each with a budget of its own: the third finds two busy
     for from in ["127.0.0.2:0", "127.0.0.3:0", "127.0.0.4:0"] {
-        let reply = udp_exchange(from, running.addr, &notify("parent.test.", 1)).await;
+        let reply = listener::udp_exchange(from, running.addr, &notify("parent.test.", 1)).await;
         assert!(reply.is_some(), "{from} answered");
     }
     assert_eq!(

@@ -1,6 +1,7 @@
 //! A NOTIFY listener on a loopback port for a test, with its events.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name as DnsName, RecordType};
@@ -57,4 +58,17 @@ pub fn notify_message(zone: &str, qtype: RecordType, id: u16) -> Message {
         .set_authoritative(true)
         .add_query(Query::query(DnsName::from_ascii(zone).unwrap(), qtype));
     message
+}
+
+/// Sends `query` from a socket bound to `from` and waits up to 500 ms for
+/// the reply's bytes.
+pub async fn udp_exchange(from: &str, to: SocketAddr, query: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind(from).await.unwrap();
+    socket.send_to(query, to).await.unwrap();
+    let mut buf = [0u8; 4096];
+    let len = tokio::time::timeout(Duration::from_millis(500), socket.recv(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    Some(buf[..len].to_vec())
 }
