@@ -1,6 +1,8 @@
 //! convert + diff + plan on generated zones of 10,000 and 100,000 record
-//! sets: from an empty hosted zone, with 10 changes, and with none; and the
-//! zone model and conversion of 20,000 and 100,000 values at one name.
+//! sets: from an empty hosted zone, with 10 changes (planned over the whole
+//! zone, and over only the names changed since a plan landed), and with
+//! none; and the zone model and conversion of 20,000 and 100,000 values at
+//! one name.
 //! Before criterion's timings, prints the peak heap each scenario takes,
 //! the heap the zone model holds per record, and the one-name timings.
 
@@ -13,8 +15,9 @@ use hickory_proto::rr::rdata::{A, MX, SOA, TXT};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use xfr53::core::convert::Converted;
 use xfr53::core::diff::diff;
+use xfr53::core::hosted::HostedSets;
 use xfr53::core::name::Name;
-use xfr53::core::pipeline::plan_zone;
+use xfr53::core::pipeline::{plan_names, plan_zone, Baseline};
 use xfr53::core::plan::serial_set;
 use xfr53::core::rrset::CurrentSet;
 use xfr53::core::rules::ZoneRules;
@@ -80,21 +83,28 @@ fn records(sets: usize, serial: u32, changed: usize) -> Vec<Record> {
     out
 }
 
-fn route53_view(zone: &Converted, rules: &ZoneRules) -> Vec<CurrentSet> {
-    let mut current: Vec<CurrentSet> = zone
+fn route53_view(zone: &Converted, rules: &ZoneRules) -> HostedSets {
+    let mut current: HostedSets = zone
         .sets
         .values()
         .cloned()
         .map(CurrentSet::managed)
         .collect();
-    current.push(CurrentSet::managed(serial_set(zone.serial.unwrap(), rules)));
+    current.insert(CurrentSet::managed(serial_set(zone.serial.unwrap(), rules)));
     current
 }
 
 /// convert + diff + plan, as a sync runs them on the zone a transfer built.
-fn run(zone: &Zone, current: &[CurrentSet], rules: &ZoneRules) -> usize {
+fn run(zone: &Zone, current: &HostedSets, rules: &ZoneRules) -> usize {
     let desired = zone.convert().unwrap();
     let plan = plan_zone(&desired, current, rules, true).unwrap();
+    plan.summary.create + plan.summary.modify + plan.summary.delete
+}
+
+/// The same, once a plan landed: only the names an IXFR changed.
+fn run_scoped(zone: &Zone, current: &HostedSets, baseline: &Baseline, rules: &ZoneRules) -> usize {
+    let desired = zone.convert_names(&baseline.dirty).unwrap();
+    let plan = plan_names(&desired, current, baseline, rules, true).unwrap();
     plan.summary.create + plan.summary.modify + plan.summary.delete
 }
 
@@ -168,8 +178,15 @@ fn bench(c: &mut Criterion) {
         let v2 = Zone::from_records(rules.zone.clone(), &records(sets, 2, 10)).unwrap();
         let desired = v1.convert().unwrap();
         let current = route53_view(&desired, &rules);
+        let empty = HostedSets::default();
+        // as a landed plan of v1 leaves it, and v2's IXFR changed 4 names
+        let mut baseline =
+            Baseline::landed(&plan_zone(&desired, &empty, &rules, false).unwrap(), &rules);
+        baseline.dirty = (0..4)
+            .map(|i| Name::parse_route53(&format!("host{i}.{ZONE}")).unwrap())
+            .collect();
 
-        let (changes, peak) = peak_of(|| run(&v1, &[], &rules));
+        let (changes, peak) = peak_of(|| run(&v1, &empty, &rules));
         eprintln!(
             "{sets} sets from empty: {changes} changes, peak heap {:.1} MiB",
             mib(peak)
@@ -179,7 +196,12 @@ fn bench(c: &mut Criterion) {
             "{sets} sets with 10 changes: {changes} changes, peak heap {:.1} MiB",
             mib(peak)
         );
-        let (changes, peak) = peak_of(|| diff(&desired.sets, &current, &rules).changes.len());
+        let (changes, peak) = peak_of(|| run_scoped(&v2, &current, &baseline, &rules));
+        eprintln!(
+            "{sets} sets with 10 changes, planned from the baseline: {changes} changes, peak heap {:.1} KiB",
+            peak as f64 / 1024.0
+        );
+        let (changes, peak) = peak_of(|| diff(&desired.sets, current.iter(), &rules).changes.len());
         eprintln!(
             "{sets} sets, no-change diff: {changes} changes, peak heap {:.1} MiB",
             mib(peak)
@@ -188,10 +210,13 @@ fn bench(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("{sets} sets"));
         group.sample_size(10);
         group.bench_function("convert+diff+plan from empty", |b| {
-            b.iter(|| run(&v1, &[], &rules))
+            b.iter(|| run(&v1, &empty, &rules))
         });
         group.bench_function("convert+diff+plan, 10 changes", |b| {
             b.iter(|| run(&v2, &current, &rules))
+        });
+        group.bench_function("convert+diff+plan of the changed names, 10 changes", |b| {
+            b.iter(|| run_scoped(&v2, &current, &baseline, &rules))
         });
         group.bench_function("convert+diff+plan, no change", |b| {
             b.iter(|| run(&v1, &current, &rules))
@@ -199,7 +224,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function("diff, no change", |b| {
             b.iter_batched(
                 || (),
-                |_| diff(&desired.sets, &current, &rules).changes.len(),
+                |_| diff(&desired.sets, current.iter(), &rules).changes.len(),
                 BatchSize::SmallInput,
             )
         });

@@ -20,8 +20,9 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::core::hosted::HostedSets;
 use crate::core::name::Name;
-use crate::core::rrset::CurrentSet;
+use crate::core::pipeline::Baseline;
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
 use crate::sync::in_place;
@@ -40,7 +41,12 @@ pub struct Route53View {
     pub serial: u32,
     /// Shared with the sync using it: a sync over the cached view copies
     /// nothing.
-    pub sets: Arc<Vec<CurrentSet>>,
+    pub sets: Arc<HostedSets>,
+    /// Set when xfr53's own plan made this view: what the held copy changed
+    /// since, so the next plan covers only that. Kept in memory only: a
+    /// restart plans the whole zone once.
+    #[serde(skip)]
+    pub baseline: Option<Baseline>,
 }
 
 impl Route53View {
@@ -383,6 +389,7 @@ mod tests {
         state.route53 = Some(Route53View {
             serial: 7,
             sets: Arc::default(),
+            baseline: None,
         });
         state.provenance = Some(provenance());
         state.adopt(provenance());

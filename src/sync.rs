@@ -15,15 +15,16 @@ use hickory_proto::rr::rdata::SOA;
 use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
 use crate::core::diff::diff;
-use crate::core::pipeline::plan_zone;
+use crate::core::hosted::HostedSets;
+use crate::core::pipeline::{plan_names, plan_zone, Baseline, PlanError};
 use crate::core::plan::{mark_of, serial_of, Plan, SerialMark};
-use crate::core::rrset::{CurrentSet, RrType};
+use crate::core::rrset::RrType;
 use crate::core::serial::Serial;
-use crate::core::zone::Zone;
+use crate::core::zone::{Delta, Zone};
 use crate::core::zonefile;
 use crate::dns::primary::Primary;
 use crate::dns::soa::query_soa;
-use crate::dns::transfer::refresh;
+use crate::dns::transfer::{refresh, Outcome as TransferOutcome};
 use crate::route53::apply::{apply, Stopped};
 use crate::route53::{HostedZone, Route53Error};
 use crate::state::{Provenance, Route53View, ZoneState};
@@ -132,13 +133,20 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
             return Ok(Outcome::UpToDate(primary_serial));
         }
-        let desired = Arc::new(self.desired(primary_serial).await?);
+        self.transfer_held(primary_serial).await?;
         let mut current = match listed {
             Some(sets) => sets,
             None => self.current(route53_serial).await?,
         };
+        let mut scope = self.baseline_for(&current);
+        if let Some(baseline) = &scope {
+            tracing::debug!(zone = %zone, names = baseline.dirty.len(), "planning only the names changed since the last plan landed");
+        }
+        let mut desired = Arc::new(self.convert(scope.as_ref()).await?);
         for attempt in 0..=MAX_REPLANS {
-            let plan = self.plan_off(&desired, &current, force).await??;
+            let plan = self
+                .plan_off(&desired, &current, scope.as_ref(), force)
+                .await??;
             if plan.is_refused() {
                 return Ok(Outcome::Refused(plan));
             }
@@ -151,14 +159,14 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .await
             {
                 Ok(_) => {
-                    let (plan, after) = off_runtime(move || {
-                        let after = plan.after(&current);
-                        (plan, after)
-                    })
-                    .await?;
+                    // The view is updated in place, change by change: the
+                    // one held in the state goes first so nothing shares it.
+                    self.state.route53 = None;
+                    Arc::make_mut(&mut current).apply(&plan.batches);
                     self.state.route53 = Some(Route53View {
                         serial: plan.serial.0,
-                        sets: Arc::new(after),
+                        sets: current,
+                        baseline: Some(Baseline::landed(&plan, &self.config.rules)),
                     });
                     return Ok(Outcome::Applied(plan));
                 }
@@ -170,7 +178,10 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     self.state.route53 = None;
                     let fresh = Arc::new(self.list().await?);
                     self.remember(&fresh);
-                    let replanned = self.plan_off(&desired, &fresh, force).await??;
+                    if scope.take().is_some() {
+                        desired = Arc::new(self.convert(None).await?);
+                    }
+                    let replanned = self.plan_off(&desired, &fresh, None, force).await??;
                     // The same batches again from the rejected one: Route 53
                     // held what the plan assumed, so it refuses the change
                     // itself. Anything else (another writer, a retried
@@ -214,21 +225,39 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     pub async fn plan(&mut self) -> Result<Plan> {
         let primary_serial = self.primary_serial().await?;
         let route53_serial = self.route53_serial().await?;
-        let desired = Arc::new(self.desired(primary_serial).await?);
+        self.transfer_held(primary_serial).await?;
+        let desired = Arc::new(self.convert(None).await?);
         let current = self.current(route53_serial).await?;
-        Ok(self.plan_off(&desired, &current, false).await??)
+        Ok(self.plan_off(&desired, &current, None, false).await??)
     }
 
-    /// `plan_zone` off the async workers.
+    /// The plan off the async workers: over the whole zone, or over the
+    /// names `scope` says changed since Route 53 last matched.
     async fn plan_off(
         &self,
         desired: &Arc<Converted>,
-        current: &Arc<Vec<CurrentSet>>,
+        current: &Arc<HostedSets>,
+        scope: Option<&Baseline>,
         force: bool,
-    ) -> Result<Result<Plan, crate::core::pipeline::PlanError>> {
+    ) -> Result<Result<Plan, PlanError>> {
         let (desired, current) = (desired.clone(), current.clone());
         let rules = self.config.rules.clone();
-        off_runtime(move || plan_zone(&desired, &current, &rules, force)).await
+        let scope = scope.cloned();
+        off_runtime(move || match scope {
+            Some(baseline) => plan_names(&desired, &current, &baseline, &rules, force),
+            None => plan_zone(&desired, &current, &rules, force),
+        })
+        .await
+    }
+
+    /// The baseline to plan from when `current` is the cached view xfr53's
+    /// own last plan made and the held copy is still the one it describes.
+    fn baseline_for(&self, current: &Arc<HostedSets>) -> Option<Baseline> {
+        let view = self.state.route53.as_ref()?;
+        let baseline = view.baseline.as_ref()?;
+        (Arc::ptr_eq(&view.sets, current)
+            && baseline.holds(self.state.zone.serial(), &self.config.rules))
+        .then(|| baseline.clone())
     }
 
     /// The primary's serial (SOA query), and what Route 53's `_serial` says.
@@ -242,12 +271,15 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     pub async fn deep_differences(&mut self) -> Result<Vec<crate::core::diff::Change>> {
         let primary_serial = self.primary_serial().await?;
         self.state.zone = Zone::new(self.config.rules.zone.clone());
-        let desired = self.desired(primary_serial).await?;
+        self.transfer_held(primary_serial).await?;
+        let desired = self.convert(None).await?;
         let current = self.list().await?;
         let rules = self.config.rules.clone();
-        Ok(off_runtime(move || diff(&desired.sets, &current, &rules))
-            .await?
-            .changes)
+        Ok(
+            off_runtime(move || diff(&desired.sets, current.iter(), &rules))
+                .await?
+                .changes,
+        )
     }
 
     /// The primary's serial (remembering its SOA for the daemon's timers).
@@ -286,10 +318,11 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     }
 
     /// The serial `_serial` holds among listed sets.
-    fn serial_in(&self, sets: &[CurrentSet]) -> Option<Serial> {
+    fn serial_in(&self, sets: &HostedSets) -> Option<Serial> {
         let key = (self.config.rules.serial_name.clone(), RrType::TXT);
-        sets.iter()
-            .find(|s| s.unmanaged.is_none() && s.set.key() == key)
+        sets.get(&key)
+            .iter()
+            .find(|s| s.unmanaged.is_none())
             .and_then(|s| serial_of(&s.set))
     }
 
@@ -316,13 +349,16 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(set.as_ref().and_then(mark_of))
     }
 
-    /// The zone from the source, at `primary_serial` or newer, as record
-    /// sets. The held copy is only a base for IXFR: when it is ahead of the
+    /// Brings the held copy to the source's zone at `primary_serial` or
+    /// newer. The held copy is only a base for IXFR: when it is ahead of the
     /// primary (restored from a backup, serial reset, another primary) it is
-    /// dropped and the whole zone transferred.
-    async fn desired(&mut self, primary_serial: Serial) -> Result<Converted> {
+    /// dropped and the whole zone transferred. The view's baseline follows
+    /// the names an IXFR changed, and is dropped by anything else.
+    async fn transfer_held(&mut self, primary_serial: Serial) -> Result<()> {
         let zone = self.config.rules.zone.clone();
+        let mut baseline = self.state.route53.as_mut().and_then(|v| v.baseline.take());
         match &self.source {
+            // A file replaces the held copy: the baseline taken stays dropped.
             Source::ZoneFile(path) => self.state.zone = read_zone_file(path, &zone)?,
             Source::Primaries(primaries) => {
                 if let Some(held) = self.state.zone.serial() {
@@ -337,9 +373,12 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 let mut errors = Vec::new();
                 let mut done = false;
                 for primary in primaries {
-                    match transfer(primary, &mut self.state.zone).await {
+                    let before = self.state.zone.serial();
+                    let transferred = transfer(primary, &mut self.state.zone).await;
+                    let serial = self.state.zone.serial();
+                    baseline = followed(baseline, before, serial, &transferred);
+                    match transferred {
                         Ok((outcome, stats)) => {
-                            let serial = self.state.zone.serial();
                             tracing::info!(zone = %zone, primary = %primary.addr, serial = ?serial.map(|s| s.0), messages = stats.messages, records = stats.records, kind = ?kind(&outcome), "zone transferred");
                             if serial.is_some_and(|s| {
                                 matches!(
@@ -359,17 +398,31 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                         Err(e) => errors.push(format!("{e:#}")),
                     }
                 }
+                if let Some(view) = self.state.route53.as_mut() {
+                    view.baseline = baseline;
+                }
                 if !done {
                     bail!("{}", errors.join("; "));
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The held copy as record sets: all of them, or only those at the
+    /// names `scope` says changed.
+    async fn convert(&mut self, scope: Option<&Baseline>) -> Result<Converted> {
+        let zone = self.config.rules.zone.clone();
+        let names = scope.map(|baseline| baseline.dirty.clone());
         // The held copy goes with the conversion and comes back with it (a
         // sync dropped at its deadline meanwhile loses it; the daemon then
         // goes back to the copy last saved).
         let held = std::mem::replace(&mut self.state.zone, Zone::new(zone.clone()));
         let (held, converted) = off_runtime(move || {
-            let converted = held.convert();
+            let converted = match names {
+                Some(names) => held.convert_names(&names),
+                None => held.convert(),
+            };
             (held, converted)
         })
         .await?;
@@ -383,7 +436,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
 
     /// Route 53's content: the cached view when `_serial` still matches it,
     /// else a full listing (remembered).
-    async fn current(&mut self, route53_serial: Option<Serial>) -> Result<Arc<Vec<CurrentSet>>> {
+    async fn current(&mut self, route53_serial: Option<Serial>) -> Result<Arc<HostedSets>> {
         match &self.state.route53 {
             Some(view) if route53_serial == Some(view.serial()) => {
                 tracing::debug!(zone = %self.config.rules.zone, serial = view.serial, "using the cached Route 53 view");
@@ -401,20 +454,44 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     /// a serial is complete, so the next syncs need one small request to
     /// know it still holds (a failure, or another writer's apply, does not
     /// cost a full listing on every later sync).
-    fn remember(&mut self, sets: &Arc<Vec<CurrentSet>>) {
+    fn remember(&mut self, sets: &Arc<HostedSets>) {
         self.state.route53 = self.serial_in(sets).map(|serial| Route53View {
             serial: serial.0,
             sets: sets.clone(),
+            baseline: None,
         });
         self.state.relisted = self.state.route53.is_some();
     }
 
-    async fn list(&self) -> Result<Vec<CurrentSet>> {
+    async fn list(&self) -> Result<HostedSets> {
         let zone = &self.config.rules.zone;
-        self.hosted
+        let sets = self
+            .hosted
             .list()
             .await
-            .with_context(|| format!("zone {zone}: listing the hosted zone"))
+            .with_context(|| format!("zone {zone}: listing the hosted zone"))?;
+        Ok(sets.into_iter().collect())
+    }
+}
+
+/// The baseline once the held copy went from serial `before` to `after` by
+/// `transferred`: an IXFR from the serial it describes adds the names it
+/// changed; anything else (a whole zone, an error) drops it.
+fn followed(
+    baseline: Option<Baseline>,
+    before: Option<Serial>,
+    after: Option<Serial>,
+    transferred: &Result<(TransferOutcome, crate::dns::transfer::Stats)>,
+) -> Option<Baseline> {
+    let mut baseline = baseline?;
+    match transferred {
+        Ok((TransferOutcome::UpToDate, _)) => (before == after).then_some(baseline),
+        Ok((TransferOutcome::Incremental(deltas), _)) => {
+            let (from, to) = (before?, after?);
+            let names = deltas.iter().flat_map(Delta::owners);
+            baseline.moved(from, to, names).then_some(baseline)
+        }
+        _ => None,
     }
 }
 

@@ -5,6 +5,7 @@ use anyhow::Result;
 use super::{hosted_zone, state_dir, zone_name, Outcome};
 use crate::cli::{Common, Format, PlanArgs};
 use crate::config::Config;
+use crate::core::hosted::HostedSets;
 use crate::core::pipeline::plan_zone;
 use crate::core::plan::Plan;
 use crate::core::rules::ZoneRules;
@@ -59,5 +60,5 @@ fn plan_from_empty(
     for note in desired.notes() {
         tracing::warn!("{note}");
     }
-    Ok(plan_zone(&desired, &[], &rules, false)?)
+    Ok(plan_zone(&desired, &HostedSets::default(), &rules, false)?)
 }

@@ -5,13 +5,15 @@
 //! Route 53 cannot hold are skipped and counted, never fatal; the apex SOA
 //! (whose serial is kept) and apex NS belong to Route 53 and are not managed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use hickory_proto::rr::{Name as DnsName, RData, RecordType};
 
+use super::diff::{Change, Diff};
+use super::hosted::HostedSets;
 use super::mnemonic;
 use super::name::Name;
-use super::rrset::{CurrentSet, Key, RecordSet, RecordSets, RrType};
+use super::rrset::{Key, RecordSet, RecordSets, RrType};
 use super::rules::ZoneRules;
 use super::serial::Serial;
 use super::value::{self, MAX_VALUE_CHARS};
@@ -231,12 +233,13 @@ fn set_limits(name: &Name, rtype: RrType, ttl: u32, values: &[String]) -> Vec<St
 /// What the hosted zone as a whole cannot take, given how the zone is
 /// synced: records at the serial record's name (xfr53 would delete or
 /// overwrite them), a serial record inside a delegation (never answered),
-/// and more record sets than the hosted zone's quota. Route 53's own apex
-/// SOA and NS, `_serial` and the sets in `current` that xfr53 leaves alone
-/// count against the quota too.
+/// and more record sets than the hosted zone's quota once `diff` is
+/// applied to `current`. Route 53's own apex SOA and NS, `_serial` and the
+/// sets xfr53 leaves alone count against the quota too.
 pub fn check_hosted_zone(
     desired: &Converted,
-    current: &[CurrentSet],
+    diff: &Diff,
+    current: &HostedSets,
     rules: &ZoneRules,
 ) -> Result<(), ConvertError> {
     let serial = &rules.serial_name;
@@ -260,31 +263,24 @@ pub fn check_hosted_zone(
             "{serial}: serial_record is inside the delegation {name} NS, where it would never be answered: choose another serial_record for this zone"
         ));
     }
-    // alias and weighted sets: each one counts, and blocks a desired set
-    let unmanaged: Vec<&CurrentSet> = current.iter().filter(|c| c.unmanaged.is_some()).collect();
-    let blocked: BTreeSet<(&Name, RrType)> = unmanaged
+    // Route 53 always holds its apex SOA and NS, and `_serial` once synced.
+    let missing = [
+        (rules.zone.clone(), RrType::SOA),
+        (rules.zone.clone(), RrType::NS),
+        (serial.clone(), RrType::TXT),
+    ]
+    .iter()
+    .filter(|key| current.get(key).is_empty())
+    .count();
+    let (created, deleted) = diff
+        .changes
         .iter()
-        .map(|c| (&c.set.name, c.set.rtype))
-        .collect();
-    let mut held: BTreeSet<(&Name, RrType)> = desired
-        .sets
-        .keys()
-        .filter(|(name, _)| rules.ignored_by(name).is_none())
-        .map(|(name, rtype)| (name, *rtype))
-        .filter(|key| !blocked.contains(key))
-        .collect();
-    held.extend(
-        current
-            .iter()
-            .filter(|c| c.unmanaged.is_none() && rules.ignored_by(&c.set.name).is_some())
-            .map(|c| (&c.set.name, c.set.rtype)),
-    );
-    held.extend([
-        (&rules.zone, RrType::SOA),
-        (&rules.zone, RrType::NS),
-        (serial, RrType::TXT),
-    ]);
-    let count = held.len() + unmanaged.len();
+        .fold((0, 0), |(c, d), change| match change {
+            Change::Create { .. } => (c + 1, d),
+            Change::Delete { .. } => (c, d + 1),
+            Change::Modify { .. } => (c, d),
+        });
+    let count = current.len() + missing + created - deleted;
     if count > rules.record_set_quota {
         problems.push(format!(
             "Route 53 would hold {count} record sets (with its apex SOA and NS, the serial record and the sets xfr53 leaves alone), over the hosted zone's quota of {}: ask AWS to raise it and set record_set_quota, or remove sets on the primary",
@@ -356,6 +352,7 @@ pub const SPF_TYPE_CODE: u16 = 99;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::rrset::CurrentSet;
     use crate::core::rules::Pattern;
     use crate::core::zonefile;
 
@@ -411,7 +408,10 @@ mod tests {
     }
 
     fn check(body: &str, current: &[CurrentSet], rules: &ZoneRules) -> Vec<String> {
-        match check_hosted_zone(&convert(body).unwrap(), current, rules) {
+        let desired = convert(body).unwrap();
+        let current: HostedSets = current.iter().cloned().collect();
+        let changes = crate::core::diff::diff(&desired.sets, current.iter(), rules);
+        match check_hosted_zone(&desired, &changes, &current, rules) {
             Ok(()) => Vec::new(),
             Err(e) => {
                 assert_eq!(e.zone, zone());

@@ -62,7 +62,11 @@ pub struct Diff {
     pub managed_count: usize,
 }
 
-pub fn diff(desired: &RecordSets, current: &[CurrentSet], rules: &ZoneRules) -> Diff {
+pub fn diff<'a>(
+    desired: &RecordSets,
+    current: impl IntoIterator<Item = &'a CurrentSet>,
+    rules: &ZoneRules,
+) -> Diff {
     let mut out = Diff::default();
     let mut managed: BTreeMap<Key, &RecordSet> = BTreeMap::new();
     let mut blocked: BTreeMap<Key, &str> = BTreeMap::new();

@@ -4,7 +4,9 @@
 pub mod alert;
 pub mod convert;
 pub mod diff;
+pub mod edits;
 pub mod escape;
+pub mod hosted;
 pub mod mnemonic;
 pub mod name;
 pub mod pipeline;

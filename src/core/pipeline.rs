@@ -1,12 +1,18 @@
 //! The whole core in one call: a converted zone and Route 53's record sets
-//! in, the plan out.
+//! in, the plan out. Either over the whole zone, or, once a plan has landed,
+//! over only the owner names changed since (`Baseline`): the same plan for
+//! the work of the change.
+
+use std::collections::BTreeSet;
 
 use super::convert::{check_hosted_zone, ConvertError, Converted};
-use super::diff::diff;
+use super::diff::{diff, Diff, Unmanaged};
+use super::hosted::HostedSets;
 use super::name::Name;
 use super::plan::{plan, Plan, TooLarge};
-use super::rrset::CurrentSet;
+use super::rrset::RrType;
 use super::rules::ZoneRules;
+use super::serial::Serial;
 
 /// Why no plan could be made.
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +25,106 @@ pub enum PlanError {
     Refused(#[from] ConvertError),
 }
 
+/// What a landed plan left: Route 53 held the zone at `held` exactly, as
+/// far as xfr53 manages it, and since then only the records at `dirty`
+/// changed. Planning again then needs only those names.
+#[derive(Clone, Debug)]
+pub struct Baseline {
+    /// The held copy's serial, moved on by each IXFR folded in.
+    pub held: Serial,
+    /// Owner names the held copy changed at since the plan landed.
+    pub dirty: BTreeSet<Name>,
+    /// The rules it was planned under: other rules manage other sets.
+    pub rules: ZoneRules,
+    /// Record sets xfr53 manages in Route 53.
+    pub managed_count: usize,
+    /// The sets left alone, over the whole zone.
+    pub unmanaged: Vec<Unmanaged>,
+}
+
+impl Baseline {
+    /// Once every batch of `plan` landed (so Route 53 holds the zone `plan`
+    /// was made from).
+    pub fn landed(plan: &Plan, rules: &ZoneRules) -> Baseline {
+        Baseline {
+            held: plan.serial,
+            dirty: BTreeSet::new(),
+            rules: rules.clone(),
+            managed_count: plan.managed_count + plan.summary.create - plan.summary.delete,
+            unmanaged: plan.unmanaged.clone(),
+        }
+    }
+
+    /// The held copy moved from `from` to `to` by an IXFR touching `names`.
+    /// `false` (and the baseline must be dropped) when it did not start from
+    /// the held copy this baseline describes.
+    pub fn moved(
+        &mut self,
+        from: Serial,
+        to: Serial,
+        names: impl IntoIterator<Item = Name>,
+    ) -> bool {
+        if from != self.held {
+            return false;
+        }
+        self.held = to;
+        self.dirty.extend(names);
+        true
+    }
+
+    /// Whether planning from this baseline gives the whole zone's plan:
+    /// the held copy is the one it describes, under the same rules.
+    pub fn holds(&self, held: Option<Serial>, rules: &ZoneRules) -> bool {
+        held == Some(self.held) && self.rules == *rules
+    }
+}
+
 /// Plans bringing Route 53's `current` sets to the `desired` zone.
 pub fn plan_zone(
     desired: &Converted,
-    current: &[CurrentSet],
+    current: &HostedSets,
+    rules: &ZoneRules,
+    force: bool,
+) -> Result<Plan, PlanError> {
+    let changes = diff(&desired.sets, current.iter(), rules);
+    plan_diff(desired, changes, current, rules, force)
+}
+
+/// The plan `plan_zone` gives, from the baseline's changed names alone:
+/// `desired` holds the sets at `baseline.dirty` (`Zone::convert_names`),
+/// and Route 53's `current` sets are what the baseline's plan left.
+pub fn plan_names(
+    desired: &Converted,
+    current: &HostedSets,
+    baseline: &Baseline,
+    rules: &ZoneRules,
+    force: bool,
+) -> Result<Plan, PlanError> {
+    let dirty = &baseline.dirty;
+    let serial_key = (rules.serial_name.clone(), RrType::TXT);
+    let serial_set = match dirty.contains(&rules.serial_name) {
+        true => &[][..],
+        false => current.get(&serial_key),
+    };
+    let at_dirty = dirty.iter().flat_map(|name| current.at(name));
+    let mut changes = diff(&desired.sets, at_dirty.chain(serial_set), rules);
+    changes.managed_count = baseline.managed_count;
+    let mut unmanaged: Vec<Unmanaged> = baseline
+        .unmanaged
+        .iter()
+        .filter(|u| !dirty.contains(&u.name))
+        .cloned()
+        .chain(changes.unmanaged)
+        .collect();
+    unmanaged.sort();
+    changes.unmanaged = unmanaged;
+    plan_diff(desired, changes, current, rules, force)
+}
+
+fn plan_diff(
+    desired: &Converted,
+    changes: Diff,
+    current: &HostedSets,
     rules: &ZoneRules,
     force: bool,
 ) -> Result<Plan, PlanError> {
@@ -30,7 +132,6 @@ pub fn plan_zone(
         .serial
         .ok_or_else(|| PlanError::NoSerial(rules.zone.clone()))?;
     // Route 53 would refuse these on every attempt: nothing is planned
-    check_hosted_zone(desired, current, rules)?;
-    let changes = diff(&desired.sets, current, rules);
+    check_hosted_zone(desired, &changes, current, rules)?;
     Ok(plan(changes, serial, rules, force)?)
 }

@@ -2,13 +2,12 @@
 //! safety rules applied.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::diff::{equivalent, Change, Diff, Unmanaged};
 use super::name::Name;
-use super::rrset::{CurrentSet, Key, RecordSet, RrType};
+use super::rrset::{RecordSet, RrType};
 use super::rules::{Limits, ZoneRules};
 use super::serial::Serial;
 
@@ -109,33 +108,12 @@ pub struct Plan {
     pub refusals: Vec<String>,
     pub forced: bool,
     pub summary: Summary,
+    /// Record sets xfr53 manages in Route 53 before the plan.
+    #[serde(skip)]
+    pub managed_count: usize,
 }
 
 impl Plan {
-    /// What Route 53 holds once every batch of this plan landed on `current`.
-    pub fn after(&self, current: &[CurrentSet]) -> Vec<CurrentSet> {
-        let mut managed: BTreeMap<Key, RecordSet> = BTreeMap::new();
-        let mut unmanaged = Vec::new();
-        for set in current {
-            match set.unmanaged {
-                Some(_) => unmanaged.push(set.clone()),
-                None => {
-                    managed.insert(set.set.key(), set.set.clone());
-                }
-            }
-        }
-        for batch in &self.batches {
-            for (action, set) in batch.actions() {
-                match action {
-                    Action::Delete => managed.remove(&set.key()),
-                    Action::Create => managed.insert(set.key(), set.clone()),
-                };
-            }
-        }
-        unmanaged.extend(managed.into_values().map(CurrentSet::managed));
-        unmanaged
-    }
-
     /// Broke a safety rule and was not forced: must not be applied.
     pub fn is_refused(&self) -> bool {
         !self.refusals.is_empty() && !self.forced
@@ -155,6 +133,7 @@ pub struct TooLarge {
 
 /// Builds the plan for `diff` bringing Route 53 to `serial`.
 pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Result<Plan, TooLarge> {
+    let managed_count = diff.managed_count;
     let previous_serial = diff
         .current_serial
         .as_ref()
@@ -218,6 +197,7 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
         refusals,
         forced: force,
         summary,
+        managed_count,
     })
 }
 

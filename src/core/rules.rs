@@ -39,7 +39,7 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// How one zone is synced: what diff and plan need to know about it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneRules {
     pub zone: Name,
     /// The owner of the `_serial` TXT record.

@@ -6,7 +6,7 @@
 //! owner, type and those bytes, so a set of 100,000 values at one name costs
 //! O(log n) per insert or removal like any other record.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -18,18 +18,31 @@ use hickory_proto::serialize::binary::{
 };
 
 use super::convert::{ConvertError, Converted, ZoneBuilder};
+use super::edits::Edits;
 use super::name::Name;
 use super::serial::Serial;
 
 /// Records by (owner, type, data), holding their TTL. The apex SOA is kept
 /// apart: every IXFR delta replaces it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Zone {
     origin: Name,
     /// owner, TTL and data (always `RData::SOA`)
     soa: Option<(DnsName, u32, RData)>,
     records: BTreeMap<Rr, u32>,
+    /// The deltas applied since the zone was saved or loaded; any other
+    /// change makes it whole.
+    unsaved: Edits<Delta>,
 }
+
+/// Two zones are equal when they hold the same records, whatever was saved.
+impl PartialEq for Zone {
+    fn eq(&self, other: &Zone) -> bool {
+        (&self.origin, &self.soa, &self.records) == (&other.origin, &other.soa, &other.records)
+    }
+}
+
+impl Eq for Zone {}
 
 /// A record's identity in a zone: owner, type and data, not the TTL.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -154,6 +167,7 @@ impl Zone {
             origin,
             soa: None,
             records: BTreeMap::new(),
+            unsaved: Edits::Whole,
         }
     }
 
@@ -193,6 +207,11 @@ impl Zone {
 
     /// Adds a record (a repeat only updates its TTL).
     pub fn insert(&mut self, record: &Record) -> Result<(), RecordError> {
+        self.unsaved = Edits::Whole;
+        self.put(record)
+    }
+
+    fn put(&mut self, record: &Record) -> Result<(), RecordError> {
         if self.is_apex_soa(record) {
             self.rr(record)?;
             self.soa = Some((record.name().clone(), record.ttl(), record.data().clone()));
@@ -270,7 +289,20 @@ impl Zone {
                 }
             }
         }
+        if result.is_ok() {
+            self.unsaved.extend(deltas);
+        }
         result
+    }
+
+    /// What changed since the zone was last saved or loaded.
+    pub fn unsaved(&self) -> &Edits<Delta> {
+        &self.unsaved
+    }
+
+    /// The zone as it is now is saved (or was just loaded).
+    pub fn mark_saved(&mut self) {
+        self.unsaved = Edits::none();
     }
 
     fn apply_one(&mut self, delta: &Delta, undo: &mut Vec<Undo>) -> Result<(), DeltaError> {
@@ -299,7 +331,7 @@ impl Zone {
             undo.push(Undo::Inserted(rr, previous));
         }
         undo.push(Undo::Soa(Box::new(self.soa.clone())));
-        self.insert(&delta.soa)?;
+        self.put(&delta.soa)?;
         Ok(())
     }
 
@@ -359,16 +391,39 @@ impl Zone {
             zone.insert(&record).map_err(|e| e.to_string())?;
             bytes = &rest[len..];
         }
+        zone.mark_saved();
         Ok(zone)
     }
 
     /// The record sets Route 53 should hold for this zone.
     pub fn convert(&self) -> Result<Converted, ConvertError> {
+        self.convert_records(self.records.iter())
+    }
+
+    /// The record sets Route 53 should hold at `names` only (and the
+    /// serial): the work of a change is that of the names it touched.
+    pub fn convert_names(&self, names: &BTreeSet<Name>) -> Result<Converted, ConvertError> {
+        self.convert_records(names.iter().flat_map(|name| {
+            let first = Rr {
+                owner: Arc::new(name.clone()),
+                rtype: 0,
+                data: Box::default(),
+            };
+            self.records
+                .range(first..)
+                .take_while(move |(rr, _)| *rr.owner == *name)
+        }))
+    }
+
+    fn convert_records<'a>(
+        &self,
+        records: impl Iterator<Item = (&'a Rr, &'a u32)>,
+    ) -> Result<Converted, ConvertError> {
         let mut builder = ZoneBuilder::new(self.origin.clone());
         if let Some((owner, ttl, data)) = &self.soa {
             builder.add(owner, *ttl, data);
         }
-        for (rr, ttl) in &self.records {
+        for (rr, ttl) in records {
             let Some(rtype) = builder.accepts(&rr.owner, RecordType::from(rr.rtype)) else {
                 continue;
             };
@@ -381,6 +436,17 @@ impl Zone {
             }
         }
         builder.finish()
+    }
+}
+
+impl Delta {
+    /// The owner names whose records this delta removes or adds (the apex
+    /// among them when its SOA changes).
+    pub fn owners(&self) -> impl Iterator<Item = Name> + '_ {
+        std::iter::once(&self.soa)
+            .chain(&self.removed)
+            .chain(&self.added)
+            .map(|record| Name::from_hickory(record.name()))
     }
 }
 

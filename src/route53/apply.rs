@@ -145,6 +145,7 @@ mod tests {
             refusals: Vec::new(),
             forced: false,
             summary: Default::default(),
+            managed_count: 0,
         }
     }
 

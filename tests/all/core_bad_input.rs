@@ -185,10 +185,10 @@ fn serial_record_on_a_used_name_and_the_quota_refuse_the_plan() {
         .convert()
         .unwrap();
     let mut rules = ZoneRules::new(origin);
-    assert!(plan_zone(&desired, &[], &rules, false).is_ok());
+    assert!(plan_zone(&desired, &Default::default(), &rules, false).is_ok());
 
     rules.serial_name = Name::parse_route53("www.bad.test").unwrap();
-    let err = plan_zone(&desired, &[], &rules, true)
+    let err = plan_zone(&desired, &Default::default(), &rules, true)
         .unwrap_err()
         .to_string();
     assert!(
@@ -199,7 +199,7 @@ fn serial_record_on_a_used_name_and_the_quota_refuse_the_plan() {
 
     rules.serial_name = Name::parse_route53("_serial.bad.test").unwrap();
     rules.record_set_quota = 5; // www A, www TXT, mail A, SOA, NS, _serial
-    let err = plan_zone(&desired, &[], &rules, true)
+    let err = plan_zone(&desired, &Default::default(), &rules, true)
         .unwrap_err()
         .to_string();
     assert!(

@@ -28,7 +28,8 @@ fn check_golden(name: &str, actual: &str) {
 }
 
 fn render(zone: &Converted, current: &[CurrentSet], rules: &ZoneRules) -> String {
-    let plan = plan_zone(zone, current, rules, false).unwrap();
+    let current: xfr53::core::hosted::HostedSets = current.iter().cloned().collect();
+    let plan = plan_zone(zone, &current, rules, false).unwrap();
     let mut out: String = zone
         .notes()
         .iter()

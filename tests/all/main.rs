@@ -25,6 +25,7 @@ mod core_bad_input;
 mod core_golden;
 mod core_props;
 mod core_safety;
+mod core_scoped;
 mod core_svcb;
 mod daemon_e2e;
 mod daemon_responsive;

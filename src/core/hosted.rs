@@ -1,0 +1,97 @@
+//! Route 53's record sets as xfr53 last saw them, by owner name and type,
+//! so a change at one name is looked up and applied without walking the
+//! zone.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::name::Name;
+use super::plan::{Action, Batch};
+use super::rrset::{CurrentSet, Key, RrType};
+
+/// Route 53's record sets. Weighted, failover and alias sets can share a
+/// key with each other (never with a managed set), so each key holds a list.
+#[derive(Clone, Debug, Default)]
+pub struct HostedSets {
+    sets: BTreeMap<Key, Vec<CurrentSet>>,
+    len: usize,
+}
+
+impl HostedSets {
+    /// How many record sets Route 53 holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &CurrentSet> {
+        self.sets.values().flatten()
+    }
+
+    /// The sets at `key`.
+    pub fn get(&self, key: &Key) -> &[CurrentSet] {
+        self.sets.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The sets owned by `name`.
+    pub fn at<'a>(&'a self, name: &'a Name) -> impl Iterator<Item = &'a CurrentSet> {
+        self.sets
+            .range((name.clone(), RrType::A)..)
+            .take_while(move |((n, _), _)| n == name)
+            .flat_map(|(_, sets)| sets)
+    }
+
+    pub fn insert(&mut self, set: CurrentSet) {
+        self.sets.entry(set.set.key()).or_default().push(set);
+        self.len += 1;
+    }
+
+    /// What Route 53 holds once `batches` landed: a DELETE removes the
+    /// managed set at its key, a CREATE adds one.
+    pub fn apply(&mut self, batches: &[Batch]) {
+        for batch in batches {
+            for (action, set) in batch.actions() {
+                let key = set.key();
+                let held = self.sets.entry(key.clone()).or_default();
+                self.len -= held.len();
+                held.retain(|c| c.unmanaged.is_some());
+                if action == Action::Create {
+                    held.push(CurrentSet::managed(set.clone()));
+                }
+                self.len += held.len();
+                if held.is_empty() {
+                    self.sets.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+impl FromIterator<CurrentSet> for HostedSets {
+    fn from_iter<I: IntoIterator<Item = CurrentSet>>(iter: I) -> HostedSets {
+        let mut sets = HostedSets::default();
+        for set in iter {
+            sets.insert(set);
+        }
+        sets
+    }
+}
+
+/// Saved as the plain list Route 53 returned.
+impl Serialize for HostedSets {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for HostedSets {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HostedSets, D::Error> {
+        Ok(Vec::<CurrentSet>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
