@@ -402,7 +402,7 @@ fn timed_out(
     // so the Route 53 view no longer holds.
     let mut state = shared.states.load(name);
     state.route53 = None;
-    shared.states.save(name, &state);
+    shared.states.save(name, &mut state);
     runtime.state = state;
     runtime.hosted = None;
     metrics.record(SyncResult::Timeout, took, (0, 0, 0), u64::from(unix_now()));

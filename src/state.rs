@@ -9,6 +9,13 @@
 //! written for another primary or hosted zone, is dropped instead of becoming
 //! Route 53 changes. A per-zone lock keeps two processes (the daemon and an
 //! operator's `xfr53 sync`) from writing one zone's files at once.
+//!
+//! A save after IXFR deltas and landed batches appends them to the zone's
+//! journal (`journal.rs`) instead of writing the files again; the files are
+//! written whole when the zone or view was built anew, or once the journal
+//! outgrows them.
+
+mod journal;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -20,6 +27,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::core::edits::Edits;
 use crate::core::hosted::HostedSets;
 use crate::core::name::Name;
 use crate::core::pipeline::Baseline;
@@ -75,6 +83,21 @@ pub struct ZoneState {
     /// The last sync listed Route 53 in full and keeps that as the view:
     /// worth saving even when it found Route 53 up to date.
     pub relisted: bool,
+    /// What this process last read or wrote for the zone: a save appends
+    /// to it when nothing but deltas and batches changed since.
+    saved: Option<Saved>,
+}
+
+/// The state directory's files and journal for a zone, as this process
+/// last read or wrote them.
+#[derive(Clone, Debug)]
+struct Saved {
+    journal: journal::Head,
+    provenance: Provenance,
+    /// The Route 53 view's serial, when they hold one.
+    view: Option<u32>,
+    /// The files' size: the journal is folded into them once it is larger.
+    files_len: u64,
 }
 
 impl ZoneState {
@@ -84,6 +107,7 @@ impl ZoneState {
             route53: None,
             provenance: None,
             relisted: false,
+            saved: None,
         }
     }
 
@@ -190,73 +214,236 @@ impl StateDir {
     }
 
     fn load_now(&self, zone: &Name) -> ZoneState {
-        let held = read_checked(&self.file(zone, "zone"), zone).and_then(|(p, bytes)| {
+        let held = read_checked(&self.file(zone, "zone"), zone).and_then(|(p, sum, bytes)| {
             match Zone::from_wire(zone.clone(), &bytes) {
-                Ok(held) => Some((p, held)),
+                Ok(held) => Some((p, sum, held)),
                 Err(e) => {
                     tracing::warn!(zone = %zone, "state: dropping an unreadable zone copy: {e}");
                     None
                 }
             }
         });
-        let view = read_checked(&self.file(zone, "route53.json"), zone).and_then(|(p, bytes)| {
+        let view = read_checked(&self.file(zone, "route53.json"), zone).and_then(|(p, sum, bytes)| {
             match serde_json::from_slice::<Route53View>(&bytes) {
-                Ok(view) => Some((p, view)),
+                Ok(view) => Some((p, sum, view)),
                 Err(e) => {
                     tracing::warn!(zone = %zone, "state: dropping an unreadable Route 53 view: {e}");
                     None
                 }
             }
         });
-        match (held, view) {
-            (Some((p, held)), Some((q, view))) if p == q => ZoneState {
-                zone: held,
-                route53: Some(view),
-                provenance: Some(p),
-                relisted: false,
-            },
-            (Some((p, held)), None) => ZoneState {
-                zone: held,
-                route53: None,
-                provenance: Some(p),
-                relisted: false,
-            },
+        let (mut state, sums) = match (held, view) {
+            (Some((p, zone_sum, held)), Some((q, view_sum, view))) if p == q => (
+                ZoneState {
+                    zone: held,
+                    route53: Some(view),
+                    provenance: Some(p),
+                    relisted: false,
+                    saved: None,
+                },
+                [zone_sum, view_sum],
+            ),
+            (Some((p, zone_sum, held)), None) => (
+                ZoneState {
+                    zone: held,
+                    route53: None,
+                    provenance: Some(p),
+                    relisted: false,
+                    saved: None,
+                },
+                [zone_sum, NO_VIEW.into()],
+            ),
             // A view without its zone copy, or the two written for different
             // hosted zones: one of them was damaged or replaced, so neither
             // is trusted.
-            _ => ZoneState::empty(zone.clone()),
+            _ => return ZoneState::empty(zone.clone()),
+        };
+        let files_len: u64 = ["zone", "route53.json"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(self.file(zone, suffix)).ok())
+            .map(|m| m.len())
+            .sum();
+        let path = self.file(zone, "journal");
+        let Ok(bytes) = std::fs::read(&path) else {
+            return state;
+        };
+        let base = journal::base(&[&sums[0], &sums[1]]);
+        let (entries, head, dropped) = match journal::read(&bytes, &base) {
+            Ok(read) => read,
+            Err(why) => {
+                tracing::warn!(zone = %zone, file = %path.display(), "state: not replaying a journal: {why}; the state is as its files were written");
+                return state;
+            }
+        };
+        if let Err(e) = replay(&mut state, entries) {
+            tracing::warn!(zone = %zone, file = %path.display(), "state: dropping the held copy and Route 53 view, whose journal does not apply: {e:#}");
+            return ZoneState::empty(zone.clone());
         }
+        if dropped {
+            // a crash mid-append: the next save writes the files whole
+            tracing::warn!(zone = %zone, file = %path.display(), "state: the journal's last entry is torn or damaged and was dropped; the state is the one saved before it");
+        } else {
+            state.saved = Some(Saved {
+                journal: head,
+                provenance: state.provenance.clone().expect("set above"),
+                view: state.route53.as_ref().map(|v| v.serial),
+                files_len,
+            });
+        }
+        state
     }
 
-    /// Writes `state` (each file atomically); failures are logged.
-    pub fn save(&self, zone: &Name, state: &ZoneState) {
+    /// Saves `state`: appends what changed to the journal, or writes each
+    /// file whole and atomically. Failures are logged.
+    pub fn save(&self, zone: &Name, state: &mut ZoneState) {
         in_place(|| self.save_now(zone, state))
     }
 
-    fn save_now(&self, zone: &Name, state: &ZoneState) {
-        let Some(provenance) = &state.provenance else {
+    fn save_now(&self, zone: &Name, state: &mut ZoneState) {
+        let Some(provenance) = state.provenance.clone() else {
             return;
         };
+        match self.append(zone, state, &provenance) {
+            Ok(true) => return,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(zone = %zone, "state: cannot append to the journal ({e:#}); writing the files whole")
+            }
+        }
+        if let Err(e) = self.write_whole(zone, state, &provenance) {
+            state.saved = None;
+            tracing::warn!(zone = %zone, dir = %self.0.display(), "state not saved (the next sync will transfer and list in full): {e:#}");
+        }
+    }
+
+    /// Appends the deltas and batches since the last save to the journal;
+    /// `false` when the state changed otherwise (built anew, view gone),
+    /// the journal outgrew the files, or another process wrote them.
+    fn append(&self, zone: &Name, state: &mut ZoneState, provenance: &Provenance) -> Result<bool> {
+        let Some(saved) = &state.saved else {
+            return Ok(false);
+        };
+        let Edits::Since(deltas) = state.zone.unsaved() else {
+            return Ok(false);
+        };
+        let view = match (&state.route53, saved.view) {
+            (None, None) => None,
+            (Some(view), Some(_)) => match view.sets.unsaved() {
+                Edits::Since(batches) => Some(journal::ViewEdit {
+                    serial: view.serial,
+                    batches: batches.clone(),
+                }),
+                Edits::Whole => return Ok(false),
+            },
+            _ => return Ok(false),
+        };
+        if saved.provenance != *provenance || saved.journal.len > saved.files_len.max(MIN_JOURNAL) {
+            return Ok(false);
+        }
+        let entry = journal::Entry::new(deltas, view)?;
+        let view_serial = state.route53.as_ref().map(|v| v.serial);
+        if entry.is_empty() && view_serial == saved.view {
+            return Ok(true);
+        }
+        let path = self.file(zone, "journal");
+        let mut file = OpenOptions::new().read(true).append(true).open(&path)?;
+        // the journal as this process left it, or written whole instead
+        let mut header = vec![0; journal::start(&saved.journal.base).0.len()];
+        if file.metadata()?.len() != saved.journal.len
+            || file.read_exact(&mut header).is_err()
+            || header != journal::start(&saved.journal.base).0
+        {
+            return Ok(false);
+        }
+        let (bytes, head) = journal::append(&saved.journal, &entry);
+        let written = file.write_all(&bytes).and_then(|()| file.sync_data());
+        if let Err(e) = written {
+            state.saved = None;
+            return Err(e).with_context(|| format!("appending to {}", path.display()));
+        }
+        state.saved = Some(Saved {
+            journal: head,
+            view: view_serial,
+            ..saved.clone()
+        });
+        mark_saved(state);
+        Ok(true)
+    }
+
+    /// Writes the files whole, then a journal with no entries on them.
+    fn write_whole(
+        &self,
+        zone: &Name,
+        state: &mut ZoneState,
+        provenance: &Provenance,
+    ) -> Result<()> {
+        state.saved = None;
         let view = state
             .route53
             .as_ref()
             .map(|v| serde_json::to_vec(v).expect("a view serializes"));
         // A copy that cannot be written is removed, not left stale.
-        let (held, unwritable) = match state.zone.to_wire() {
-            Ok(bytes) => (Some(bytes), Ok(())),
-            Err(e) => (None, Err(anyhow::anyhow!(e))),
-        };
-        let results = [
-            write_checked(&self.file(zone, "zone"), provenance, held),
-            unwritable,
-            write_checked(&self.file(zone, "route53.json"), provenance, view),
+        let held = state.zone.to_wire();
+        let zone_path = self.file(zone, "zone");
+        let zone_sum = write_checked(&zone_path, provenance, held.as_ref().ok().cloned())?;
+        let view_sum = write_checked(&self.file(zone, "route53.json"), provenance, view)?;
+        held.map_err(|e| anyhow::anyhow!(e))?;
+        let sums = [
+            zone_sum.expect("written"),
+            view_sum.unwrap_or(NO_VIEW.into()),
         ];
-        for result in results {
-            if let Err(e) = result {
-                tracing::warn!(zone = %zone, dir = %self.0.display(), "state not saved (the next sync will transfer and list in full): {e}");
+        let (bytes, head) = journal::start(&journal::base(&[&sums[0], &sums[1]]));
+        replace_file(&self.file(zone, "journal"), &bytes)?;
+        let files_len = ["zone", "route53.json"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(self.file(zone, suffix)).ok())
+            .map(|m| m.len())
+            .sum();
+        state.saved = Some(Saved {
+            journal: head,
+            provenance: provenance.clone(),
+            view: state.route53.as_ref().map(|v| v.serial),
+            files_len,
+        });
+        mark_saved(state);
+        Ok(())
+    }
+}
+
+/// What a journal's base says for a state with no Route 53 view.
+const NO_VIEW: &str = "no view";
+
+/// Below this size a journal is never folded into the files.
+const MIN_JOURNAL: u64 = 64 * 1024;
+
+/// The zone copy and view as they are now are what the files say.
+fn mark_saved(state: &mut ZoneState) {
+    state.zone.mark_saved();
+    if let Some(view) = &mut state.route53 {
+        if !matches!(view.sets.unsaved(), Edits::Since(batches) if batches.is_empty()) {
+            Arc::make_mut(&mut view.sets).mark_saved();
+        }
+    }
+}
+
+/// Applies journal entries to the state the files held.
+fn replay(state: &mut ZoneState, entries: Vec<journal::Entry>) -> Result<()> {
+    for entry in entries {
+        let (deltas, view) = entry.open()?;
+        state.zone.apply(&deltas)?;
+        match (&mut state.route53, view) {
+            (Some(held), Some(edit)) => {
+                Arc::make_mut(&mut held.sets).apply(&edit.batches);
+                held.serial = edit.serial;
+            }
+            (None, None) => {}
+            _ => {
+                bail!("an entry for a Route 53 view the files do not hold, or the other way round")
             }
         }
     }
+    mark_saved(state);
+    Ok(())
 }
 
 fn holder_of(lock: &Path) -> String {
@@ -267,18 +454,21 @@ fn holder_of(lock: &Path) -> String {
 }
 
 /// The envelope of a state file:
-/// `MAGIC sha256=<hex of the rest>\n<provenance JSON>\n<payload>`.
-fn envelope(provenance: &Provenance, payload: &[u8]) -> Vec<u8> {
+/// `MAGIC sha256=<hex of the rest>\n<provenance JSON>\n<payload>`, and
+/// that checksum.
+fn envelope(provenance: &Provenance, payload: &[u8]) -> (Vec<u8>, String) {
     let mut body = serde_json::to_vec(provenance).expect("provenance serializes");
     body.push(b'\n');
     body.extend_from_slice(payload);
-    let mut out = format!("{MAGIC} sha256={}\n", sha256_hex(&body)).into_bytes();
+    let checksum = sha256_hex(&body);
+    let mut out = format!("{MAGIC} sha256={checksum}\n").into_bytes();
     out.extend_from_slice(&body);
-    out
+    (out, checksum)
 }
 
-/// The provenance and payload of `bytes`, or why they cannot be trusted.
-fn open_envelope(bytes: &[u8]) -> Result<(Provenance, &[u8]), String> {
+/// The provenance, checksum and payload of `bytes`, or why they cannot be
+/// trusted.
+fn open_envelope(bytes: &[u8]) -> Result<(Provenance, String, &[u8]), String> {
     fn split(b: &[u8]) -> Option<(&[u8], &[u8])> {
         let end = b.iter().position(|&c| c == b'\n')?;
         Some((&b[..end], &b[end + 1..]))
@@ -296,7 +486,7 @@ fn open_envelope(bytes: &[u8]) -> Result<(Provenance, &[u8]), String> {
     }
     let (provenance, payload) = split(body).ok_or("no provenance line")?;
     let provenance = serde_json::from_slice(provenance).map_err(|e| e.to_string())?;
-    Ok((provenance, payload))
+    Ok((provenance, checksum.to_string(), payload))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -305,14 +495,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A state file's provenance and payload when it is intact and written for
 /// `zone`; else `None`, with a warning when it existed.
-fn read_checked(path: &Path, zone: &Name) -> Option<(Provenance, Vec<u8>)> {
+fn read_checked(path: &Path, zone: &Name) -> Option<(Provenance, String, Vec<u8>)> {
     let bytes = std::fs::read(path).ok()?;
     match open_envelope(&bytes) {
-        Ok((provenance, _)) if provenance.zone != zone.as_str() => {
+        Ok((provenance, _, _)) if provenance.zone != zone.as_str() => {
             tracing::warn!(zone = %zone, file = %path.display(), written_for = provenance.zone, "state: dropping a file written for another zone");
             None
         }
-        Ok((provenance, payload)) => Some((provenance, payload.to_vec())),
+        Ok((provenance, checksum, payload)) => Some((provenance, checksum, payload.to_vec())),
         Err(why) => {
             tracing::warn!(zone = %zone, file = %path.display(), "state: dropping a file that fails its check ({why}); the next sync transfers and lists in full");
             None
@@ -320,15 +510,27 @@ fn read_checked(path: &Path, zone: &Name) -> Option<(Provenance, Vec<u8>)> {
     }
 }
 
-/// Writes `payload` in its envelope to `path` through a temporary file of
-/// this process's own; `None` removes it.
-fn write_checked(path: &Path, provenance: &Provenance, payload: Option<Vec<u8>>) -> Result<()> {
+/// Writes `payload` in its envelope to `path`, and returns its checksum;
+/// `None` removes it.
+fn write_checked(
+    path: &Path,
+    provenance: &Provenance,
+    payload: Option<Vec<u8>>,
+) -> Result<Option<String>> {
     let Some(payload) = payload else {
         return match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
+            _ => Ok(None),
         };
     };
+    let (bytes, checksum) = envelope(provenance, &payload);
+    replace_file(path, &bytes)?;
+    Ok(Some(checksum))
+}
+
+/// Replaces `path` with `bytes` atomically, through a temporary file of
+/// this process's own.
+fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -339,14 +541,14 @@ fn write_checked(path: &Path, provenance: &Provenance, payload: Option<Vec<u8>>)
     ));
     let written = (|| {
         let mut file = File::create(&temporary)?;
-        file.write_all(&envelope(provenance, &payload))?;
+        file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&temporary, path)
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
-    Ok(written?)
+    written.with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]
@@ -363,15 +565,16 @@ mod tests {
 
     #[test]
     fn an_envelope_opens_to_what_was_put_in() {
-        let sealed = envelope(&provenance(), b"payload\nwith lines");
-        let (p, payload) = open_envelope(&sealed).unwrap();
+        let (sealed, checksum) = envelope(&provenance(), b"payload\nwith lines");
+        let (p, sum, payload) = open_envelope(&sealed).unwrap();
+        assert_eq!(sum, checksum);
         assert_eq!(p, provenance());
         assert_eq!(payload, b"payload\nwith lines");
     }
 
     #[test]
     fn a_truncated_or_flipped_file_fails_its_check() {
-        let sealed = envelope(&provenance(), &[7u8; 300]);
+        let (sealed, _) = envelope(&provenance(), &[7u8; 300]);
         for cut in [sealed.len() - 1, sealed.len() - 100, 90] {
             assert!(open_envelope(&sealed[..cut]).is_err(), "cut at {cut}");
         }

@@ -35,7 +35,7 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
         // nothing was read or changed: the state on disk is still right
         Ok(sync::Outcome::UpToDate(_)) if !state.relisted => {}
         // the sync kept only the view it can still trust
-        _ => states.save(&zone, &state),
+        _ => states.save(&zone, &mut state),
     }
     let reached = match result? {
         sync::Outcome::UpToDate(serial) => {

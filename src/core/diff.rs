@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::name::Name;
 use super::rrset::{CurrentSet, Key, RecordSet, RecordSets, RrType};
@@ -15,7 +15,7 @@ use super::rules::ZoneRules;
 use super::value;
 
 /// One change to one record set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
 pub enum Change {
     Create {

@@ -6,16 +6,30 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::edits::Edits;
 use super::name::Name;
 use super::plan::{Action, Batch};
 use super::rrset::{CurrentSet, Key, RrType};
 
 /// Route 53's record sets. Weighted, failover and alias sets can share a
 /// key with each other (never with a managed set), so each key holds a list.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct HostedSets {
     sets: BTreeMap<Key, Vec<CurrentSet>>,
     len: usize,
+    /// The batches applied since the sets were saved or loaded; any other
+    /// change makes them whole.
+    unsaved: Edits<Batch>,
+}
+
+impl Default for HostedSets {
+    fn default() -> HostedSets {
+        HostedSets {
+            sets: BTreeMap::new(),
+            len: 0,
+            unsaved: Edits::Whole,
+        }
+    }
 }
 
 impl HostedSets {
@@ -48,6 +62,17 @@ impl HostedSets {
     pub fn insert(&mut self, set: CurrentSet) {
         self.sets.entry(set.set.key()).or_default().push(set);
         self.len += 1;
+        self.unsaved = Edits::Whole;
+    }
+
+    /// What changed since the sets were last saved or loaded.
+    pub fn unsaved(&self) -> &Edits<Batch> {
+        &self.unsaved
+    }
+
+    /// The sets as they are now are saved (or were just loaded).
+    pub fn mark_saved(&mut self) {
+        self.unsaved = Edits::none();
     }
 
     /// What Route 53 holds once `batches` landed: a DELETE removes the
@@ -68,6 +93,7 @@ impl HostedSets {
                 }
             }
         }
+        self.unsaved.extend(batches);
     }
 }
 
@@ -90,8 +116,10 @@ impl Serialize for HostedSets {
 
 impl<'de> Deserialize<'de> for HostedSets {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HostedSets, D::Error> {
-        Ok(Vec::<CurrentSet>::deserialize(deserializer)?
+        let mut sets: HostedSets = Vec::<CurrentSet>::deserialize(deserializer)?
             .into_iter()
-            .collect())
+            .collect();
+        sets.mark_saved();
+        Ok(sets)
     }
 }

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::diff::{equivalent, Change, Diff, Unmanaged};
 use super::name::Name;
@@ -12,7 +12,7 @@ use super::rules::{Limits, ZoneRules};
 use super::serial::Serial;
 
 /// One ChangeResourceRecordSets request: atomic in Route 53.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     pub changes: Vec<Change>,
 }

@@ -43,6 +43,7 @@ mod primaries;
 mod route53_answer_lost;
 mod route53_double;
 mod route53_limits;
+mod state_journal;
 mod support;
 mod sync_costs;
 mod sync_e2e;
