@@ -84,6 +84,19 @@ fn state_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, std::time
         .collect()
 }
 
+/// Bytes a save wrote to `file`: what it appended to the journal, or the
+/// whole of a file written anew.
+fn appended(
+    file: &(std::path::PathBuf, u64, std::time::SystemTime),
+    before: &[(std::path::PathBuf, u64, std::time::SystemTime)],
+) -> u64 {
+    let grown = before
+        .iter()
+        .find(|b| b.0 == file.0 && b.1 <= file.1)
+        .filter(|_| file.0.extension().is_some_and(|e| e == "journal"));
+    file.1 - grown.map_or(0, |b| b.1)
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -164,7 +177,7 @@ fn bench(records: usize) {
             eventually(Duration::from_secs(30), || async { saved(&state_files(&state_dir)) }).await;
             tokio::time::sleep(Duration::from_millis(200)).await;
             let files = state_files(&state_dir);
-            written.push(files.iter().filter(|f| !files_before.contains(f)).map(|f| f.1).sum::<u64>());
+            written.push(files.iter().filter(|f| !files_before.contains(f)).map(|f| appended(f, &files_before)).sum::<u64>());
         }
         let median = |mut v: Vec<Duration>| {
             v.sort();
