@@ -506,6 +506,7 @@ async fn run_sync(
         }
         Ok(Outcome::Applied(plan)) => {
             shared.states.save(&name, state);
+            metrics.count_plan(plan.changed_names.is_some());
             let s = plan.summary;
             runtime.synced.set(plan.serial);
             metrics.set_route53_serial(plan.serial.0);
@@ -520,6 +521,7 @@ async fn run_sync(
         }
         Ok(Outcome::Refused(plan)) => {
             shared.states.save(&name, state);
+            metrics.count_plan(plan.changed_names.is_some());
             metrics.record(SyncResult::Refused, took, (0, 0, 0), now);
             tracing::error!(zone = %name, serial = plan.serial.0, refusals = ?plan.refusals, "plan refused by a safety rule; run `xfr53 plan` to see it and `xfr53 sync --force` to apply it");
             let detail = format!(

@@ -55,6 +55,9 @@ pub struct ZoneMetrics {
     route53_serial: AtomicU64,
     syncs: [AtomicU64; 5],
     changes: [AtomicU64; 3],
+    /// Plans made over the names changed since the last landed plan, and
+    /// over the whole zone.
+    plans: [AtomicU64; 2],
     duration: Mutex<(Vec<u64>, f64, u64)>,
     last_success_unix: AtomicU64,
     expire_seconds: AtomicU64,
@@ -134,6 +137,12 @@ impl ZoneMetrics {
         }
         histogram.1 += seconds;
         histogram.2 += 1;
+    }
+
+    /// Counts a plan: `scoped` when it covered only the names changed since
+    /// the last landed plan.
+    pub fn count_plan(&self, scoped: bool) {
+        self.plans[usize::from(!scoped)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A sync started now, with this deadline.
@@ -381,6 +390,22 @@ impl Metrics {
                 writeln!(
                     out,
                     "xfr53_changes_total{{zone=\"{zone}\",action=\"{action}\"}} {n}"
+                )
+                .unwrap();
+            }
+        }
+        gauge(
+            &mut out,
+            "plans_total",
+            "Plans made, by what they covered: the names changed since the last plan landed, or the whole zone (after a start, a whole transfer, a full listing or a failure).",
+            "counter",
+        );
+        for (zone, m) in zones.iter() {
+            for (i, scope) in ["changed_names", "whole_zone"].iter().enumerate() {
+                let n = m.plans[i].load(Ordering::Relaxed);
+                writeln!(
+                    out,
+                    "xfr53_plans_total{{zone=\"{zone}\",scope=\"{scope}\"}} {n}"
                 )
                 .unwrap();
             }

@@ -118,7 +118,9 @@ pub fn plan_names(
         .collect();
     unmanaged.sort();
     changes.unmanaged = unmanaged;
-    plan_diff(desired, changes, current, rules, force)
+    let mut plan = plan_diff(desired, changes, current, rules, force)?;
+    plan.changed_names = Some(dirty.len());
+    Ok(plan)
 }
 
 fn plan_diff(

@@ -111,6 +111,10 @@ pub struct Plan {
     /// Record sets xfr53 manages in Route 53 before the plan.
     #[serde(skip)]
     pub managed_count: usize,
+    /// Planned over only this many owner names, changed since the last
+    /// plan landed; `None`: over the whole zone.
+    #[serde(skip)]
+    pub changed_names: Option<usize>,
 }
 
 impl Plan {
@@ -198,6 +202,7 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
         forced: force,
         summary,
         managed_count,
+        changed_names: None,
     })
 }
 

@@ -146,6 +146,7 @@ mod tests {
             forced: false,
             summary: Default::default(),
             managed_count: 0,
+            changed_names: None,
         }
     }
 

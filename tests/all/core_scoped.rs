@@ -6,7 +6,7 @@
 
 use std::net::Ipv4Addr;
 
-use hickory_proto::rr::rdata::{A, CNAME, MX, SOA, TXT};
+use hickory_proto::rr::rdata::{A, CNAME, MX, TXT};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use proptest::prelude::*;
 use xfr53::core::hosted::HostedSets;
@@ -45,17 +45,7 @@ fn record((owner, kind, value): Spec) -> Record {
 }
 
 fn soa(serial: u32) -> Record {
-    let name = DnsName::from_ascii(ORIGIN).unwrap();
-    let data = SOA::new(
-        DnsName::from_ascii("ns.example.").unwrap(),
-        DnsName::from_ascii("admin.example.").unwrap(),
-        serial,
-        3600,
-        600,
-        86400,
-        300,
-    );
-    Record::from_rdata(name, 300, RData::SOA(data))
+    crate::support::zones::soa_record(ORIGIN, serial)
 }
 
 /// Route 53's content: managed sets (some stale), and an unmanaged

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
 
-use hickory_proto::rr::rdata::{A, SOA};
+use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use xfr53::core::diff::Change;
 use xfr53::core::hosted::HostedSets;
@@ -25,16 +25,7 @@ fn origin() -> Name {
 }
 
 fn soa(serial: u32) -> Record {
-    let data = SOA::new(
-        DnsName::from_ascii("ns.example.").unwrap(),
-        DnsName::from_ascii("admin.example.").unwrap(),
-        serial,
-        3600,
-        600,
-        86400,
-        300,
-    );
-    Record::from_rdata(DnsName::from_ascii(ORIGIN).unwrap(), 300, RData::SOA(data))
+    crate::support::zones::soa_record(ORIGIN, serial)
 }
 
 fn host(i: u32) -> Record {

@@ -45,3 +45,19 @@ pub fn generated(origin: &str, names: usize) -> String {
     }
     text
 }
+
+/// The apex SOA record of `origin` at `serial`, as IXFR deltas carry it.
+pub fn soa_record(origin: &str, serial: u32) -> hickory_proto::rr::Record {
+    use hickory_proto::rr::{rdata::SOA, Name as DnsName, RData, Record};
+    let name = |n: &str| DnsName::from_ascii(n).unwrap();
+    let soa = SOA::new(
+        name("ns.example."),
+        name("admin.example."),
+        serial,
+        3600,
+        600,
+        86400,
+        300,
+    );
+    Record::from_rdata(name(origin), 300, RData::SOA(soa))
+}
