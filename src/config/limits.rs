@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde::Deserialize;
 
 use crate::dns::listener::Limits as ListenerLimits;
@@ -49,21 +49,16 @@ impl Default for Limits {
     }
 }
 
-/// `value` (or `default`) when within `min..=max`, else an error naming
-/// the key and the range.
-fn ranged<T: PartialOrd + std::fmt::Display + Copy>(
+/// `value` (or `default`) when within `min..=max`: the check of every
+/// numeric setting, for a key of `[limits]`.
+fn ranged<T: PartialOrd + std::fmt::Debug>(
     key: &str,
     value: Option<T>,
     default: T,
     min: T,
     max: T,
 ) -> Result<T> {
-    let value = value.unwrap_or(default);
-    // written so that NaN fails too
-    if !(value >= min && value <= max) {
-        bail!("limits.{key} = {value}: use {min} to {max} (default {default})");
-    }
-    Ok(value)
+    super::ranged_or(&format!("limits.{key}"), value, default, min..=max)
 }
 
 impl RawLimits {
@@ -235,63 +230,63 @@ mod tests {
         for (text, message) in [
             (
                 "notify_replies_per_second = 0.0",
-                "limits.notify_replies_per_second = 0: use 0.1 to 10000",
+                "limits.notify_replies_per_second = 0.0 is outside the allowed range 0.1 to 10000.0",
             ),
             (
                 "notify_replies_per_second = nan",
-                "limits.notify_replies_per_second = NaN",
+                "limits.notify_replies_per_second = NaN is outside",
             ),
             (
                 "notify_tcp_connections = 0",
-                "limits.notify_tcp_connections = 0: use 1 to 4096",
+                "limits.notify_tcp_connections = 0 is outside the allowed range 1 to 4096",
             ),
             (
                 "notify_tcp_connections = 8\nnotify_tcp_reserved = 9",
-                "limits.notify_tcp_reserved = 9: use 0 to 8",
+                "limits.notify_tcp_reserved = 9 is outside the allowed range 0 to 8",
             ),
             (
                 "notify_tcp_per_source = 0",
-                "limits.notify_tcp_per_source = 0: use 1 to 64",
+                "limits.notify_tcp_per_source = 0 is outside the allowed range 1 to 64",
             ),
             (
                 "notify_tcp_deadline_seconds = 9223372036854775807",
-                "limits.notify_tcp_deadline_seconds = 9223372036854775807: use 1 to 3600",
+                "limits.notify_tcp_deadline_seconds = 9223372036854775807 is outside the allowed range 1 to 3600",
             ),
             (
                 "notify_tcp_messages = 0",
-                "limits.notify_tcp_messages = 0: use 1 to 1000 (default 16)",
+                "limits.notify_tcp_messages = 0 is outside the allowed range 1 to 1000",
             ),
             (
                 "notify_tcp_idle_seconds = 301",
-                "limits.notify_tcp_idle_seconds = 301: use 1 to 300 (default 10)",
+                "limits.notify_tcp_idle_seconds = 301 is outside the allowed range 1 to 300",
             ),
             (
                 "notify_reply_sources = 99",
-                "limits.notify_reply_sources = 99: use 100 to 1000000 (default 10000)",
+                "limits.notify_reply_sources = 99 is outside the allowed range 100 to 1000000",
             ),
             (
                 "notify_replay_cache = 0",
-                "limits.notify_replay_cache = 0: use 100 to 1000000 (default 10000)",
+                "limits.notify_replay_cache = 0 is outside the allowed range 100 to 1000000",
             ),
             (
                 "notify_queue = 70000",
-                "limits.notify_queue = 70000: use 16 to 65536 (default 1024)",
+                "limits.notify_queue = 70000 is outside the allowed range 16 to 65536",
             ),
             (
                 "notify_max_message_bytes = 511",
-                "limits.notify_max_message_bytes = 511: use 512 to 65535 (default 4096)",
+                "limits.notify_max_message_bytes = 511 is outside the allowed range 512 to 65535",
             ),
             (
                 "http_connections = 0",
-                "limits.http_connections = 0: use 1 to 1024",
+                "limits.http_connections = 0 is outside the allowed range 1 to 1024",
             ),
             (
                 "http_deadline_seconds = 0",
-                "limits.http_deadline_seconds = 0: use 1 to 300",
+                "limits.http_deadline_seconds = 0 is outside the allowed range 1 to 300",
             ),
             (
                 "notify_sync_interval_seconds = 61",
-                "limits.notify_sync_interval_seconds = 61: use 0 to 60",
+                "limits.notify_sync_interval_seconds = 61 is outside the allowed range 0 to 60",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();
