@@ -168,6 +168,12 @@ fn bench(c: &mut Criterion) {
             converted.sets.len(),
             bytes as f64 / converted.sets.len() as f64
         );
+        let rules = ZoneRules::new(origin.clone());
+        let (view, bytes) = held(|| route53_view(&converted, &rules));
+        eprintln!(
+            "  and the Route 53 view of them {:.0} bytes per set",
+            bytes as f64 / view.len() as f64
+        );
     }
 
     let mut rules = ZoneRules::new(Name::parse_route53(ZONE).unwrap());

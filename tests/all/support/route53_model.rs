@@ -45,13 +45,13 @@ impl HostedZone {
             };
             held.put(key, Held { weight: None, data });
         }
-        let zone = Zone {
-            id: "ZMODEL".into(),
-            name: names::Name::parse(".").unwrap(),
-            private: false,
-            sets: held,
-        };
-        let sets = core_sets(&zone.sets);
+        let zone = Zone::new(
+            "ZMODEL".into(),
+            names::Name::parse(".").unwrap(),
+            false,
+            held,
+        );
+        let sets = core_sets(zone.sets());
         HostedZone { zone, sets }
     }
 
@@ -78,8 +78,8 @@ impl HostedZone {
             .zone
             .apply(&changes, DEFAULT_QUOTA)
             .map_err(|refused| format!("{}: {}", refused.code, refused.reasons.join("; ")))?;
-        self.zone.sets = next;
-        self.sets = core_sets(&self.zone.sets);
+        self.zone.replace_sets(next);
+        self.sets = core_sets(self.zone.sets());
         Ok(())
     }
 }

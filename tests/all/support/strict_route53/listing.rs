@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 
 use super::super::http::{xml_escape, Request, Response};
-use super::model::{Held, Key};
+use super::model::{Key, Sets};
 use super::names::Name;
 use super::xml::{self, error, ok, NS};
 use super::State;
@@ -14,7 +14,7 @@ use super::State;
 /// Where a set stands in a listing: name with its labels reversed, then
 /// type, then SetIdentifier (routed sets in reverse order of identifier:
 /// the API leaves that order open).
-type Position = (String, String, Option<Reverse<String>>);
+pub type Position = (String, String, Option<Reverse<String>>);
 
 fn position(key: &Key) -> Position {
     (
@@ -22,6 +22,14 @@ fn position(key: &Key) -> Position {
         key.rtype.clone(),
         key.identifier.clone().map(Reverse),
     )
+}
+
+/// The keys of `sets` in listing order.
+pub fn listing_order(sets: &Sets) -> Vec<(Position, Key)> {
+    let mut order: Vec<(Position, Key)> =
+        sets.iter().map(|(k, _)| (position(k), k.clone())).collect();
+    order.sort();
+    order
 }
 
 /// ListResourceRecordSets: from (name, type, identifier) on, at most
@@ -54,20 +62,18 @@ pub fn list_sets(state: &State, id: &str, request: &Request) -> Response {
         }),
         Err(reason) => return error(400, "InvalidInput", &reason),
     };
-    let mut sets: Vec<(Position, &Key, &Held)> =
-        zone.sets.iter().map(|(k, h)| (position(k), k, h)).collect();
-    sets.sort_by(|a, b| a.0.cmp(&b.0));
-    let from: Vec<_> = sets
-        .into_iter()
-        .filter(|(p, _, _)| start.as_ref().is_none_or(|s| p >= s))
-        .collect();
+    let order = zone.order();
+    let first = start
+        .as_ref()
+        .map_or(0, |s| order.partition_point(|(p, _)| p < s));
+    let from = &order[first..];
     let page: String = from
         .iter()
         .take(max)
-        .map(|(_, key, held)| xml::set(key, held))
+        .filter_map(|(_, key)| Some(xml::set(key, zone.sets().get(key)?)))
         .collect();
     let next = match from.get(max) {
-        Some((_, key, _)) => {
+        Some((_, key)) => {
             let identifier = key
                 .identifier
                 .as_ref()

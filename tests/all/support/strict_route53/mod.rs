@@ -203,12 +203,12 @@ fn create_zone(state: &mut State, request: &Request) -> Response {
         (apex, "NS".into()),
         (172800, vec!["ns-1.strict.test.".into()]),
     );
-    let zone = Zone {
-        id: format!("ZSTRICT{:06}", state.next_id),
+    let zone = Zone::new(
+        format!("ZSTRICT{:06}", state.next_id),
         name,
-        private: text("PrivateZone") == "true",
+        text("PrivateZone") == "true",
         sets,
-    };
+    );
     let body = format!(
         "<CreateHostedZoneResponse xmlns=\"{NS}\">{}<ChangeInfo><Id>/change/CZ{}</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo><DelegationSet><NameServers><NameServer>ns-1.strict.test</NameServer></NameServers></DelegationSet></CreateHostedZoneResponse>",
         xml::zone(&zone),
@@ -247,7 +247,9 @@ fn change(state: &mut State, id: &str, request: &Request) -> Response {
     };
     if let Some(tamper) = state.tamper.take() {
         if let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) {
-            tamper(&mut zone.sets);
+            let mut sets = zone.sets().clone();
+            tamper(&mut sets);
+            zone.replace_sets(sets);
         }
     }
     if let Some(reason) = &state.reject_all {
@@ -258,7 +260,7 @@ fn change(state: &mut State, id: &str, request: &Request) -> Response {
         return error(404, "NoSuchHostedZone", "No hosted zone found with ID");
     };
     match zone.apply(&changes, quota) {
-        Ok(sets) => zone.sets = sets,
+        Ok(sets) => zone.replace_sets(sets),
         Err(refused) => {
             return error(
                 400,

@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::limits;
+use super::listing::{listing_order, Position};
 use super::names::Name;
 use super::values::meaning;
 
@@ -71,6 +72,10 @@ impl Sets {
         self.0.iter()
     }
 
+    pub fn get(&self, key: &Key) -> Option<&Held> {
+        self.0.get(key)
+    }
+
     /// The sets at `name`.
     fn at<'a>(&'a self, name: &'a Name) -> impl Iterator<Item = (&'a Key, &'a Held)> {
         let from = Key {
@@ -108,10 +113,38 @@ pub struct Zone {
     pub id: String,
     pub name: Name,
     pub private: bool,
-    pub sets: Sets,
+    sets: Sets,
+    /// The sets' keys in listing order, kept with them so a page is found
+    /// without sorting the zone.
+    order: Vec<(Position, Key)>,
 }
 
 impl Zone {
+    pub fn new(id: String, name: Name, private: bool, sets: Sets) -> Zone {
+        let order = listing_order(&sets);
+        Zone {
+            id,
+            name,
+            private,
+            sets,
+            order,
+        }
+    }
+
+    pub fn sets(&self) -> &Sets {
+        &self.sets
+    }
+
+    pub fn replace_sets(&mut self, sets: Sets) {
+        self.order = listing_order(&sets);
+        self.sets = sets;
+    }
+
+    /// The keys in listing order.
+    pub fn order(&self) -> &[(Position, Key)] {
+        &self.order
+    }
+
     /// The zone after `changes`, or why Route 53 refuses them.
     pub fn apply(&self, changes: &[Change], quota: usize) -> Result<Sets, Refusal> {
         let input: Vec<String> = changes

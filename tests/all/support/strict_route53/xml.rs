@@ -105,7 +105,7 @@ pub fn zone(zone: &Zone) -> String {
         zone.id,
         xml_escape(&zone.name.render()),
         zone.private,
-        zone.sets.len()
+        zone.sets().len()
     )
 }
 
