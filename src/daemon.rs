@@ -474,6 +474,11 @@ async fn run_sync(
         }
         Err(e) => (Err(anyhow::anyhow!("{e:#}")), None),
     };
+    // Anything but a plan of the changed names alone (a first sync, a full
+    // listing, a failure) leaves the zone's transient memory free in the
+    // allocator: it goes back to the system once this sync's data is gone.
+    let scoped = matches!(&result, Ok(Outcome::Applied(p) | Outcome::Refused(p)) if p.changed_names.is_some());
+    let _release = (!scoped).then_some(crate::heap::ReleaseOnDrop);
     let took = started.elapsed();
     let now = u64::from(unix_now());
     if let Some(soa) = &soa {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod dns;
+pub mod heap;
 pub mod http;
 pub mod metrics;
 pub mod notify_gate;

@@ -6,6 +6,7 @@ use xfr53::cli::{Cli, Command, ConfigCommand, LogFormat};
 use xfr53::commands::{self, Outcome};
 
 fn main() -> ExitCode {
+    xfr53::heap::one_arena();
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

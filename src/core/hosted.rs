@@ -60,7 +60,7 @@ impl HostedSets {
     }
 
     pub fn insert(&mut self, set: CurrentSet) {
-        self.sets.entry(set.set.key()).or_default().push(set);
+        list_at(&mut self.sets, set.set.key()).push(set);
         self.len += 1;
         self.unsaved = Edits::Whole;
     }
@@ -81,7 +81,7 @@ impl HostedSets {
         for batch in batches {
             for (action, set) in batch.actions() {
                 let key = set.key();
-                let held = self.sets.entry(key.clone()).or_default();
+                let held = list_at(&mut self.sets, key.clone());
                 self.len -= held.len();
                 held.retain(|c| c.unmanaged.is_some());
                 if action == Action::Create {
@@ -95,6 +95,12 @@ impl HostedSets {
         }
         self.unsaved.extend(batches);
     }
+}
+
+/// The list at `key`, made for the one set a key almost always holds (an
+/// empty Vec's first push reserves four).
+fn list_at(sets: &mut BTreeMap<Key, Vec<CurrentSet>>, key: Key) -> &mut Vec<CurrentSet> {
+    sets.entry(key).or_insert_with(|| Vec::with_capacity(1))
 }
 
 impl FromIterator<CurrentSet> for HostedSets {
