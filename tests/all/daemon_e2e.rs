@@ -458,3 +458,32 @@ async fn a_primary_whose_serial_goes_back_is_refused_and_alerted() {
     );
     assert_eq!(setup.contents("parent.test").await, before);
 }
+
+/// A transfer stopped at its record cap is a failed sync, counted by limit
+/// in `/metrics`, and nothing reaches Route 53.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_over_its_cap_is_counted_in_metrics() {
+    let fixture = bind::Zone::fixture("realistic.zone");
+    let Some((setup, daemon)) =
+        start(Kind::Strict, fixture, false, "max_transfer_records = 5").await
+    else {
+        return;
+    };
+    let zone = r#"zone="example.com.""#;
+    let capped = format!(r#"xfr53_transfer_limit_total{{{zone},limit="records"}}"#);
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            daemon.metric(&capped).await >= Some(1.0)
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
+    let failed = format!(r#"xfr53_syncs_total{{{zone},result="failed"}}"#);
+    assert!(daemon.metric(&failed).await >= Some(1.0));
+    let applied = format!(r#"xfr53_syncs_total{{{zone},result="applied"}}"#);
+    assert_eq!(daemon.metric(&applied).await, Some(0.0));
+    let requests = setup.backend.requests();
+    let sent = crate::support::route53_backend::change_requests(&requests);
+    assert!(sent.is_empty(), "{} change requests", sent.len());
+}
