@@ -474,11 +474,15 @@ async fn run_sync(
         }
         Err(e) => (Err(anyhow::anyhow!("{e:#}")), None),
     };
-    // Anything but a plan of the changed names alone (a first sync, a full
-    // listing, a failure) leaves the zone's transient memory free in the
-    // allocator: it goes back to the system once this sync's data is gone.
-    let scoped = matches!(&result, Ok(Outcome::Applied(p) | Outcome::Refused(p)) if p.changed_names.is_some());
-    let _release = (!scoped).then_some(crate::heap::ReleaseOnDrop);
+    // Whole-zone work (a plan of the whole zone, a full listing, a failure
+    // part-way) leaves the zone's transient memory free in the allocator:
+    // it goes back to the system once this sync's data is gone.
+    let whole_zone = match &result {
+        Ok(Outcome::Applied(plan) | Outcome::Refused(plan)) => plan.changed_names.is_none(),
+        Ok(Outcome::UpToDate(_)) => state.relisted,
+        Err(_) => true,
+    };
+    let _release = whole_zone.then_some(crate::heap::ReleaseOnDrop);
     let took = started.elapsed();
     let now = u64::from(unix_now());
     if let Some(soa) = &soa {

@@ -311,7 +311,9 @@ impl StateDir {
             }
         }
         if let Err(e) = self.write_whole(zone, state, &provenance) {
+            // the next save writes whole: the edits need not be kept
             state.saved = None;
+            mark_saved(state);
             tracing::warn!(zone = %zone, dir = %self.0.display(), "state not saved (the next sync will transfer and list in full): {e:#}");
         }
     }

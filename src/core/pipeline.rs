@@ -102,10 +102,12 @@ pub fn plan_names(
 ) -> Result<Plan, PlanError> {
     let dirty = &baseline.dirty;
     let serial_key = (rules.serial_name.clone(), RrType::TXT);
-    let serial_set = match dirty.contains(&rules.serial_name) {
-        true => &[][..],
-        false => current.get(&serial_key),
-    };
+    // `_serial` itself, unless its name changed; anything else there is in
+    // the baseline's unmanaged sets
+    let serial_set = current
+        .get(&serial_key)
+        .iter()
+        .filter(|set| set.unmanaged.is_none() && !dirty.contains(&rules.serial_name));
     let at_dirty = dirty.iter().flat_map(|name| current.at(name));
     let mut changes = diff(&desired.sets, at_dirty.chain(serial_set), rules);
     changes.managed_count = baseline.managed_count;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use xfr53::core::diff::Change;
+use xfr53::core::edits::Edits;
 use xfr53::core::hosted::HostedSets;
 use xfr53::core::name::Name;
 use xfr53::core::plan::Batch;
@@ -189,5 +190,28 @@ fn a_view_built_anew_or_dropped_is_written_whole() {
     });
     states.save(&origin(), &mut saved);
     assert!(view.exists());
+    assert_same(&states.load(&origin()), &saved);
+}
+
+/// While the state directory takes no writes, the edits since the last
+/// save are not kept piling up in memory: the next save writes whole.
+#[test]
+fn a_failed_save_keeps_no_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state");
+    let states = StateDir::new(&path);
+    let mut saved = state(10);
+    states.save(&origin(), &mut saved);
+    std::fs::remove_dir_all(&path).unwrap();
+    std::fs::write(&path, "not a directory").unwrap();
+    for serial in 1..=3 {
+        change(&mut saved, serial, 100 + serial);
+        states.save(&origin(), &mut saved);
+        assert!(matches!(saved.zone.unsaved(), Edits::Since(d) if d.is_empty()));
+        let view = &saved.route53.as_ref().unwrap().sets;
+        assert!(matches!(view.unsaved(), Edits::Since(b) if b.is_empty()));
+    }
+    std::fs::remove_file(&path).unwrap();
+    states.save(&origin(), &mut saved);
     assert_same(&states.load(&origin()), &saved);
 }
