@@ -6,6 +6,7 @@
 //! are reported as unmanaged, and `_serial` is handed to the planner.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +56,8 @@ pub struct Unmanaged {
 pub struct Diff {
     /// In key order, so one owner name's changes are adjacent.
     pub changes: Vec<Change>,
-    pub unmanaged: Vec<Unmanaged>,
+    /// In key order; shared with the plans made from it.
+    pub unmanaged: Arc<Vec<Unmanaged>>,
     /// The `_serial` set Route 53 holds, if any.
     pub current_serial: Option<RecordSet>,
     /// How many record sets in Route 53 are managed by xfr53.
@@ -125,14 +127,14 @@ pub fn diff<'a>(
     );
     out.changes
         .sort_by(|a, b| (&a.set().name, a.set().rtype).cmp(&(&b.set().name, b.set().rtype)));
-    out.unmanaged = unmanaged
+    let unmanaged = unmanaged
         .into_iter()
         .map(|((name, rtype), reason)| Unmanaged {
             name,
             rtype,
             reason,
-        })
-        .collect();
+        });
+    out.unmanaged = Arc::new(unmanaged.collect());
     out
 }
 

@@ -4,6 +4,7 @@
 //! the work of the change.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::convert::{check_hosted_zone, ConvertError, Converted};
 use super::diff::{diff, Diff, Unmanaged};
@@ -38,8 +39,9 @@ pub struct Baseline {
     pub rules: ZoneRules,
     /// Record sets xfr53 manages in Route 53.
     pub managed_count: usize,
-    /// The sets left alone, over the whole zone.
-    pub unmanaged: Vec<Unmanaged>,
+    /// The sets left alone, over the whole zone, in key order (shared with
+    /// the plans: a zone's many alias sets are not copied per change).
+    pub unmanaged: Arc<Vec<Unmanaged>>,
 }
 
 impl Baseline {
@@ -111,18 +113,34 @@ pub fn plan_names(
     let at_dirty = dirty.iter().flat_map(|name| current.at(name));
     let mut changes = diff(&desired.sets, at_dirty.chain(serial_set), rules);
     changes.managed_count = baseline.managed_count;
-    let mut unmanaged: Vec<Unmanaged> = baseline
-        .unmanaged
-        .iter()
-        .filter(|u| !dirty.contains(&u.name))
-        .cloned()
-        .chain(changes.unmanaged)
-        .collect();
-    unmanaged.sort();
-    changes.unmanaged = unmanaged;
+    changes.unmanaged = merged(&baseline.unmanaged, &changes.unmanaged, dirty);
     let mut plan = plan_diff(desired, changes, current, rules, force)?;
     plan.changed_names = Some(dirty.len());
     Ok(plan)
+}
+
+/// The whole zone's unmanaged sets: `baseline`'s, those at `dirty` names
+/// replaced by `at_dirty`. Shared unchanged when no change touched one.
+fn merged(
+    baseline: &Arc<Vec<Unmanaged>>,
+    at_dirty: &Arc<Vec<Unmanaged>>,
+    dirty: &BTreeSet<Name>,
+) -> Arc<Vec<Unmanaged>> {
+    let held_at = |name: &Name| {
+        let first = baseline.partition_point(|u| u.name < *name);
+        baseline.get(first).is_some_and(|u| u.name == *name)
+    };
+    if at_dirty.is_empty() && !dirty.iter().any(held_at) {
+        return baseline.clone();
+    }
+    let mut unmanaged: Vec<Unmanaged> = baseline
+        .iter()
+        .filter(|u| !dirty.contains(&u.name))
+        .chain(at_dirty.iter())
+        .cloned()
+        .collect();
+    unmanaged.sort();
+    Arc::new(unmanaged)
 }
 
 fn plan_diff(

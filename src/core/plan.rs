@@ -2,6 +2,7 @@
 //! safety rules applied.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,7 +104,7 @@ pub struct Plan {
     /// The serial Route 53's `_serial` record held, if it held one.
     pub previous_serial: Option<Serial>,
     pub batches: Vec<Batch>,
-    pub unmanaged: Vec<Unmanaged>,
+    pub unmanaged: Arc<Vec<Unmanaged>>,
     /// Safety rules this plan breaks; it is applied only when forced.
     pub refusals: Vec<String>,
     pub forced: bool,

@@ -35,7 +35,7 @@ impl fmt::Display for Plan {
                 write_change(f, change)?;
             }
         }
-        for u in &self.unmanaged {
+        for u in self.unmanaged.iter() {
             writeln!(f, "= {} {} left alone: {}", u.name, u.rtype, u.reason)?;
         }
         for refusal in &self.refusals {

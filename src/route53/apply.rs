@@ -141,7 +141,7 @@ mod tests {
             batches: vec![Batch {
                 changes: vec![Change::Create { set }],
             }],
-            unmanaged: Vec::new(),
+            unmanaged: Default::default(),
             refusals: Vec::new(),
             forced: false,
             summary: Default::default(),
