@@ -7,15 +7,18 @@
 //! encoded once, here. Both sides of a diff are compared in this form only.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::escape::{self, Digits};
 
-/// A lowercase, absolute domain name in Route 53's escaped form.
+/// A lowercase, absolute domain name in Route 53's escaped form. Shared,
+/// not copied, by its clones: a record set, its key in the Route 53 view
+/// and its changes hold one name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Name(String);
+pub struct Name(Arc<str>);
 
 impl TryFrom<String> for Name {
     type Error = NameError;
@@ -26,7 +29,7 @@ impl TryFrom<String> for Name {
 
 impl From<Name> for String {
     fn from(name: Name) -> String {
-        name.0
+        name.0.to_string()
     }
 }
 
@@ -49,7 +52,7 @@ impl Name {
         if out.is_empty() {
             out.push('.');
         }
-        Name(out)
+        Name(out.into())
     }
 
     /// Converts a hickory name (e.g. an owner name from a zone transfer).
@@ -98,7 +101,7 @@ impl Name {
     }
 
     pub fn is_root(&self) -> bool {
-        self.0 == "."
+        &*self.0 == "."
     }
 
     pub fn as_str(&self) -> &str {
@@ -109,7 +112,7 @@ impl Name {
     pub fn is_in(&self, zone: &Name) -> bool {
         zone.is_root()
             || self.0 == zone.0
-            || (self.0.ends_with(&zone.0) && self.0[..self.0.len() - zone.0.len()].ends_with('.'))
+            || (self.0.ends_with(&*zone.0) && self.0[..self.0.len() - zone.0.len()].ends_with('.'))
     }
 
     /// The part of this name in front of `zone` without its trailing dot

@@ -92,6 +92,12 @@ fn spawn(named: &std::path::Path, dir: &std::path::Path) -> Child {
         .expect("named starts")
 }
 
+/// How many ports named is started on before a bind failure fails the test.
+const PORT_ATTEMPTS: usize = 5;
+
+/// What named logs when its port is taken.
+const LISTEN_FAILED: &str = "unable to listen on any configured interfaces";
+
 impl Bind {
     /// Starts `named` serving `zones`; `None` when named is missing (local runs).
     pub fn start(zones: Vec<Zone>) -> Option<Bind> {
@@ -169,8 +175,32 @@ controls {{ }};
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             zones: zones.iter().map(|z| z.name.clone()).collect(),
         };
+        // A port taken between `free_port` and named's bind (another test's
+        // server) makes named exit at once: it starts again on another.
+        for _ in 1..PORT_ATTEMPTS {
+            match bind.ready() {
+                Ok(()) => return Some(bind),
+                Err(_) if bind.log().contains(LISTEN_FAILED) => bind.move_to(free_port(), &named),
+                Err(e) => panic!("{e}"),
+            }
+        }
         bind.wait_ready();
         Some(bind)
+    }
+
+    /// Starts named again listening on `port`, with a fresh log.
+    fn move_to(&mut self, port: u16, named: &std::path::Path) {
+        let conf = self.dir.path().join("named.conf");
+        let old = format!("listen-on port {} ", self.addr.port());
+        let text = std::fs::read_to_string(&conf).unwrap();
+        std::fs::write(
+            &conf,
+            text.replace(&old, &format!("listen-on port {port} ")),
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(self.dir.path().join("named.log"));
+        self.addr.set_port(port);
+        self.child = spawn(named, self.dir.path());
     }
 
     /// Restarts named on the same address with `text` as `zone`'s file and
@@ -185,25 +215,34 @@ controls {{ }};
     }
 
     fn wait_ready(&mut self) {
-        for zone in self.zones.clone() {
-            self.wait_for(&zone);
+        if let Err(e) = self.ready() {
+            panic!("{e}");
         }
     }
 
-    /// Waits until named serves `zone` (an SOA query answered with AA),
-    /// failing at once with its log if it exits.
-    fn wait_for(&mut self, zone: &str) {
+    /// Waits until named serves every zone (an SOA query answered with AA);
+    /// an error with its log, at once, if it exits.
+    fn ready(&mut self) -> Result<(), String> {
+        for zone in self.zones.clone() {
+            self.serving(&zone)?;
+        }
+        Ok(())
+    }
+
+    fn serving(&mut self, zone: &str) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("named exited with {status}:\n{}", self.log());
+                return Err(format!("named exited with {status}:\n{}", self.log()));
             }
             match serves_zone(self.addr, zone) {
-                Ok(()) => return,
-                Err(why) if Instant::now() > deadline => panic!(
-                    "named did not serve {zone} within 60 s ({why}):\n{}",
-                    self.log()
-                ),
+                Ok(()) => return Ok(()),
+                Err(why) if Instant::now() > deadline => {
+                    return Err(format!(
+                        "named did not serve {zone} within 60 s ({why}):\n{}",
+                        self.log()
+                    ))
+                }
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
         }
