@@ -258,11 +258,7 @@ impl StateDir {
             // is trusted.
             _ => return ZoneState::empty(zone.clone()),
         };
-        let files_len: u64 = ["zone", "route53.json"]
-            .iter()
-            .filter_map(|suffix| std::fs::metadata(self.file(zone, suffix)).ok())
-            .map(|m| m.len())
-            .sum();
+        let files_len = self.files_len(zone);
         let path = self.file(zone, "journal");
         let Ok(bytes) = std::fs::read(&path) else {
             return state;
@@ -291,6 +287,16 @@ impl StateDir {
             });
         }
         state
+    }
+
+    /// Bytes of `zone`'s state files (the journal is folded into them once
+    /// it is larger).
+    fn files_len(&self, zone: &Name) -> u64 {
+        ["zone", "route53.json"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(self.file(zone, suffix)).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     /// Saves `state`: appends what changed to the journal, or writes each
@@ -350,10 +356,11 @@ impl StateDir {
         let path = self.file(zone, "journal");
         let mut file = OpenOptions::new().read(true).append(true).open(&path)?;
         // the journal as this process left it, or written whole instead
-        let mut header = vec![0; journal::start(&saved.journal.base).0.len()];
+        let expected = journal::start(&saved.journal.base).0;
+        let mut header = vec![0; expected.len()];
         if file.metadata()?.len() != saved.journal.len
             || file.read_exact(&mut header).is_err()
-            || header != journal::start(&saved.journal.base).0
+            || header != expected
         {
             return Ok(false);
         }
@@ -396,11 +403,7 @@ impl StateDir {
         ];
         let (bytes, head) = journal::start(&journal::base(&[&sums[0], &sums[1]]));
         replace_file(&self.file(zone, "journal"), &bytes)?;
-        let files_len = ["zone", "route53.json"]
-            .iter()
-            .filter_map(|suffix| std::fs::metadata(self.file(zone, suffix)).ok())
-            .map(|m| m.len())
-            .sum();
+        let files_len = self.files_len(zone);
         state.saved = Some(Saved {
             journal: head,
             provenance: provenance.clone(),

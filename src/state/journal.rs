@@ -145,9 +145,9 @@ pub fn append(head: &Head, entry: &Entry) -> (Vec<u8>, Head) {
 /// them, and whether anything after them was dropped (a torn or foreign
 /// tail). An error when the journal is not on `base` at all.
 pub fn read(bytes: &[u8], base: &str) -> Result<(Vec<Entry>, Head, bool)> {
-    let (mut rest, mut head) = match bytes.strip_prefix(start(base).0.as_slice()) {
-        Some(rest) => (rest, start(base).1),
-        None => bail!("it extends other state files"),
+    let (header, mut head) = start(base);
+    let Some(mut rest) = bytes.strip_prefix(header.as_slice()) else {
+        bail!("it extends other state files");
     };
     let mut entries = Vec::new();
     while let [a, b, c, d, after @ ..] = rest {
