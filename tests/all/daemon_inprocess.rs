@@ -48,7 +48,7 @@ async fn serial_reaches(route53: &MemoryRoute53, zone: &str, serial: u32) -> boo
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notifyed_change_is_synced_without_a_new_listing() {
     let sockets = InProcess::bind().await;
-    let Some(bind) = Bind::start(vec![zone("a.test", sockets.1)]) else {
+    let Some(bind) = Bind::start(vec![zone("a.test", sockets.dns)]) else {
         return;
     };
     let state = tempfile::tempdir().unwrap();
@@ -86,7 +86,7 @@ async fn a_notifyed_change_is_synced_without_a_new_listing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_keeps_unchanged_zones_and_restarts_changed_ones() {
     let sockets = InProcess::bind().await;
-    let notify = sockets.1;
+    let notify = sockets.dns;
     let Some(bind) = Bind::start(vec![
         zone("a.test", notify),
         zone("b.test", notify),

@@ -14,10 +14,8 @@ use super::daemon::metric;
 use super::memory_route53::MemoryRoute53;
 
 pub struct InProcess {
-    /// The NOTIFY listener's port (UDP and TCP).
-    pub dns: u16,
     /// The HTTP endpoint's port.
-    pub http: u16,
+    http: u16,
     reloads: mpsc::Sender<Config>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
@@ -35,28 +33,31 @@ async fn dns_sockets() -> (UdpSocket, TcpListener) {
     }
 }
 
+/// The daemon's sockets, bound before it runs.
+pub struct Sockets {
+    listeners: Listeners,
+    /// The NOTIFY listener's port (UDP and TCP), for the primary.
+    pub dns: u16,
+    http: u16,
+}
+
 impl InProcess {
     /// Binds the sockets, to give their ports to the primary; `run` starts
     /// the daemon on them.
-    pub async fn bind() -> (Listeners, u16, u16) {
+    pub async fn bind() -> Sockets {
         let (udp, tcp) = dns_sockets().await;
         let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (dns, http_port) = (
-            udp.local_addr().unwrap().port(),
-            http.local_addr().unwrap().port(),
-        );
-        let listeners = Listeners {
-            dns: vec![(udp, tcp)],
-            http: Some(http),
-        };
-        (listeners, dns, http_port)
+        Sockets {
+            dns: udp.local_addr().unwrap().port(),
+            http: http.local_addr().unwrap().port(),
+            listeners: Listeners {
+                dns: vec![(udp, tcp)],
+                http: Some(http),
+            },
+        }
     }
 
-    pub fn run(
-        (listeners, dns, http): (Listeners, u16, u16),
-        config_text: &str,
-        route53: MemoryRoute53,
-    ) -> InProcess {
+    pub fn run(sockets: Sockets, config_text: &str, route53: MemoryRoute53) -> InProcess {
         let config = Config::parse(config_text).expect("the test's configuration parses");
         let (reloads, reloaded) = mpsc::channel(1);
         let (shutdown, stopped) = oneshot::channel();
@@ -64,12 +65,17 @@ impl InProcess {
             let route53 = route53.clone();
             async move { route53 }
         };
-        let task = tokio::spawn(daemon::run(listeners, config, connect, reloaded, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(daemon::run(
+            sockets.listeners,
+            config,
+            connect,
+            reloaded,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         InProcess {
-            dns,
-            http,
+            http: sockets.http,
             reloads,
             shutdown: Some(shutdown),
             task,
