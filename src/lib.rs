@@ -11,6 +11,7 @@ pub mod dns;
 pub mod engine;
 pub mod heap;
 pub mod http;
+pub mod loaded;
 pub mod metrics;
 pub mod refusals;
 pub mod route53;

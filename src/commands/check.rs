@@ -6,12 +6,13 @@ use serde::Serialize;
 
 use super::{hosted_zone, state_dir, zone_name, Exit};
 use crate::cli::{CheckArgs, Common, Format};
-use crate::config::{Config, ZoneConfig};
+use crate::config::ZoneConfig;
 use crate::core::diff::Change;
 use crate::core::plan::SerialMark;
 use crate::engine::source::Source;
 use crate::engine::state::StateDir;
 use crate::engine::sync::ZoneSync;
+use crate::loaded::Loaded;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -27,7 +28,8 @@ struct Report {
 }
 
 pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
-    let config = Config::load(&common.config)?;
+    let loaded = Loaded::read(&common.config)?;
+    let config = &loaded.config;
     let zones: Vec<&ZoneConfig> = match args.zones.is_empty() {
         true => config.zones.iter().collect(),
         false => args
@@ -36,10 +38,10 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
             .map(|z| config.zone(&zone_name(z)?))
             .collect::<Result<_>>()?,
     };
-    let states = state_dir(common, &config);
+    let states = state_dir(common, config);
     let mut reports = Vec::new();
     for zone in zones {
-        let report = match check(&config, zone, &states, args.deep).await {
+        let report = match check(&loaded, zone, &states, args.deep).await {
             Ok(report) => report,
             Err(e) => Report {
                 zone: zone.rules.zone.to_string(),
@@ -72,16 +74,17 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
 }
 
 async fn check(
-    config: &Config,
+    loaded: &Loaded,
     zone: &ZoneConfig,
     states: &StateDir,
     deep: bool,
 ) -> Result<Report> {
     let mut state = states.load(&zone.rules.zone);
+    let config = &loaded.config;
     let hosted = hosted_zone(config, zone).await?;
     let mut sync = ZoneSync::new(
         zone,
-        Source::Primaries(zone.primaries.clone()),
+        Source::Primaries(loaded.primaries(zone)),
         &hosted,
         &mut state,
         config.route53.insync_timeout,

@@ -4,10 +4,10 @@ use anyhow::Result;
 
 use super::Exit;
 use crate::cli::Common;
-use crate::config::Config;
+use crate::loaded::Loaded;
 
 pub fn run(common: &Common) -> Result<Exit> {
-    let config = Config::load(&common.config)?;
+    let config = Loaded::read(&common.config)?.config;
     config.require_zones()?;
     outln!(
         "{}: OK, {} zone(s): {}",

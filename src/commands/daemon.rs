@@ -13,9 +13,9 @@ use crate::daemon::{self, Listeners};
 use crate::route53::aws::AwsZones;
 
 pub async fn run(common: &Common) -> Result<Exit> {
-    let config = load_config(common)?;
-    config.require_zones()?;
-    let listeners = Listeners::bind(&config.listen).await?;
+    let loaded = load_config(common)?;
+    loaded.config.require_zones()?;
+    let listeners = Listeners::bind(&loaded.config.listen).await?;
     let mut hangup = signal(SignalKind::hangup())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -24,8 +24,8 @@ pub async fn run(common: &Common) -> Result<Exit> {
     tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             match load_config(&common) {
-                Ok(config) => {
-                    if reload.send(config).await.is_err() {
+                Ok(loaded) => {
+                    if reload.send(loaded).await.is_err() {
                         return;
                     }
                 }
@@ -42,6 +42,6 @@ pub async fn run(common: &Common) -> Result<Exit> {
         }
     };
     let connect = |settings| async move { AwsZones::connect(&settings).await };
-    daemon::run(listeners, config, connect, reloads, shutdown).await?;
+    daemon::run(listeners, loaded, connect, reloads, shutdown).await?;
     Ok(Exit::Ok)
 }

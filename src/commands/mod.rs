@@ -30,6 +30,7 @@ use crate::cli::Common;
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::engine::state::{StateDir, DEFAULT_DIR};
+use crate::loaded::Loaded;
 use crate::route53::aws::{AwsHostedZone, AwsZones};
 use crate::route53::HostedZones;
 
@@ -80,11 +81,12 @@ fn state_path(common: &Common, config: &Config) -> PathBuf {
         .unwrap_or_else(|| DEFAULT_DIR.into())
 }
 
-/// The configuration at `--config`, its state directory resolved.
-pub fn load_config(common: &Common) -> Result<Config> {
-    let mut config = Config::load(&common.config)?;
-    config.state_dir = Some(state_path(common, &config));
-    Ok(config)
+/// The configuration at `--config` made ready to run, its state
+/// directory resolved.
+pub fn load_config(common: &Common) -> Result<Loaded> {
+    let mut loaded = Loaded::read(&common.config)?;
+    loaded.config.state_dir = Some(state_path(common, &loaded.config));
+    Ok(loaded)
 }
 
 /// The hosted zone of `zone`, with a client of this command's own.

@@ -4,23 +4,24 @@ use anyhow::Result;
 
 use super::{state_dir, zone_name, Exit};
 use crate::cli::{Common, SyncArgs};
-use crate::config::Config;
 use crate::core::serial::Serial;
 use crate::engine::source::Source;
 use crate::engine::sync::SyncOutcome;
 use crate::engine::{SyncOptions, ZoneEngine};
+use crate::loaded::Loaded;
 use crate::route53::aws::AwsZones;
 
 pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
-    let config = Config::load(&common.config)?;
+    let loaded = Loaded::read(&common.config)?;
+    let config = &loaded.config;
     let zone = zone_name(&args.zone)?;
     let zone_config = config.zone(&zone)?;
     tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
     let zones = AwsZones::connect(&config.route53).await;
-    let mut engine = ZoneEngine::new(state_dir(common, &config), zone.clone());
+    let mut engine = ZoneEngine::new(state_dir(common, config), zone.clone());
     let source = match &args.zone_file {
         Some(file) => Source::ZoneFile(file.clone()),
-        None => Source::Primaries(zone_config.primaries.clone()),
+        None => Source::Primaries(loaded.primaries(zone_config)),
     };
     let options = SyncOptions {
         insync_timeout: config.route53.insync_timeout,
@@ -64,7 +65,7 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
             let source = match &args.zone_file {
                 Some(file) => file.display().to_string(),
                 None => (zone_config.primaries.iter())
-                    .map(|p| p.addr.to_string())
+                    .map(|addr| addr.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
             };

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use tokio::sync::mpsc;
 
-use crate::config::{Config, Route53Settings};
+use crate::config::Route53Settings;
 use crate::dns::listener::Listener;
+use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::route53::HostedZones;
 pub use listen::Listeners;
@@ -30,9 +31,9 @@ use zones::Zones;
 /// from `reloads` replaces the running one.
 pub async fn run<Z, C, F>(
     listeners: Listeners,
-    mut config: Config,
+    mut loaded: Loaded,
     connect: C,
-    mut reloads: mpsc::Receiver<Config>,
+    mut reloads: mpsc::Receiver<Loaded>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<()>
 where
@@ -40,6 +41,7 @@ where
     C: Fn(Route53Settings) -> F,
     F: Future<Output = Z>,
 {
+    let config = &loaded.config;
     let metrics = Arc::new(Metrics::default());
     if let Some(http) = listeners.http {
         tokio::spawn(crate::http::serve(
@@ -53,23 +55,24 @@ where
     let listener = Listener::start(
         udp,
         tcp,
-        config.notify_policy(),
+        loaded.notify_policy(),
         config.limits.notify,
         notify_tx,
     );
     metrics.set_notify_counters(listener.counters().clone());
     let route53 = connect(config.route53.clone()).await;
-    let mut zones = Zones::start(&config, route53, metrics.clone()).await;
+    let mut zones = Zones::start(&loaded, route53, metrics.clone()).await;
     tracing::info!(zones = zones.count(), dns = ?config.listen.dns, http = ?config.listen.http, "xfr53 daemon running");
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             Some(event) = notifies.recv() => zones.notify(&event),
             Some(new) = reloads.recv() => {
-                if new.listen.dns != config.listen.dns || new.listen.http != config.listen.http {
+                let (config, now) = (&loaded.config, &new.config);
+                if now.listen.dns != config.listen.dns || now.listen.http != config.listen.http {
                     tracing::warn!("listen addresses change only on a restart; keeping the sockets open");
                 }
-                if new.limits != config.limits {
+                if now.limits != config.limits {
                     tracing::warn!("[limits] change only on a restart; keeping the running ones");
                 }
                 listener.set_policy(new.notify_policy());
@@ -79,11 +82,11 @@ where
                     // Route 53, alerts or the state directory changed:
                     // every zone starts again with them
                     zones.stop_in_background();
-                    let route53 = connect(new.route53.clone()).await;
+                    let route53 = connect(now.route53.clone()).await;
                     zones = Zones::start(&new, route53, metrics.clone()).await;
                 }
                 tracing::info!(zones = zones.count(), "configuration reloaded");
-                config = new;
+                loaded = new;
             },
             () = &mut shutdown => break,
         }

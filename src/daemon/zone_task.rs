@@ -51,6 +51,7 @@ pub struct ZoneLinks {
 /// once an episode, like a failing sync, and started again.
 pub async fn supervised<Z: HostedZones>(
     zone: ZoneConfig,
+    primaries: Vec<Primary>,
     shared: Arc<ZoneShared<Z>>,
     links: ZoneLinks,
 ) {
@@ -58,7 +59,12 @@ pub async fn supervised<Z: HostedZones>(
     let died = alert_death(links.alerts.clone());
     let (metrics, shutdown) = (links.metrics.clone(), links.shutdown.clone());
     supervise(name, metrics, shutdown, died, move || {
-        zone_task(zone.clone(), shared.clone(), links.clone())
+        zone_task(
+            zone.clone(),
+            primaries.clone(),
+            shared.clone(),
+            links.clone(),
+        )
     })
     .await;
 }
@@ -70,7 +76,12 @@ fn alert_death(alerts: Arc<ZoneAlerts>) -> impl FnMut(String) {
     }
 }
 
-async fn zone_task<Z: HostedZones>(zone: ZoneConfig, shared: Arc<ZoneShared<Z>>, links: ZoneLinks) {
+async fn zone_task<Z: HostedZones>(
+    zone: ZoneConfig,
+    primaries: Vec<Primary>,
+    shared: Arc<ZoneShared<Z>>,
+    links: ZoneLinks,
+) {
     let name = zone.rules.zone.clone();
     let mut notified = links.notified.clone().lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
@@ -79,10 +90,11 @@ async fn zone_task<Z: HostedZones>(zone: ZoneConfig, shared: Arc<ZoneShared<Z>>,
         shared.states.clone(),
         name.clone(),
     )));
-    let zone = Arc::new(zone);
+    let (zone, primaries) = (Arc::new(zone), Arc::new(primaries));
     let running = drive(schedule, &mut notified, links.shutdown.clone(), || {
         tokio::spawn(sync_once(
             zone.clone(),
+            primaries.clone(),
             shared.clone(),
             links.clone(),
             engine.clone(),
@@ -102,6 +114,7 @@ async fn zone_task<Z: HostedZones>(zone: ZoneConfig, shared: Arc<ZoneShared<Z>>,
 /// schedule.
 async fn sync_once<Z: HostedZones>(
     zone: Arc<ZoneConfig>,
+    primaries: Arc<Vec<Primary>>,
     shared: Arc<ZoneShared<Z>>,
     links: ZoneLinks,
     engine: Arc<tokio::sync::Mutex<ZoneEngine<Z::Zone>>>,
@@ -115,7 +128,7 @@ async fn sync_once<Z: HostedZones>(
         limit_hits: Some(metrics.transfer_limits()),
         ..p.clone()
     };
-    let source = Source::Primaries(zone.primaries.iter().map(counting).collect());
+    let source = Source::Primaries(primaries.iter().map(counting).collect());
     let options = SyncOptions {
         insync_timeout: shared.insync_timeout,
         force: false,

@@ -15,7 +15,9 @@ use crate::alert::{Alerter, ZoneAlerts};
 use crate::config::{AlertSettings, Config, Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
+use crate::dns::primary::Primary;
 use crate::engine::state::{StateDir, DEFAULT_DIR};
+use crate::loaded::Loaded;
 use crate::metrics::Metrics;
 use crate::route53::HostedZones;
 
@@ -52,7 +54,9 @@ impl Common {
 }
 
 struct ZoneTask {
+    /// What the task runs on: a reload that changes either restarts it.
     config: ZoneConfig,
+    primaries: Vec<Primary>,
     notify: mpsc::Sender<()>,
     gate: Arc<NotifyGate>,
     synced: Arc<SyncedSerial>,
@@ -63,8 +67,8 @@ struct ZoneTask {
 
 impl<Z: HostedZones> Zones<Z> {
     /// Starts a task for every zone of `config`, with `zones` for Route 53.
-    pub async fn start(config: &Config, zones: Z, metrics: Arc<Metrics>) -> Zones<Z> {
-        let common = Common::of(config);
+    pub async fn start(loaded: &Loaded, zones: Z, metrics: Arc<Metrics>) -> Zones<Z> {
+        let common = Common::of(&loaded.config);
         let shared = Arc::new(ZoneShared {
             zones: Arc::new(zones),
             insync_timeout: common.route53.insync_timeout,
@@ -81,15 +85,15 @@ impl<Z: HostedZones> Zones<Z> {
             alerter,
             metrics,
         };
-        for zone in &config.zones {
-            running.start_zone(zone);
+        for zone in &loaded.config.zones {
+            running.start_zone(zone, loaded.primaries(zone));
         }
         running
     }
 
     /// Whether `config` keeps what every zone shares: else all restart.
-    pub fn shares_with(&self, config: &Config) -> bool {
-        self.common == Common::of(config)
+    pub fn shares_with(&self, loaded: &Loaded) -> bool {
+        self.common == Common::of(&loaded.config)
     }
 
     /// Follows a reloaded `config` that shares what the running one does:
@@ -97,27 +101,30 @@ impl<Z: HostedZones> Zones<Z> {
     /// alert state and held copy); a changed one is stopped and started
     /// anew; added ones start, removed ones stop. Stopping tasks finish in
     /// the background.
-    pub fn reload(&mut self, config: &Config) {
-        let wanted: BTreeMap<&Name, &ZoneConfig> =
-            config.zones.iter().map(|z| (&z.rules.zone, z)).collect();
+    pub fn reload(&mut self, loaded: &Loaded) {
+        let wanted: BTreeMap<&Name, (&ZoneConfig, Vec<Primary>)> = (loaded.config.zones.iter())
+            .map(|z| (&z.rules.zone, (z, loaded.primaries(z))))
+            .collect();
         let gone: Vec<Name> = (self.tasks.iter())
-            .filter(|(name, task)| wanted.get(name) != Some(&&task.config))
+            .filter(|(name, task)| {
+                wanted.get(name) != Some(&(&task.config, task.primaries.clone()))
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in gone {
             let task = self.tasks.remove(&name).expect("listed above");
             tokio::spawn(stop_all(vec![(name, task)]));
         }
-        for zone in wanted.values() {
+        for (zone, primaries) in wanted.into_values() {
             if !self.tasks.contains_key(&zone.rules.zone) {
-                self.start_zone(zone);
+                self.start_zone(zone, primaries);
             }
         }
         let names: Vec<Name> = self.tasks.keys().cloned().collect();
         self.metrics.retain(&names);
     }
 
-    fn start_zone(&mut self, zone: &ZoneConfig) {
+    fn start_zone(&mut self, zone: &ZoneConfig, primaries: Vec<Primary>) {
         let name = zone.rules.zone.clone();
         let (notify, notified) = mpsc::channel(1);
         let (shutdown, stopping) = watch::channel(false);
@@ -133,14 +140,21 @@ impl<Z: HostedZones> Zones<Z> {
             shutdown: stopping,
             stop: Arc::new(AtomicBool::new(false)),
         };
+        let handle = tokio::spawn(supervised(
+            zone.clone(),
+            primaries.clone(),
+            self.shared.clone(),
+            links.clone(),
+        ));
         let task = ZoneTask {
             config: zone.clone(),
+            primaries,
             notify,
             gate: NotifyGate::new(self.common.notify_sync_interval),
             synced: links.synced.clone(),
             stop: links.stop.clone(),
             shutdown,
-            handle: tokio::spawn(supervised(zone.clone(), self.shared.clone(), links)),
+            handle,
         };
         self.tasks.insert(name, task);
     }

@@ -13,9 +13,10 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Record, RecordType};
 use tokio::net::TcpStream;
 
-use super::primary::{Primary, TransferLimits};
+use super::primary::Primary;
 use super::wire::{read_frame, write_frame, Outgoing, ResponseError};
 use crate::core::name::Name;
+use crate::core::rules::TransferLimits;
 use crate::core::serial::Serial;
 use crate::core::zone::{Delta, Zone};
 

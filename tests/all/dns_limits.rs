@@ -13,8 +13,9 @@ use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use tokio::net::TcpListener;
 use xfr53::core::name::Name;
+use xfr53::core::rules::TransferLimits;
 use xfr53::core::zone::Zone;
-use xfr53::dns::primary::{Primary, TransferLimits};
+use xfr53::dns::primary::Primary;
 use xfr53::dns::transfer::{refresh, LimitExceeded};
 use xfr53::dns::wire::{read_frame, write_frame};
 

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
+use xfr53::config::NotifyLimits;
 use xfr53::core::name::Name;
 use xfr53::core::serial::Serial;
 use xfr53::core::zone::Zone;
-use xfr53::dns::listener::Limits;
 use xfr53::dns::notify::{NotifyTsig, TsigCase, Verdict};
 use xfr53::dns::primary::Primary;
 use xfr53::dns::transfer::{axfr, refresh, Transferred};
@@ -178,7 +178,7 @@ async fn notify(which: Which, signed: bool) {
         listener,
         mut events,
         addr,
-    } = crate::support::listener::listen(policy, Limits::default()).await;
+    } = crate::support::listener::listen(policy, NotifyLimits::default()).await;
     let port = addr.port();
     let key = signed.then_some(KEY_SHA256);
     // PowerDNS signs NOTIFY with its transfer key: unsigned means open transfers

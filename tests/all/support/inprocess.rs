@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use xfr53::config::Config;
 use xfr53::daemon::{self, Listeners};
+use xfr53::loaded::Loaded;
 
 use super::daemon::metric;
 use super::memory_route53::MemoryRoute53;
@@ -16,7 +17,7 @@ use super::memory_route53::MemoryRoute53;
 pub struct InProcess {
     /// The HTTP endpoint's port.
     http: u16,
-    reloads: mpsc::Sender<Config>,
+    reloads: mpsc::Sender<Loaded>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -41,6 +42,12 @@ pub struct Sockets {
     http: u16,
 }
 
+/// The test's configuration, made ready to run.
+fn load(config_text: &str) -> Loaded {
+    let config = Config::parse(config_text).expect("the test's configuration parses");
+    Loaded::resolve(config).expect("the test's keys are readable")
+}
+
 impl InProcess {
     /// Binds the sockets, to give their ports to the primary; `run` starts
     /// the daemon on them.
@@ -58,7 +65,7 @@ impl InProcess {
     }
 
     pub fn run(sockets: Sockets, config_text: &str, route53: MemoryRoute53) -> InProcess {
-        let config = Config::parse(config_text).expect("the test's configuration parses");
+        let loaded = load(config_text);
         let (reloads, reloaded) = mpsc::channel(1);
         let (shutdown, stopped) = oneshot::channel();
         let connect = move |_| {
@@ -67,7 +74,7 @@ impl InProcess {
         };
         let task = tokio::spawn(daemon::run(
             sockets.listeners,
-            config,
+            loaded,
             connect,
             reloaded,
             async {
@@ -84,8 +91,8 @@ impl InProcess {
 
     /// Reloads the daemon with `config_text` (as SIGHUP would).
     pub async fn reload(&self, config_text: &str) {
-        let config = Config::parse(config_text).expect("the test's configuration parses");
-        self.reloads.send(config).await.unwrap();
+        let loaded = load(config_text);
+        self.reloads.send(loaded).await.unwrap();
     }
 
     pub async fn metric(&self, series: &str) -> Option<f64> {
