@@ -20,14 +20,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::alert::{Alerter, ZoneAlerts};
+use crate::observe::alerts::{Alerter, ZoneAlerts};
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::dns::listener::Listener;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
-use crate::metrics::{Metrics, SyncResult, ZoneMetrics};
+use crate::observe::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::notify_gate::{NotifyGate, SyncedSerial};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
@@ -55,7 +55,7 @@ pub async fn run(config_path: &Path, state_dir: Option<PathBuf>) -> Result<()> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen.http: cannot listen on {addr}"))?;
-        tokio::spawn(crate::http::serve(
+        tokio::spawn(crate::observe::http::serve(
             listener,
             metrics.clone(),
             config.limits.http,

@@ -1,7 +1,6 @@
 //! xfr53: keeps an Amazon Route 53 hosted zone an exact copy of a zone
 //! served by a primary nameserver.
 
-pub mod alert;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -9,9 +8,8 @@ pub mod core;
 pub mod daemon;
 pub mod dns;
 pub mod heap;
-pub mod http;
-pub mod metrics;
 pub mod notify_gate;
+pub mod observe;
 pub mod refusals;
 pub mod route53;
 pub mod scheduler;

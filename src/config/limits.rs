@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use crate::dns::listener::Limits as ListenerLimits;
-use crate::http::Limits as HttpLimits;
+use crate::observe::http::Limits as HttpLimits;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

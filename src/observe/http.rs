@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::dns::wire::unix_now;
-use crate::metrics::Metrics;
+use crate::observe::metrics::Metrics;
 use crate::refusals::Refusals;
 
 const MAX_REQUEST: usize = 8192;

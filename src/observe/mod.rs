@@ -1,0 +1,6 @@
+//! What the daemon shows of itself: its metrics (`/metrics`), its HTTP
+//! endpoints (`/metrics`, `/healthz`, `/readyz`) and its SNS alerts.
+
+pub mod alerts;
+pub mod http;
+pub mod metrics;
