@@ -20,15 +20,15 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::observe::alerts::{Alerter, ZoneAlerts};
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::dns::listener::Listener;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::wire::unix_now;
-use crate::observe::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::notify_gate::{NotifyGate, SyncedSerial};
+use crate::observe::alerts::{Alerter, ZoneAlerts};
+use crate::observe::metrics::{Metrics, SyncResult, ZoneMetrics};
 use crate::route53::aws::{client, AwsHostedZone};
 use crate::route53::throttle::Throttle;
 use crate::scheduler::{drive, supervise};

@@ -4,3 +4,6 @@
 pub mod alerts;
 pub mod http;
 pub mod metrics;
+
+mod collected;
+mod families;
