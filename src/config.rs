@@ -117,7 +117,7 @@ pub struct Listen {
 }
 
 /// How Route 53 is reached.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Route53Settings {
     pub region: Option<String>,
     pub endpoint: Option<String>,
@@ -140,7 +140,7 @@ impl Default for Route53Settings {
 }
 
 /// One zone xfr53 keeps in sync.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneConfig {
     pub rules: ZoneRules,
     /// SOA queries and transfers go here, in order, and nowhere else.
@@ -159,7 +159,7 @@ pub struct ZoneConfig {
 pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Where alerts go: an SNS topic.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertSettings {
     pub sns_topic_arn: String,
     /// How long a zone fails before the alert is sent.
@@ -264,7 +264,7 @@ impl Config {
         {
             bail!(
                 "state_dir = \"\": give a directory, or leave state_dir out for the default {}",
-                crate::state::DEFAULT_DIR
+                crate::engine::state::DEFAULT_DIR
             );
         }
         let listen = Listen {

@@ -4,13 +4,14 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::{hosted_zone, state_dir, zone_name, Outcome};
+use super::{hosted_zone, state_dir, zone_name, Exit};
 use crate::cli::{CheckArgs, Common, Format};
 use crate::config::{Config, ZoneConfig};
 use crate::core::diff::Change;
 use crate::core::plan::SerialMark;
-use crate::state::StateDir;
-use crate::sync::{Source, ZoneSync};
+use crate::engine::source::Source;
+use crate::engine::state::StateDir;
+use crate::engine::sync::ZoneSync;
 
 #[derive(Debug, Serialize)]
 struct Report {
@@ -25,7 +26,7 @@ struct Report {
     error: Option<String>,
 }
 
-pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
+pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
     let config = Config::load(&common.config)?;
     let zones: Vec<&ZoneConfig> = match args.zones.is_empty() {
         true => config.zones.iter().collect(),
@@ -65,8 +66,8 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
         bail!("{} zone(s) could not be checked", count("error"));
     }
     Ok(match count("drift") {
-        0 => Outcome::Ok,
-        _ => Outcome::Refused,
+        0 => Exit::Ok,
+        _ => Exit::Refused,
     })
 }
 

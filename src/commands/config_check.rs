@@ -2,11 +2,11 @@
 
 use anyhow::Result;
 
-use super::Outcome;
+use super::Exit;
 use crate::cli::Common;
 use crate::config::Config;
 
-pub fn run(common: &Common) -> Result<Outcome> {
+pub fn run(common: &Common) -> Result<Exit> {
     let config = Config::load(&common.config)?;
     config.require_zones()?;
     outln!(
@@ -20,5 +20,5 @@ pub fn run(common: &Common) -> Result<Outcome> {
             .collect::<Vec<_>>()
             .join(" ")
     )?;
-    Ok(Outcome::Ok)
+    Ok(Exit::Ok)
 }

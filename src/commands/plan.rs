@@ -2,16 +2,17 @@
 
 use anyhow::Result;
 
-use super::{hosted_zone, state_dir, zone_name, Outcome};
+use super::{hosted_zone, state_dir, zone_name, Exit};
 use crate::cli::{Common, Format, PlanArgs};
 use crate::config::Config;
 use crate::core::hosted::HostedSets;
 use crate::core::pipeline::plan_zone;
 use crate::core::plan::Plan;
 use crate::core::rules::ZoneRules;
-use crate::sync::{read_zone_file, Source, ZoneSync};
+use crate::engine::source::{read_zone_file, Source};
+use crate::engine::sync::ZoneSync;
 
-pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
+pub async fn run(args: &PlanArgs, common: &Common) -> Result<Exit> {
     let zone = zone_name(&args.zone)?;
     let plan = if args.assume_empty {
         plan_from_empty(args, common, &zone)?
@@ -39,8 +40,8 @@ pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&plan)?)?,
     }
     Ok(match plan.is_refused() {
-        true => Outcome::Refused,
-        false => Outcome::Ok,
+        true => Exit::Refused,
+        false => Exit::Ok,
     })
 }
 

@@ -25,6 +25,15 @@ pub struct Primary {
     pub limit_hits: Option<Arc<LimitHits>>,
 }
 
+/// The same configured primary: the counter a caller hands in is not
+/// configuration.
+impl PartialEq for Primary {
+    fn eq(&self, other: &Primary) -> bool {
+        (self.addr, &self.key, self.timeout, self.limits)
+            == (other.addr, &other.key, other.timeout, other.limits)
+    }
+}
+
 /// Bounds on one transfer (one IXFR or AXFR exchange), so a primary that
 /// never sends its closing SOA, or trickles, ends with an error instead of
 /// holding memory or the zone forever.

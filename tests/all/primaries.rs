@@ -18,7 +18,7 @@ use xfr53::core::zone::Zone;
 use xfr53::dns::listener::Limits;
 use xfr53::dns::notify::{NotifyTsig, TsigCase, Verdict};
 use xfr53::dns::primary::Primary;
-use xfr53::dns::transfer::{axfr, refresh, Outcome};
+use xfr53::dns::transfer::{axfr, refresh, Transferred};
 
 use crate::support::bind::{self, Key, KEY_SHA256};
 use crate::support::knot::Knot;
@@ -298,12 +298,12 @@ async fn ixfr(which: Which) {
     );
     match which {
         Which::Knot | Which::Nsd => assert!(
-            matches!(&outcome, Outcome::Incremental(d) if d.len() == 1),
+            matches!(&outcome, Transferred::Incremental(d) if d.len() == 1),
             "{which:?}: {outcome:?}"
         ),
         Which::Pdns => assert_eq!(
             outcome,
-            Outcome::Full {
+            Transferred::Full {
                 reason: Some("the primary sent the whole zone".into())
             },
             "{which:?}"
