@@ -1,7 +1,6 @@
 //! xfr53: keeps an Amazon Route 53 hosted zone an exact copy of a zone
 //! served by a primary nameserver.
 
-pub mod alert;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -10,8 +9,7 @@ pub mod daemon;
 pub mod dns;
 pub mod engine;
 pub mod heap;
-pub mod http;
 pub mod loaded;
-pub mod metrics;
+pub mod observe;
 pub mod refusals;
 pub mod route53;

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 use crate::config::Route53Settings;
 use crate::dns::listener::Listener;
 use crate::loaded::Loaded;
-use crate::metrics::Metrics;
+use crate::observe::metrics::Metrics;
 use crate::route53::HostedZones;
 pub use listen::Listeners;
 use zones::Zones;
@@ -44,7 +44,7 @@ where
     let config = &loaded.config;
     let metrics = Arc::new(Metrics::default());
     if let Some(http) = listeners.http {
-        tokio::spawn(crate::http::serve(
+        tokio::spawn(crate::observe::http::serve(
             http,
             metrics.clone(),
             config.limits.http,

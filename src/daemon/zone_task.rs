@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, watch};
 
 use super::notify_gate::SyncedSerial;
 use super::scheduler::{drive, supervise};
-use crate::alert::ZoneAlerts;
 use crate::config::ZoneConfig;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::dns::primary::Primary;
@@ -19,7 +18,8 @@ use crate::engine::source::Source;
 use crate::engine::state::StateDir;
 use crate::engine::sync::SyncOutcome;
 use crate::engine::{SyncOptions, SyncReport, ZoneEngine};
-use crate::metrics::{SyncResult, ZoneMetrics};
+use crate::observe::alerts::ZoneAlerts;
+use crate::observe::metrics::{SyncResult, ZoneMetrics};
 use crate::route53::HostedZones;
 
 /// How long a running sync may take to finish once the daemon stops.
@@ -246,7 +246,7 @@ mod tests {
     use super::*;
     use crate::core::alert::Alert;
     use crate::core::name::Name;
-    use crate::metrics::Metrics;
+    use crate::observe::metrics::Metrics;
 
     /// A zone task that dies alerts at once, once however often it dies
     /// again, and the zone's next good sync sends the recovery.

@@ -11,14 +11,14 @@ use tokio::time::Instant;
 
 use super::notify_gate::{NotifyGate, SyncedSerial};
 use super::zone_task::{supervised, ZoneLinks, ZoneShared, SHUTDOWN_GRACE};
-use crate::alert::{Alerter, ZoneAlerts};
 use crate::config::{AlertSettings, Config, Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::primary::Primary;
 use crate::engine::state::{StateDir, DEFAULT_DIR};
 use crate::loaded::Loaded;
-use crate::metrics::Metrics;
+use crate::observe::alerts::{Alerter, ZoneAlerts};
+use crate::observe::metrics::Metrics;
 use crate::route53::HostedZones;
 
 /// The zone tasks and what they share.

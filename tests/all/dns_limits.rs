@@ -131,7 +131,7 @@ async fn an_axfr_without_its_closing_soa_stops_at_the_record_cap() {
         ..WIDE
     };
     // the zone's metrics hand their counter to its primaries, as the daemon does
-    let metrics = xfr53::metrics::Metrics::default();
+    let metrics = xfr53::observe::metrics::Metrics::default();
     let counted = Primary {
         limit_hits: Some(metrics.zone(&origin).transfer_limits()),
         ..primary(addr, limits)

@@ -203,7 +203,7 @@ async fn notify_tsig_cases_are_answered_and_counted() {
             TsigCase::UnsignedRefused => Verdict::UnsignedRefused,
         };
         assert_eq!(counters.get(verdict), 1, "{what}");
-        let metrics = xfr53::metrics::Metrics::default();
+        let metrics = xfr53::observe::metrics::Metrics::default();
         metrics.set_notify_counters(counters.clone());
         let text = metrics.render(0);
         let line = format!("xfr53_notify_tsig_total{{result=\"{}\"}} 1", case.as_str());

@@ -238,7 +238,7 @@ async fn a_slowloris_connection_is_closed_at_the_connection_deadline() {
 
 /// The `xfr53_notify_limit_total` line of `limit`, as /metrics shows it.
 fn limit_line(running: &Running, limit: LimitHit) -> String {
-    let metrics = xfr53::metrics::Metrics::default();
+    let metrics = xfr53::observe::metrics::Metrics::default();
     metrics.set_notify_counters(running.listener.counters().clone());
     let line = format!("xfr53_notify_limit_total{{limit=\"{}\"}} ", limit.as_str());
     let text = metrics.render(0);
