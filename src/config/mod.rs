@@ -22,7 +22,7 @@ mod zone;
 
 pub use limits::{Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
-use raw::{RawConfig, RawTsig};
+use raw::{RawAlerts, RawConfig, RawListen, RawRoute53, RawTsig, RawZone};
 use toml_error::toml_error;
 use zone::{sync_deadline_warning, zone_config};
 
@@ -153,102 +153,13 @@ impl Config {
                 crate::engine::state::DEFAULT_DIR
             );
         }
-        let listen = Listen {
-            dns: raw
-                .listen
-                .dns
-                .iter()
-                .map(|a| {
-                    a.parse().with_context(|| {
-                        format!("listen.dns: {a:?} is not an address:port like \"0.0.0.0:53\"")
-                    })
-                })
-                .collect::<Result<_>>()?,
-            http: raw
-                .listen
-                .http
-                .as_deref()
-                .map(|a| {
-                    a.parse().with_context(|| {
-                        format!("listen.http: {a:?} is not an address:port like \"127.0.0.1:9153\"")
-                    })
-                })
-                .transpose()?,
-        };
-        let defaults = Route53Settings::default();
-        let route53 = Route53Settings {
-            region: raw.route53.region,
-            endpoint: raw.route53.endpoint,
-            requests_per_second: ranged_or(
-                "route53.requests_per_second",
-                raw.route53.requests_per_second,
-                defaults.requests_per_second,
-                ranges::REQUESTS_PER_SECOND,
-            )
-            .map_err(|e| hint(e, "Route 53 allows about 5 requests per second per account"))?,
-            insync_timeout: Duration::from_secs(ranged_or(
-                "route53.insync_timeout_seconds",
-                raw.route53.insync_timeout_seconds,
-                defaults.insync_timeout.as_secs(),
-                ranges::INSYNC_TIMEOUT_SECONDS,
-            )?),
-            max_attempts: ranged_or(
-                "route53.max_attempts",
-                raw.route53.max_attempts,
-                defaults.max_attempts,
-                ranges::MAX_ATTEMPTS,
-            )?,
-        };
-        let mut zones: Vec<ZoneConfig> = Vec::new();
-        for (i, zone) in raw.zone.iter().enumerate() {
-            let parsed =
-                zone_config(zone, &keys).with_context(|| format!("zone[{i}] ({})", zone.name))?;
-            if zones.iter().any(|z| z.rules.zone == parsed.rules.zone) {
-                bail!(
-                    "zone[{i}]: {} is configured twice; keep one [[zone]] section",
-                    parsed.rules.zone
-                );
-            }
-            zones.push(parsed);
-        }
+        let listen = listen(&raw.listen)?;
+        let route53 = route53(&raw.route53)?;
+        let zones = zones(&raw.zone, &keys)?;
         for zone in &zones {
             warnings.extend(sync_deadline_warning(zone, &route53));
         }
-        for zone in &zones {
-            // a serial record inside a child zone xfr53 also syncs sits
-            // below that zone's delegation: never answered
-            let serial = &zone.rules.serial_name;
-            if let Some(child) = zones.iter().find(|c| {
-                c.rules.zone != zone.rules.zone
-                    && c.rules.zone.is_in(&zone.rules.zone)
-                    && serial.is_in(&c.rules.zone)
-            }) {
-                bail!(
-                    "zone {}: serial_record {serial} is inside zone {}, also configured, where it would never be answered: choose another serial_record",
-                    zone.rules.zone,
-                    child.rules.zone
-                );
-            }
-        }
-        let alerts = match raw.alerts {
-            Some(a) => Some(AlertSettings {
-                sns_topic_arn: a.sns_topic_arn,
-                grace: Duration::from_secs(ranged_or(
-                    "alerts.grace_seconds",
-                    a.grace_seconds,
-                    300,
-                    ranges::GRACE_SECONDS,
-                )?),
-                region: a.region,
-                endpoint: a.endpoint,
-            }),
-            None => None,
-        };
-        if let Some(alerts) = &alerts {
-            if !alerts.sns_topic_arn.starts_with("arn:") {
-                bail!("alerts.sns_topic_arn: {:?} is not an ARN like \"arn:aws:sns:us-east-1:123456789012:xfr53\"", alerts.sns_topic_arn);
-            }
-        }
+        let alerts = raw.alerts.map(alerts).transpose()?;
         Ok(Config {
             listen,
             route53,
@@ -275,6 +186,110 @@ impl Config {
             format!("zone {name} is not in the configuration: add a [[zone]] section with name = \"{name}\"")
         })
     }
+}
+
+/// `[listen]`: the addresses to bind.
+fn listen(raw: &RawListen) -> Result<Listen> {
+    Ok(Listen {
+        dns: raw
+            .dns
+            .iter()
+            .map(|a| {
+                a.parse().with_context(|| {
+                    format!("listen.dns: {a:?} is not an address:port like \"0.0.0.0:53\"")
+                })
+            })
+            .collect::<Result<_>>()?,
+        http: raw
+            .http
+            .as_deref()
+            .map(|a| {
+                a.parse().with_context(|| {
+                    format!("listen.http: {a:?} is not an address:port like \"127.0.0.1:9153\"")
+                })
+            })
+            .transpose()?,
+    })
+}
+
+/// `[route53]`: how Route 53 is reached.
+fn route53(raw: &RawRoute53) -> Result<Route53Settings> {
+    let defaults = Route53Settings::default();
+    Ok(Route53Settings {
+        region: raw.region.clone(),
+        endpoint: raw.endpoint.clone(),
+        requests_per_second: ranged_or(
+            "route53.requests_per_second",
+            raw.requests_per_second,
+            defaults.requests_per_second,
+            ranges::REQUESTS_PER_SECOND,
+        )
+        .map_err(|e| hint(e, "Route 53 allows about 5 requests per second per account"))?,
+        insync_timeout: Duration::from_secs(ranged_or(
+            "route53.insync_timeout_seconds",
+            raw.insync_timeout_seconds,
+            defaults.insync_timeout.as_secs(),
+            ranges::INSYNC_TIMEOUT_SECONDS,
+        )?),
+        max_attempts: ranged_or(
+            "route53.max_attempts",
+            raw.max_attempts,
+            defaults.max_attempts,
+            ranges::MAX_ATTEMPTS,
+        )?,
+    })
+}
+
+/// Every `[[zone]]`: each once, and no serial record inside another
+/// configured zone.
+fn zones(raw: &[RawZone], keys: &BTreeMap<String, TsigConfig>) -> Result<Vec<ZoneConfig>> {
+    let mut zones: Vec<ZoneConfig> = Vec::new();
+    for (i, zone) in raw.iter().enumerate() {
+        let parsed =
+            zone_config(zone, keys).with_context(|| format!("zone[{i}] ({})", zone.name))?;
+        if zones.iter().any(|z| z.rules.zone == parsed.rules.zone) {
+            bail!(
+                "zone[{i}]: {} is configured twice; keep one [[zone]] section",
+                parsed.rules.zone
+            );
+        }
+        zones.push(parsed);
+    }
+    for zone in &zones {
+        // a serial record inside a child zone xfr53 also syncs sits
+        // below that zone's delegation: never answered
+        let serial = &zone.rules.serial_name;
+        if let Some(child) = zones.iter().find(|c| {
+            c.rules.zone != zone.rules.zone
+                && c.rules.zone.is_in(&zone.rules.zone)
+                && serial.is_in(&c.rules.zone)
+        }) {
+            bail!(
+                "zone {}: serial_record {serial} is inside zone {}, also configured, where it would never be answered: choose another serial_record",
+                zone.rules.zone,
+                child.rules.zone
+            );
+        }
+    }
+    Ok(zones)
+}
+
+/// `[alerts]`: the SNS topic.
+fn alerts(raw: RawAlerts) -> Result<AlertSettings> {
+    if !raw.sns_topic_arn.starts_with("arn:") {
+        bail!("alerts.sns_topic_arn: {:?} is not an ARN like \"arn:aws:sns:us-east-1:123456789012:xfr53\"", raw.sns_topic_arn);
+    }
+    Ok(AlertSettings {
+        sns_topic_arn: raw.sns_topic_arn,
+        grace: Duration::from_secs(ranged_or(
+            "alerts.grace_seconds",
+            raw.grace_seconds,
+            300,
+            ranges::GRACE_SECONDS,
+        )?),
+        region: raw.region,
+        endpoint: raw.endpoint,
+    })
 }
 
 fn tsig_config(label: &str, raw: &RawTsig) -> Result<TsigConfig> {
