@@ -19,6 +19,7 @@ macro_rules! both {
 }
 
 mod absurd_limits;
+mod aws_credentials;
 mod cli_input;
 mod cloudformation;
 mod core_bad_input;
