@@ -20,6 +20,7 @@ macro_rules! both {
 
 mod absurd_limits;
 mod aws_credentials;
+mod check_never_synced;
 mod cli_input;
 mod cloudformation;
 mod core_bad_input;
