@@ -51,3 +51,4 @@ mod support;
 mod sync_costs;
 mod sync_e2e;
 mod trust;
+mod tsig_key_name;
