@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use support::bind::{self, Bind};
 use xfr53::core::name::Name;
 use xfr53::dns::primary::Primary;
-use xfr53::dns::transfer::{axfr, refresh, Outcome};
+use xfr53::dns::transfer::{axfr, refresh, Transferred};
 
 const RECORDS: usize = 100_000;
 const ROUNDS: usize = 5;
@@ -98,7 +98,7 @@ fn main() {
         let (outcome, _) = runtime.block_on(refresh(&primary, &mut zone)).unwrap();
         ixfr.push(started.elapsed());
         assert!(
-            matches!(outcome, Outcome::Incremental(ref d) if d.len() == 1),
+            matches!(outcome, Transferred::Incremental(ref d) if d.len() == 1),
             "{outcome:?}"
         );
     }

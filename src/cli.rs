@@ -59,7 +59,7 @@ pub enum ConfigCommand {
 
 /// Options every command takes, before or after its name (global: nsnotifyd
 /// and scripts put them wherever they like).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct Common {
     /// The configuration file.
     #[arg(long, global = true, value_name = "FILE", env = "XFR53_CONFIG", default_value = DEFAULT_PATH)]

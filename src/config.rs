@@ -13,14 +13,13 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::core::name::Name;
-use crate::core::rules::{MaxChange, Pattern, ZoneRules, DEFAULT_RECORD_SET_QUOTA};
+use crate::core::rules::{
+    MaxChange, Pattern, TransferLimits, ZoneRules, BYTES_PER_RECORD, DEFAULT_RECORD_SET_QUOTA,
+};
 use crate::core::schedule::Clamps;
-use crate::dns::notify::{NotifyPolicy, NotifyTsig, NotifyZone};
-use crate::dns::primary::{Primary, TransferLimits, BYTES_PER_RECORD};
-use crate::dns::tsig::TsigKey;
 
 mod limits;
-pub use limits::Limits;
+pub use limits::{Limits, NotifyLimits};
 
 pub const DEFAULT_PATH: &str = "/etc/xfr53/xfr53.toml";
 
@@ -117,7 +116,7 @@ pub struct Listen {
 }
 
 /// How Route 53 is reached.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Route53Settings {
     pub region: Option<String>,
     pub endpoint: Option<String>,
@@ -139,15 +138,38 @@ impl Default for Route53Settings {
     }
 }
 
+/// A `[tsig.<label>]` key as configured: where its secret is, not the
+/// secret (read when the configuration is made ready to run, `loaded.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TsigConfig {
+    /// The key's name on the wire: `name`, else the section's label.
+    pub name: String,
+    pub algorithm: Option<String>,
+    pub secret: SecretSource,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
 /// One zone xfr53 keeps in sync.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneConfig {
     pub rules: ZoneRules,
     /// SOA queries and transfers go here, in order, and nowhere else.
-    pub primaries: Vec<Primary>,
+    pub primaries: Vec<SocketAddr>,
     pub notify_from: Vec<IpNet>,
-    pub key: Option<TsigKey>,
-    pub notify_tsig: NotifyTsig,
+    /// The label of the `[tsig.<label>]` key for SOA queries, transfers
+    /// and NOTIFY.
+    pub tsig: Option<String>,
+    /// An unsigned NOTIFY is refused.
+    pub notify_tsig_required: bool,
+    /// Limit for connecting to a primary, and for each wait for its data.
+    pub timeout: Duration,
+    /// What one transfer may take.
+    pub transfer: TransferLimits,
     pub hosted_zone_id: Option<String>,
     pub clamps: Clamps,
     /// A sync still running after this is abandoned and counted failed.
@@ -159,7 +181,7 @@ pub struct ZoneConfig {
 pub const DEFAULT_SYNC_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Where alerts go: an SNS topic.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertSettings {
     pub sns_topic_arn: String,
     /// How long a zone fails before the alert is sent.
@@ -172,6 +194,8 @@ pub struct AlertSettings {
 pub struct Config {
     pub listen: Listen,
     pub route53: Route53Settings,
+    /// The `[tsig.<label>]` keys by label.
+    pub tsig: BTreeMap<String, TsigConfig>,
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
     pub alerts: Option<AlertSettings>,
@@ -255,7 +279,7 @@ impl Config {
         let mut warnings = Vec::new();
         let mut keys = BTreeMap::new();
         for (label, tsig) in &raw.tsig {
-            keys.insert(label.clone(), tsig_key(label, tsig, &mut warnings)?);
+            keys.insert(label.clone(), tsig_config(label, tsig)?);
         }
         if raw
             .state_dir
@@ -264,7 +288,7 @@ impl Config {
         {
             bail!(
                 "state_dir = \"\": give a directory, or leave state_dir out for the default {}",
-                crate::state::DEFAULT_DIR
+                crate::engine::state::DEFAULT_DIR
             );
         }
         let listen = Listen {
@@ -366,6 +390,7 @@ impl Config {
         Ok(Config {
             listen,
             route53,
+            tsig: keys,
             state_dir: raw.state_dir,
             zones,
             alerts,
@@ -382,16 +407,6 @@ impl Config {
         Ok(())
     }
 
-    /// Who may NOTIFY which zone.
-    pub fn notify_policy(&self) -> NotifyPolicy {
-        NotifyPolicy::new(self.zones.iter().map(|z| NotifyZone {
-            zone: z.rules.zone.clone(),
-            notify_from: z.notify_from.clone(),
-            key: z.key.clone(),
-            tsig: z.notify_tsig,
-        }))
-    }
-
     /// The configured zone `name`.
     pub fn zone(&self, name: &Name) -> Result<&ZoneConfig> {
         self.zones.iter().find(|z| z.rules.zone == *name).with_context(|| {
@@ -400,42 +415,27 @@ impl Config {
     }
 }
 
-fn tsig_key(label: &str, raw: &RawTsig, warnings: &mut Vec<String>) -> Result<TsigKey> {
-    let name = raw.name.as_deref().unwrap_or(label);
-    let algorithm = raw.algorithm.as_deref();
-    match (&raw.secret_file, &raw.secret_env) {
-        (Some(file), None) => {
-            if world_readable(file) {
-                warnings.push(format!(
-                    "tsig.{label}: secret file {} is readable by every user on this host: chmod o-r it (and give it to xfr53's group), or keep the secret in /etc/xfr53/environment (mode 0600) and use secret_env",
-                    file.display()
-                ));
-            }
-            TsigKey::from_file(file, name, algorithm)
-        }
-        (None, Some(var)) => TsigKey::from_env(var, name, algorithm),
+fn tsig_config(label: &str, raw: &RawTsig) -> Result<TsigConfig> {
+    let secret = match (&raw.secret_file, &raw.secret_env) {
+        (Some(file), None) => SecretSource::File(file.clone()),
+        (None, Some(var)) => SecretSource::Env(var.clone()),
         _ => bail!("tsig.{label}: set exactly one of secret_file and secret_env"),
-    }
-    .with_context(|| format!("tsig.{label}"))
-}
-
-/// Whether any user may read `path` (so may sign as the key).
-fn world_readable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
-}
-
-fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneConfig> {
-    let zone = Name::parse_route53(&raw.name).context("name: not a valid domain name")?;
-    let key = match &raw.tsig {
-        Some(label) => Some(keys.get(label).cloned().with_context(|| {
-            format!("tsig = {label:?} names no [tsig.{label}] section: add one, or remove tsig")
-        })?),
-        None => None,
     };
-    let notify_tsig = match (raw.notify_tsig.as_deref(), &key) {
-        (None | Some("optional"), _) => NotifyTsig::Optional,
-        (Some("required"), Some(_)) => NotifyTsig::Required,
+    Ok(TsigConfig {
+        name: raw.name.clone().unwrap_or_else(|| label.to_string()),
+        algorithm: raw.algorithm.clone(),
+        secret,
+    })
+}
+
+fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigConfig>) -> Result<ZoneConfig> {
+    let zone = Name::parse_route53(&raw.name).context("name: not a valid domain name")?;
+    if let Some(label) = raw.tsig.as_ref().filter(|label| !keys.contains_key(*label)) {
+        bail!("tsig = {label:?} names no [tsig.{label}] section: add one, or remove tsig");
+    }
+    let notify_tsig_required = match (raw.notify_tsig.as_deref(), &raw.tsig) {
+        (None | Some("optional"), _) => false,
+        (Some("required"), Some(_)) => true,
         (Some("required"), None) => {
             bail!("notify_tsig = \"required\" needs a key: set tsig = \"<label>\" too")
         }
@@ -467,7 +467,7 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         clamped(defaults.max_records, ranges::MAX_TRANSFER_RECORDS),
         ranges::MAX_TRANSFER_RECORDS,
     )?;
-    let limits = TransferLimits {
+    let transfer = TransferLimits {
         max_records,
         max_bytes: ranged_or(
             "max_transfer_bytes",
@@ -485,16 +485,8 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
             ranges::TRANSFER_TIMEOUT_SECONDS,
         )?),
     };
-    let primaries: Vec<Primary> = raw
-        .primaries
-        .iter()
-        .map(|p| {
-            primary_addr(p).map(|addr| Primary {
-                timeout,
-                limits,
-                ..Primary::new(addr, key.clone())
-            })
-        })
+    let primaries: Vec<SocketAddr> = (raw.primaries.iter())
+        .map(|p| primary_addr(p))
         .collect::<Result<_>>()?;
     let notify_from: Vec<IpNet> = match &raw.notify_from {
         Some(prefixes) => prefixes
@@ -505,9 +497,9 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
                 })
             })
             .collect::<Result<_>>()?,
-        None => primaries.iter().map(|p| IpNet::from(p.addr.ip())).collect(),
+        None => primaries.iter().map(|p| IpNet::from(p.ip())).collect(),
     };
-    if notify_tsig != NotifyTsig::Required {
+    if !notify_tsig_required {
         if let Some(wide) = notify_from.iter().find(|p| is_wide(p)) {
             bail!("notify_from: {wide} lets a large part of the internet make xfr53 query the primary: list the primary's NOTIFY source addresses, or set notify_tsig = \"required\"");
         }
@@ -555,8 +547,10 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
         rules,
         primaries,
         notify_from,
-        key,
-        notify_tsig,
+        tsig: raw.tsig.clone(),
+        notify_tsig_required,
+        timeout,
+        transfer,
         hosted_zone_id: raw.hosted_zone_id.clone(),
         clamps,
         sync_timeout: Duration::from_secs(ranged_or(
@@ -573,7 +567,7 @@ fn zone_config(raw: &RawZone, keys: &BTreeMap<String, TsigKey>) -> Result<ZoneCo
 /// the INSYNC wait. Only a warning: those deadlines are ceilings against a
 /// hostile or stuck primary, and most syncs end far below them.
 fn sync_deadline_warning(zone: &ZoneConfig, route53: &Route53Settings) -> Option<String> {
-    let transfer = zone.primaries.first()?.limits.deadline;
+    let transfer = zone.transfer.deadline;
     let needed = 2 * transfer + route53.insync_timeout;
     (zone.sync_timeout < needed).then(|| {
         format!(
@@ -729,7 +723,7 @@ mod tests {
         let zone = &config.zones[0];
         assert_eq!(zone.rules.zone.as_str(), "example.com.");
         assert_eq!(zone.rules.serial_name.as_str(), "_serial._dyn.example.com.");
-        assert_eq!(zone.primaries[0].addr, "192.0.2.1:53".parse().unwrap());
+        assert_eq!(zone.primaries[0], "192.0.2.1:53".parse().unwrap());
         assert_eq!(
             zone.notify_from.len(),
             2,
@@ -737,43 +731,11 @@ mod tests {
         );
         assert_eq!(config.route53.requests_per_second, 4.0);
         assert_eq!(zone.rules.record_set_quota, 10_000);
-        assert_eq!(
-            zone.notify_tsig,
-            NotifyTsig::Optional,
+        assert!(
+            !zone.notify_tsig_required,
             "unsigned NOTIFY is accepted unless asked otherwise"
         );
         assert_eq!(zone.rules.record_set_quota, 10_000);
-    }
-
-    #[test]
-    fn notify_tsig_required_reaches_the_notify_policy() {
-        let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("k.key");
-        std::fs::write(&secret, "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=\n").unwrap();
-        let text = format!(
-            "[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = {:?}\n\n[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.1\"]\ntsig = \"k\"\nnotify_tsig = \"required\"\n",
-            secret.display().to_string()
-        );
-        let config = Config::parse(&text).unwrap();
-        assert_eq!(config.zones[0].notify_tsig, NotifyTsig::Required);
-        // an unsigned NOTIFY from the primary is refused by the policy built
-        let mut notify = hickory_proto::op::Message::new();
-        notify
-            .set_op_code(hickory_proto::op::OpCode::Notify)
-            .add_query(hickory_proto::op::Query::query(
-                "a.test.".parse().unwrap(),
-                hickory_proto::rr::RecordType::SOA,
-            ));
-        let handled = crate::dns::notify::handle(
-            &config.notify_policy(),
-            &notify.to_vec().unwrap(),
-            "192.0.2.1:5300".parse().unwrap(),
-            0,
-        );
-        assert_eq!(
-            handled.verdict,
-            crate::dns::notify::Verdict::UnsignedRefused
-        );
     }
 
     #[test]
@@ -855,7 +817,7 @@ mod tests {
     #[test]
     fn transfer_limits_follow_the_quota_unless_set() {
         let config = Config::parse(&zone_with("record_set_quota = 25000")).unwrap();
-        let limits = config.zones[0].primaries[0].limits;
+        let limits = config.zones[0].transfer;
         assert_eq!(limits.max_records, 250_000);
         assert_eq!(limits.max_bytes, 250_000 * 1024);
         assert_eq!(limits.deadline, Duration::from_secs(300));
@@ -864,7 +826,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            config.zones[0].primaries[0].limits,
+            config.zones[0].transfer,
             TransferLimits {
                 max_records: 500,
                 max_bytes: 70_000,
@@ -875,8 +837,7 @@ mod tests {
 
     #[test]
     fn the_byte_cap_follows_the_record_cap_and_stays_in_range() {
-        let limits =
-            |settings| Config::parse(&zone_with(settings)).unwrap().zones[0].primaries[0].limits;
+        let limits = |settings| Config::parse(&zone_with(settings)).unwrap().zones[0].transfer;
         let set = limits("max_transfer_records = 500000");
         assert_eq!((set.max_records, set.max_bytes), (500_000, 500_000 * 1024));
         // 10M sets: 100M records, whose 1 KiB each is above the byte range
@@ -911,30 +872,6 @@ mod tests {
             zone_with("notify_from = [\"0.0.0.0/0\", \"::/0\"]")
         );
         assert_eq!(Config::parse(&text).unwrap().zones[0].notify_from.len(), 2);
-    }
-
-    #[test]
-    fn a_world_readable_key_file_is_warned_about() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let secret = dir.path().join("k.key");
-        std::fs::write(&secret, "qm9KDXOG6h5hQx6Bp2pM2D0fZnT2I9EmcXMY2hr5fNw=\n").unwrap();
-        let text = format!(
-            "[tsig.k]\nalgorithm = \"hmac-sha256\"\nsecret_file = {:?}\n",
-            secret.display().to_string()
-        );
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let warnings = Config::parse(&text).unwrap().warnings;
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(
-            warnings[0].starts_with(&format!(
-                "tsig.k: secret file {} is readable by every user on this host: chmod o-r it",
-                secret.display()
-            )),
-            "{warnings:?}"
-        );
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o640)).unwrap();
-        assert!(Config::parse(&text).unwrap().warnings.is_empty());
     }
 
     #[test]

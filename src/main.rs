@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use xfr53::cli::{Cli, Command, ConfigCommand, LogFormat};
-use xfr53::commands::{self, Outcome};
+use xfr53::commands::{self, Exit};
 
 fn main() -> ExitCode {
     xfr53::heap::one_arena();
@@ -29,9 +29,7 @@ fn main() -> ExitCode {
     let common = &cli.common;
     let result = runtime.block_on(async {
         match &cli.command {
-            Command::Daemon => xfr53::daemon::run(&common.config, common.state_dir.clone())
-                .await
-                .map(|()| Outcome::Ok),
+            Command::Daemon => commands::daemon::run(common).await,
             Command::Sync(args) => commands::sync::run(args, common).await,
             Command::Plan(args) => commands::plan::run(args, common).await,
             Command::Check(args) => commands::check::run(args, common).await,
@@ -40,8 +38,8 @@ fn main() -> ExitCode {
         }
     });
     match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::Refused) => ExitCode::from(1),
+        Ok(Exit::Ok) => ExitCode::SUCCESS,
+        Ok(Exit::Refused) => ExitCode::from(1),
         // the reader has all it wanted (`xfr53 plan ... | head -1`)
         Err(error)
             if error

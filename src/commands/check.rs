@@ -5,13 +5,15 @@
 use anyhow::{bail, Result};
 use serde::Serialize;
 
-use super::{hosted_zone, state_dir, zone_name, Outcome};
+use super::{hosted_zone, state_dir, zone_name, Exit};
 use crate::cli::{CheckArgs, Common, Format};
-use crate::config::{Config, ZoneConfig};
+use crate::config::ZoneConfig;
 use crate::core::diff::Change;
 use crate::core::plan::SerialMark;
-use crate::state::StateDir;
-use crate::sync::{Source, ZoneSync};
+use crate::engine::source::Source;
+use crate::engine::state::StateDir;
+use crate::engine::sync::ZoneSync;
+use crate::loaded::Loaded;
 
 /// Where a zone stands; `--format json` shows it in snake case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,8 +46,9 @@ struct Report {
     error: Option<String>,
 }
 
-pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
-    let config = Config::load(&common.config)?;
+pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
+    let loaded = Loaded::read(&common.config)?;
+    let config = &loaded.config;
     let zones: Vec<&ZoneConfig> = match args.zones.is_empty() {
         true => config.zones.iter().collect(),
         false => args
@@ -54,10 +57,10 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
             .map(|z| config.zone(&zone_name(z)?))
             .collect::<Result<_>>()?,
     };
-    let states = state_dir(common, &config);
+    let states = state_dir(common, config);
     let mut reports = Vec::new();
     for zone in zones {
-        let report = match check(&config, zone, &states, args.deep).await {
+        let report = match check(&loaded, zone, &states, args.deep).await {
             Ok(report) => report,
             Err(e) => Report {
                 zone: zone.rules.zone.to_string(),
@@ -84,22 +87,23 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Outcome> {
         bail!("{errors} zone(s) could not be checked");
     }
     Ok(match reports.iter().any(|r| r.status.is_out_of_sync()) {
-        true => Outcome::Refused,
-        false => Outcome::Ok,
+        true => Exit::Refused,
+        false => Exit::Ok,
     })
 }
 
 async fn check(
-    config: &Config,
+    loaded: &Loaded,
     zone: &ZoneConfig,
     states: &StateDir,
     deep: bool,
 ) -> Result<Report> {
     let mut state = states.load(&zone.rules.zone);
+    let config = &loaded.config;
     let hosted = hosted_zone(config, zone).await?;
     let mut sync = ZoneSync::new(
         zone,
-        Source::Primaries(zone.primaries.clone()),
+        Source::Primaries(loaded.primaries(zone)),
         &hosted,
         &mut state,
         config.route53.insync_timeout,

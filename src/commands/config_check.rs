@@ -2,12 +2,12 @@
 
 use anyhow::Result;
 
-use super::Outcome;
+use super::Exit;
 use crate::cli::Common;
-use crate::config::Config;
+use crate::loaded::Loaded;
 
-pub fn run(common: &Common) -> Result<Outcome> {
-    let config = Config::load(&common.config)?;
+pub fn run(common: &Common) -> Result<Exit> {
+    let config = Loaded::read(&common.config)?.config;
     config.require_zones()?;
     outln!(
         "{}: OK, {} zone(s): {}",
@@ -20,5 +20,5 @@ pub fn run(common: &Common) -> Result<Outcome> {
             .collect::<Vec<_>>()
             .join(" ")
     )?;
-    Ok(Outcome::Ok)
+    Ok(Exit::Ok)
 }

@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use super::Outcome;
+use super::Exit;
 use crate::cli::Cli;
 
-pub fn run(out_dir: &Path) -> Result<Outcome> {
+pub fn run(out_dir: &Path) -> Result<Exit> {
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create {}", out_dir.display()))?;
     let command = Cli::command();
@@ -21,5 +21,5 @@ pub fn run(out_dir: &Path) -> Result<Outcome> {
         clap_complete::generate_to(shell, &mut command.clone(), "xfr53", out_dir)
             .with_context(|| format!("writing {shell} completions"))?;
     }
-    Ok(Outcome::Ok)
+    Ok(Exit::Ok)
 }

@@ -17,24 +17,26 @@ macro_rules! outln {
 
 pub mod check;
 pub mod config_check;
+pub mod daemon;
 pub mod generate;
 pub mod plan;
 pub mod sync;
 
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
 use crate::cli::Common;
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
-use crate::route53::aws::{client, AwsHostedZone};
-use crate::route53::throttle::Throttle;
-use crate::state::{StateDir, DEFAULT_DIR};
+use crate::engine::state::{StateDir, DEFAULT_DIR};
+use crate::loaded::Loaded;
+use crate::route53::aws::{AwsHostedZone, AwsZones};
+use crate::route53::HostedZones;
 
 /// How a command ended, as the exit code tells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Exit {
     /// Done / in sync: exit 0.
     Ok,
     /// Drift found, or a safety rule refused the plan: exit 1.
@@ -67,21 +69,30 @@ pub fn zone_name(text: &str) -> Result<Name> {
     Name::parse_route53(text).with_context(|| format!("{text:?} is not a valid zone name"))
 }
 
+/// The state directory: `--state-dir`, else the configuration's, else the
+/// default.
 pub fn state_dir(common: &Common, config: &Config) -> StateDir {
-    StateDir::new(
-        common
-            .state_dir
-            .clone()
-            .or_else(|| config.state_dir.clone())
-            .unwrap_or_else(|| DEFAULT_DIR.into()),
-    )
+    StateDir::new(state_path(common, config))
+}
+
+fn state_path(common: &Common, config: &Config) -> PathBuf {
+    (common.state_dir.clone())
+        .or_else(|| config.state_dir.clone())
+        .unwrap_or_else(|| DEFAULT_DIR.into())
+}
+
+/// The configuration at `--config` made ready to run, its state
+/// directory resolved.
+pub fn load_config(common: &Common) -> Result<Loaded> {
+    let mut loaded = Loaded::read(&common.config)?;
+    loaded.config.state_dir = Some(state_path(common, &loaded.config));
+    Ok(loaded)
 }
 
 /// The hosted zone of `zone`, with a client of this command's own.
 pub async fn hosted_zone(config: &Config, zone: &ZoneConfig) -> Result<AwsHostedZone> {
-    let throttle = Arc::new(Throttle::new(
-        config.route53.requests_per_second,
-        config.route53.max_attempts,
-    ));
-    AwsHostedZone::for_zone(client(&config.route53).await, throttle, zone).await
+    AwsZones::connect(&config.route53)
+        .await
+        .open(&zone.rules.zone, zone.hosted_zone_id.as_deref())
+        .await
 }

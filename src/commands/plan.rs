@@ -2,27 +2,30 @@
 
 use anyhow::Result;
 
-use super::{hosted_zone, state_dir, zone_name, Outcome};
+use super::{hosted_zone, state_dir, zone_name, Exit};
 use crate::cli::{Common, Format, PlanArgs};
 use crate::config::Config;
 use crate::core::hosted::HostedSets;
 use crate::core::pipeline::plan_zone;
 use crate::core::plan::Plan;
 use crate::core::rules::ZoneRules;
-use crate::sync::{read_zone_file, Source, ZoneSync};
+use crate::engine::source::{read_zone_file, Source};
+use crate::engine::sync::ZoneSync;
+use crate::loaded::Loaded;
 
-pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
+pub async fn run(args: &PlanArgs, common: &Common) -> Result<Exit> {
     let zone = zone_name(&args.zone)?;
     let plan = if args.assume_empty {
         plan_from_empty(args, common, &zone)?
     } else {
-        let config = Config::load(&common.config)?;
+        let loaded = Loaded::read(&common.config)?;
+        let config = &loaded.config;
         let zone_config = config.zone(&zone)?;
-        let mut state = state_dir(common, &config).load(&zone);
-        let hosted = hosted_zone(&config, zone_config).await?;
+        let mut state = state_dir(common, config).load(&zone);
+        let hosted = hosted_zone(config, zone_config).await?;
         let source = match &args.zone_file {
             Some(file) => Source::ZoneFile(file.clone()),
-            None => Source::Primaries(zone_config.primaries.clone()),
+            None => Source::Primaries(loaded.primaries(zone_config)),
         };
         ZoneSync::new(
             zone_config,
@@ -39,8 +42,8 @@ pub async fn run(args: &PlanArgs, common: &Common) -> Result<Outcome> {
         Format::Json => outln!("{}", serde_json::to_string_pretty(&plan)?)?,
     }
     Ok(match plan.is_refused() {
-        true => Outcome::Refused,
-        false => Outcome::Ok,
+        true => Exit::Refused,
+        false => Exit::Ok,
     })
 }
 

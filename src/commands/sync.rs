@@ -2,47 +2,39 @@
 
 use anyhow::Result;
 
-use super::{hosted_zone, state_dir, zone_name, Outcome};
+use super::{state_dir, zone_name, Exit};
 use crate::cli::{Common, SyncArgs};
-use crate::config::Config;
 use crate::core::serial::Serial;
-use crate::sync::{self, Source, ZoneSync};
+use crate::engine::source::Source;
+use crate::engine::sync::SyncOutcome;
+use crate::engine::{SyncOptions, ZoneEngine};
+use crate::loaded::Loaded;
+use crate::route53::aws::AwsZones;
 
-pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
-    let config = Config::load(&common.config)?;
+pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
+    let loaded = Loaded::read(&common.config)?;
+    let config = &loaded.config;
     let zone = zone_name(&args.zone)?;
     let zone_config = config.zone(&zone)?;
     tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
-    let states = state_dir(common, &config);
-    // One process at a time writes a zone's state; held to the end of run.
-    let _lock = states.lock(&zone).await?;
-    let mut state = states.load(&zone);
-    let hosted = hosted_zone(&config, zone_config).await?;
+    let zones = AwsZones::connect(&config.route53).await;
+    let mut engine = ZoneEngine::new(state_dir(common, config), zone.clone());
     let source = match &args.zone_file {
         Some(file) => Source::ZoneFile(file.clone()),
-        None => Source::Primaries(zone_config.primaries.clone()),
+        None => Source::Primaries(loaded.primaries(zone_config)),
     };
-    let result = ZoneSync::new(
-        zone_config,
-        source,
-        &hosted,
-        &mut state,
-        config.route53.insync_timeout,
-    )
-    .sync(args.force)
-    .await;
-    match &result {
-        // nothing was read or changed: the state on disk is still right
-        Ok(sync::Outcome::UpToDate(_)) if !state.relisted => {}
-        // the sync kept only the view it can still trust
-        _ => states.save(&zone, &mut state),
-    }
-    let reached = match result? {
-        sync::Outcome::UpToDate(serial) => {
+    let options = SyncOptions {
+        insync_timeout: config.route53.insync_timeout,
+        force: args.force,
+        stop: None,
+    };
+    let report = engine.sync(zone_config, source, &zones, options).await;
+    let reached = match report.outcome? {
+        SyncOutcome::UpToDate(serial) => {
             outln!("{zone}: up to date at serial {serial}")?;
             serial
         }
-        sync::Outcome::Applied(plan) => {
+        SyncOutcome::Applied(plan) => {
             let s = &plan.summary;
             outln!(
                 "{zone}: serial {} -> {}: {} created, {} deleted, {} modified in {} batch(es); INSYNC",
@@ -55,9 +47,9 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
             )?;
             plan.serial
         }
-        sync::Outcome::Refused(plan) => {
+        SyncOutcome::Refused(plan) => {
             out!("{plan}")?;
-            return Ok(Outcome::Refused);
+            return Ok(Exit::Refused);
         }
     };
     Ok(match args.serial.map(Serial) {
@@ -73,15 +65,15 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Outcome> {
             let source = match &args.zone_file {
                 Some(file) => file.display().to_string(),
                 None => (zone_config.primaries.iter())
-                    .map(|p| p.addr.to_string())
+                    .map(|addr| addr.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
             };
             outln!(
                 "{zone}: the primary has not caught up to serial {announced} yet ({source} serves {reached}); exit 1 so the sync is retried"
             )?;
-            Outcome::Refused
+            Exit::Refused
         }
-        _ => Outcome::Ok,
+        _ => Exit::Ok,
     })
 }

@@ -7,8 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::dns::listener::Limits as ListenerLimits;
-use crate::http::Limits as HttpLimits;
+use crate::observe::http::Limits as HttpLimits;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +32,7 @@ pub(super) struct RawLimits {
 /// The checked `[limits]`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
-    pub notify: ListenerLimits,
+    pub notify: NotifyLimits,
     pub http: HttpLimits,
     /// Least time between two syncs a zone's NOTIFYs start.
     pub notify_sync_interval: Duration,
@@ -42,7 +41,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            notify: ListenerLimits::default(),
+            notify: NotifyLimits::default(),
             http: HttpLimits::default(),
             notify_sync_interval: Duration::from_secs(1),
         }
@@ -75,7 +74,7 @@ impl RawLimits {
         )?;
         let seconds = |d: Duration| d.as_secs();
         Ok(Limits {
-            notify: ListenerLimits {
+            notify: NotifyLimits {
                 per_second: ranged(
                     "notify_replies_per_second",
                     self.notify_replies_per_second,
@@ -179,6 +178,53 @@ impl RawLimits {
                 60,
             )?),
         })
+    }
+}
+
+/// Limits of the NOTIFY listener.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NotifyLimits {
+    /// UDP replies per second per source (IPv6: per /64), and the burst;
+    /// accepted NOTIFYs and refusals each have a budget of this size.
+    pub per_second: f64,
+    pub burst: f64,
+    /// Sources remembered at once by each reply budget.
+    pub max_sources: usize,
+    /// TCP connections open at once, of which `tcp_reserved` only for
+    /// `notify_from` sources; at most `tcp_per_source` for any other.
+    pub tcp_connections: usize,
+    pub tcp_reserved: usize,
+    pub tcp_per_source: usize,
+    /// How long one TCP connection may stay open in all (slowloris).
+    pub tcp_deadline: Duration,
+    /// Messages one TCP connection may carry, and how long it may wait for
+    /// each (or for its reply to be read).
+    pub tcp_messages: usize,
+    pub tcp_idle: Duration,
+    /// Signatures of accepted NOTIFYs remembered for the replay check.
+    pub replay_cache: usize,
+    /// Accepted NOTIFYs waiting for the zones; more are dropped.
+    pub queue: usize,
+    /// The largest message read, in bytes: a NOTIFY is small.
+    pub max_message: usize,
+}
+
+impl Default for NotifyLimits {
+    fn default() -> NotifyLimits {
+        NotifyLimits {
+            per_second: 20.0,
+            burst: 40.0,
+            max_sources: 10_000,
+            tcp_connections: 64,
+            tcp_reserved: 16,
+            tcp_per_source: 4,
+            tcp_deadline: Duration::from_secs(20),
+            tcp_messages: 16,
+            tcp_idle: Duration::from_secs(10),
+            replay_cache: 10_000,
+            queue: 1024,
+            max_message: 4096,
+        }
     }
 }
 

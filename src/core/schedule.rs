@@ -8,11 +8,15 @@
 //! refresh (clamped), so a lost NOTIFY only delays a sync; after a failure
 //! it is retried with exponential backoff (jittered, capped by the SOA's
 //! retry). The zone is ready while its last success is within the SOA's
-//! expire.
+//! expire, no sync has run past its deadline and its task has not died
+//! since ([`SyncRecord::readiness`]).
 
+use std::fmt;
 use std::time::Duration;
 
-/// Time since the daemon started: the machine's only notion of time.
+/// A point in time, passed in by the caller: the machine reads no clock.
+/// The scheduler's driver counts from the daemon's start; readiness is
+/// judged on whatever one clock its caller records with.
 pub type Now = Duration;
 
 /// The SOA timers, clamped to the configured bounds.
@@ -93,7 +97,6 @@ pub struct Schedule {
     queued: bool,
     failures: u32,
     timers: Timers,
-    last_success: Option<Now>,
 }
 
 impl Schedule {
@@ -104,7 +107,6 @@ impl Schedule {
             queued: false,
             failures: 0,
             timers,
-            last_success: None,
         }
     }
 
@@ -123,7 +125,6 @@ impl Schedule {
                 self.running = false;
                 self.failures = 0;
                 self.timers = timers;
-                self.last_success = Some(now);
                 // any configured bound, however large, is a time that never comes
                 self.after_sync(now.saturating_add(timers.refresh))
             }
@@ -152,14 +153,84 @@ impl Schedule {
         }
     }
 
-    /// Synced within the SOA's expire.
-    pub fn is_ready(&self, now: Now) -> bool {
-        self.last_success
-            .is_some_and(|t| now.saturating_sub(t) <= self.timers.expire)
-    }
-
     pub fn failures(&self) -> u32 {
         self.failures
+    }
+}
+
+/// One zone's sync history as far as readiness goes; every time on the
+/// caller's one clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncRecord {
+    /// When the last successful sync ended.
+    pub last_success: Option<Now>,
+    /// The SOA's expire, as last seen.
+    pub expire: Duration,
+    /// The running sync's start and deadline.
+    pub running: Option<(Now, Duration)>,
+    /// A sync ran out of time or the zone's task died since the last
+    /// success.
+    pub stalled: bool,
+}
+
+/// Why a zone is not ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unready {
+    /// The running sync is past its deadline.
+    Overrunning,
+    /// A sync timed out or the zone's task died, and none succeeded since.
+    Stalled,
+    NeverSynced,
+    /// The last success is older than the SOA's expire.
+    Expired,
+}
+
+impl fmt::Display for Unready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unready::Overrunning => "a sync has run past sync_timeout_seconds",
+            Unready::Stalled => {
+                "a sync timed out or the zone task died; ready after the next successful sync"
+            }
+            Unready::NeverSynced => "not synced yet",
+            Unready::Expired => "not synced within its SOA expire",
+        })
+    }
+}
+
+impl SyncRecord {
+    pub fn started(&mut self, now: Now, deadline: Duration) {
+        self.running = Some((now, deadline));
+    }
+
+    /// The running sync ended, however it ended.
+    pub fn ended(&mut self) {
+        self.running = None;
+    }
+
+    pub fn succeeded(&mut self, now: Now) {
+        self.last_success = Some(now);
+        self.stalled = false;
+    }
+
+    /// A sync timed out or the zone's task died: not ready until a success.
+    pub fn stall(&mut self) {
+        self.stalled = true;
+    }
+
+    /// Whether the zone is ready at `now`, and if not, why: the one
+    /// judgement behind `/readyz` and the `ready` metric.
+    pub fn readiness(&self, now: Now) -> Result<(), Unready> {
+        let overrunning = self
+            .running
+            .is_some_and(|(start, deadline)| now.saturating_sub(start) > deadline);
+        match self.last_success {
+            _ if overrunning => Err(Unready::Overrunning),
+            _ if self.stalled => Err(Unready::Stalled),
+            None => Err(Unready::NeverSynced),
+            Some(last) if now.saturating_sub(last) > self.expire => Err(Unready::Expired),
+            Some(_) => Ok(()),
+        }
     }
 }
 
@@ -224,12 +295,49 @@ mod tests {
 
     #[test]
     fn ready_until_expire_after_the_last_success() {
-        let mut s = Schedule::new(timers());
-        assert!(!s.is_ready(S(0)));
-        s.handle(Event::Start, S(0));
-        s.handle(Event::Succeeded { timers: timers() }, S(10));
-        assert!(s.is_ready(S(10 + 86_400)));
-        assert!(!s.is_ready(S(11 + 86_400)));
+        let mut r = SyncRecord {
+            expire: timers().expire,
+            ..SyncRecord::default()
+        };
+        assert_eq!(r.readiness(S(0)), Err(Unready::NeverSynced));
+        r.started(S(0), S(30));
+        r.succeeded(S(10));
+        r.ended();
+        assert_eq!(r.readiness(S(10 + 86_400)), Ok(()));
+        assert_eq!(r.readiness(S(11 + 86_400)), Err(Unready::Expired));
+        // a clock that went back is no reason to be unready
+        assert_eq!(r.readiness(S(0)), Ok(()));
+    }
+
+    #[test]
+    fn a_sync_running_past_its_deadline_is_not_ready() {
+        let mut r = SyncRecord {
+            expire: S(3600),
+            ..SyncRecord::default()
+        };
+        r.succeeded(S(1000));
+        r.started(S(1100), S(10));
+        assert_eq!(r.readiness(S(1110)), Ok(()), "within its deadline");
+        assert_eq!(r.readiness(S(1111)), Err(Unready::Overrunning));
+        r.ended();
+        assert_eq!(r.readiness(S(1111)), Ok(()));
+    }
+
+    #[test]
+    fn a_stall_is_not_ready_until_a_success() {
+        let mut r = SyncRecord {
+            expire: S(3600),
+            ..SyncRecord::default()
+        };
+        r.succeeded(S(1000));
+        r.stall();
+        assert_eq!(r.readiness(S(1001)), Err(Unready::Stalled));
+        r.succeeded(S(1002));
+        assert_eq!(r.readiness(S(1003)), Ok(()));
+        assert_eq!(
+            Unready::Stalled.to_string(),
+            "a sync timed out or the zone task died; ready after the next successful sync"
+        );
     }
 
     #[test]
@@ -255,7 +363,13 @@ mod tests {
                 panic!("a failure sets a timer");
             };
         }
-        assert!(s.is_ready(Duration::MAX));
+        let mut r = SyncRecord {
+            expire: t.expire,
+            ..SyncRecord::default()
+        };
+        r.started(S(0), Duration::MAX);
+        r.succeeded(S(5));
+        assert_eq!(r.readiness(Duration::MAX), Ok(()));
         let upside_down = Clamps {
             min: S(100),
             max: S(10),

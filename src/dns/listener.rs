@@ -26,6 +26,7 @@ use super::notify::{handle, NotifyEvent, NotifyPolicy, TsigCase, Verdict};
 use super::rate_limit::{ConnectionSlots, NoSlot, RateLimiter};
 use super::tsig::ReplayCache;
 use super::wire::{read_frame, unix_now, write_frame};
+use crate::config::NotifyLimits;
 use crate::refusals::Refusals;
 
 /// A bound of the listener's memory or time that was reached.
@@ -127,7 +128,7 @@ struct Shared {
     refusals: Mutex<RateLimiter>,
     replays: Mutex<ReplayCache>,
     slots: Arc<ConnectionSlots>,
-    limits: Limits,
+    limits: NotifyLimits,
     counters: Arc<Counters>,
     events: mpsc::Sender<NotifyEvent>,
     /// For the operator's log: TCP connections refused, NOTIFYs dropped.
@@ -210,53 +211,6 @@ impl Shared {
     }
 }
 
-/// Limits of the listener.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Limits {
-    /// UDP replies per second per source (IPv6: per /64), and the burst;
-    /// accepted NOTIFYs and refusals each have a budget of this size.
-    pub per_second: f64,
-    pub burst: f64,
-    /// Sources remembered at once by each reply budget.
-    pub max_sources: usize,
-    /// TCP connections open at once, of which `tcp_reserved` only for
-    /// `notify_from` sources; at most `tcp_per_source` for any other.
-    pub tcp_connections: usize,
-    pub tcp_reserved: usize,
-    pub tcp_per_source: usize,
-    /// How long one TCP connection may stay open in all (slowloris).
-    pub tcp_deadline: Duration,
-    /// Messages one TCP connection may carry, and how long it may wait for
-    /// each (or for its reply to be read).
-    pub tcp_messages: usize,
-    pub tcp_idle: Duration,
-    /// Signatures of accepted NOTIFYs remembered for the replay check.
-    pub replay_cache: usize,
-    /// Accepted NOTIFYs waiting for the zones; more are dropped.
-    pub queue: usize,
-    /// The largest message read, in bytes: a NOTIFY is small.
-    pub max_message: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            per_second: 20.0,
-            burst: 40.0,
-            max_sources: 10_000,
-            tcp_connections: 64,
-            tcp_reserved: 16,
-            tcp_per_source: 4,
-            tcp_deadline: Duration::from_secs(20),
-            tcp_messages: 16,
-            tcp_idle: Duration::from_secs(10),
-            replay_cache: 10_000,
-            queue: 1024,
-            max_message: 4096,
-        }
-    }
-}
-
 /// The running listener; dropping it stops every socket task.
 pub struct Listener {
     tasks: JoinSet<()>,
@@ -270,7 +224,7 @@ impl Listener {
         udp: Vec<UdpSocket>,
         tcp: Vec<TcpListener>,
         policy: NotifyPolicy,
-        limits: Limits,
+        limits: NotifyLimits,
         events: mpsc::Sender<NotifyEvent>,
     ) -> Listener {
         let counters = Arc::new(Counters::default());

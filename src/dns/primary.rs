@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use super::transfer::LimitHits;
 use super::tsig::TsigKey;
-use crate::core::rules::DEFAULT_RECORD_SET_QUOTA;
+use crate::core::rules::TransferLimits;
 
 #[derive(Clone, Debug)]
 pub struct Primary {
@@ -25,41 +25,12 @@ pub struct Primary {
     pub limit_hits: Option<Arc<LimitHits>>,
 }
 
-/// Bounds on one transfer (one IXFR or AXFR exchange), so a primary that
-/// never sends its closing SOA, or trickles, ends with an error instead of
-/// holding memory or the zone forever.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TransferLimits {
-    /// Answer records read.
-    pub max_records: usize,
-    /// Message bytes read.
-    pub max_bytes: usize,
-    /// From the connection to the closing SOA.
-    pub deadline: Duration,
-}
-
-/// Records per transfer allowed per record set of the hosted zone's quota:
-/// well above what Route 53 can hold, far below what exhausts memory.
-pub const RECORDS_PER_QUOTA_SET: usize = 10;
-/// Wire bytes allowed per record of `max_records` on average.
-pub const BYTES_PER_RECORD: usize = 1024;
-pub const DEFAULT_TRANSFER_DEADLINE: Duration = Duration::from_secs(300);
-
-impl TransferLimits {
-    /// The defaults for a hosted zone allowed `quota` record sets.
-    pub fn for_quota(quota: usize) -> TransferLimits {
-        let max_records = quota.saturating_mul(RECORDS_PER_QUOTA_SET);
-        TransferLimits {
-            max_records,
-            max_bytes: max_records.saturating_mul(BYTES_PER_RECORD),
-            deadline: DEFAULT_TRANSFER_DEADLINE,
-        }
-    }
-}
-
-impl Default for TransferLimits {
-    fn default() -> TransferLimits {
-        TransferLimits::for_quota(DEFAULT_RECORD_SET_QUOTA)
+/// The same configured primary: the counter a caller hands in is not
+/// configuration.
+impl PartialEq for Primary {
+    fn eq(&self, other: &Primary) -> bool {
+        (self.addr, &self.key, self.timeout, self.limits)
+            == (other.addr, &other.key, other.timeout, other.limits)
     }
 }
 

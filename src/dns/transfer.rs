@@ -13,15 +13,16 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Record, RecordType};
 use tokio::net::TcpStream;
 
-use super::primary::{Primary, TransferLimits};
+use super::primary::Primary;
 use super::wire::{read_frame, write_frame, Outgoing, ResponseError};
 use crate::core::name::Name;
+use crate::core::rules::TransferLimits;
 use crate::core::serial::Serial;
 use crate::core::zone::{Delta, Zone};
 
 /// What a refresh did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Transferred {
     /// The primary has nothing newer than the serial held.
     UpToDate,
     /// These IXFR deltas were applied.
@@ -94,11 +95,11 @@ async fn bounded<T>(
 /// Brings `zone` up to the primary's serial: IXFR from the serial held,
 /// falling back to AXFR when the primary refuses IXFR, answers with the
 /// whole zone, or has no journal that fits; AXFR when nothing is held.
-pub async fn refresh(primary: &Primary, zone: &mut Zone) -> Result<(Outcome, Stats)> {
+pub async fn refresh(primary: &Primary, zone: &mut Zone) -> Result<(Transferred, Stats)> {
     let Some(held) = zone.soa().cloned() else {
         let (full, stats) = axfr(primary, zone.origin()).await?;
         *zone = full;
-        return Ok((Outcome::Full { reason: None }, stats));
+        return Ok((Transferred::Full { reason: None }, stats));
     };
     let origin = zone.origin().clone();
     let context = || {
@@ -115,18 +116,18 @@ pub async fn refresh(primary: &Primary, zone: &mut Zone) -> Result<(Outcome, Sta
         other => other.with_context(context)?,
     };
     let reason = match answer {
-        Ixfr::UpToDate => return Ok((Outcome::UpToDate, stats)),
+        Ixfr::UpToDate => return Ok((Transferred::UpToDate, stats)),
         Ixfr::Full(full) => {
             *zone = *full;
             return Ok((
-                Outcome::Full {
+                Transferred::Full {
                     reason: Some("the primary sent the whole zone".into()),
                 },
                 stats,
             ));
         }
         Ixfr::Deltas(deltas) => match zone.apply(&deltas) {
-            Ok(()) => return Ok((Outcome::Incremental(deltas), stats)),
+            Ok(()) => return Ok((Transferred::Incremental(deltas), stats)),
             Err(e) => e.to_string(),
         },
         Ixfr::Fallback(reason) => reason,
@@ -135,7 +136,7 @@ pub async fn refresh(primary: &Primary, zone: &mut Zone) -> Result<(Outcome, Sta
     let (full, stats) = axfr(primary, &origin).await?;
     *zone = full;
     Ok((
-        Outcome::Full {
+        Transferred::Full {
             reason: Some(reason),
         },
         stats,

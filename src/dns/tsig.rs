@@ -17,7 +17,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 pub const FUDGE_SECONDS: u16 = 300;
 
 /// A shared secret key. `Debug` shows its name and algorithm only.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct TsigKey {
     name: DnsName,
     algorithm: TsigAlgorithm,

@@ -22,8 +22,8 @@ use aws_sdk_route53::Client;
 use super::credentials::{credentials_error, describe, region_and_credentials};
 use super::landed::landed;
 use super::throttle::Throttle;
-use super::{HostedZone, Route53Error, Submitted};
-use crate::config::{Route53Settings, ZoneConfig};
+use super::{HostedZone, HostedZones, Route53Error, Submitted};
+use crate::config::Route53Settings;
 use crate::core::name::Name;
 use crate::core::plan::{Action, Batch};
 use crate::core::rrset::{CurrentSet, RecordSet, RrType};
@@ -149,30 +149,6 @@ impl AwsHostedZone {
         })
     }
 
-    /// The hosted zone of `zone`, found by its configured ID or by name.
-    /// Never the one a state directory remembers: that one may have been
-    /// deleted, or joined by another of the same name.
-    pub async fn for_zone(
-        client: Client,
-        throttle: Arc<Throttle>,
-        zone: &ZoneConfig,
-    ) -> anyhow::Result<AwsHostedZone> {
-        use anyhow::Context;
-        AwsHostedZone::find(
-            client,
-            throttle,
-            &zone.rules.zone,
-            zone.hosted_zone_id.as_deref(),
-        )
-        .await
-        .with_context(|| {
-            format!(
-                "zone {}: finding its hosted zone in Route 53",
-                zone.rules.zone
-            )
-        })
-    }
-
     /// The hosted zone `id`, known (from an earlier lookup) to be `zone`.
     pub fn known(client: Client, throttle: Arc<Throttle>, zone: &Name, id: &str) -> AwsHostedZone {
         AwsHostedZone {
@@ -210,6 +186,36 @@ impl AwsHostedZone {
                     .map_err(|e| classify("ListResourceRecordSets", e))
             })
             .await
+    }
+}
+
+/// Route 53 through one client and one rate limit, shared by every zone.
+#[derive(Clone)]
+pub struct AwsZones {
+    client: Client,
+    throttle: Arc<Throttle>,
+}
+
+impl AwsZones {
+    pub async fn connect(settings: &Route53Settings) -> AwsZones {
+        AwsZones {
+            client: client(settings).await,
+            throttle: Arc::new(Throttle::new(
+                settings.requests_per_second,
+                settings.max_attempts,
+            )),
+        }
+    }
+}
+
+impl HostedZones for AwsZones {
+    type Zone = AwsHostedZone;
+
+    async fn open(&self, zone: &Name, id: Option<&str>) -> anyhow::Result<AwsHostedZone> {
+        use anyhow::Context;
+        AwsHostedZone::find(self.client.clone(), self.throttle.clone(), zone, id)
+            .await
+            .with_context(|| format!("zone {zone}: finding its hosted zone in Route 53"))
     }
 }
 

@@ -58,3 +58,19 @@ pub trait HostedZone {
     /// Whether change `id` has reached every Route 53 name server.
     fn insync(&self, id: &str) -> impl Future<Output = Result<bool, Route53Error>> + Send;
 }
+
+/// Where hosted zones are found: Route 53 through the SDK, or an in-memory
+/// double in tests. One shared by all zones: Route 53's rate limit is per
+/// account.
+pub trait HostedZones: Send + Sync + 'static {
+    type Zone: HostedZone + Send + Sync + 'static;
+
+    /// The hosted zone of `zone`: `id` when configured, else found by name.
+    /// Never the one a state directory remembers: that one may have been
+    /// deleted, or joined by another of the same name.
+    fn open(
+        &self,
+        zone: &Name,
+        id: Option<&str>,
+    ) -> impl Future<Output = anyhow::Result<Self::Zone>> + Send;
+}

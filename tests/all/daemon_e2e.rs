@@ -479,8 +479,14 @@ async fn a_transfer_over_its_cap_is_counted_in_metrics() {
         "{}",
         daemon.log()
     );
+    // the failure is recorded once the sync ends, after the transfer stopped
     let failed = format!(r#"xfr53_syncs_total{{{zone},result="failed"}}"#);
-    assert!(daemon.metric(&failed).await >= Some(1.0));
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            daemon.metric(&failed).await >= Some(1.0)
+        })
+        .await
+    );
     let applied = format!(r#"xfr53_syncs_total{{{zone},result="applied"}}"#);
     assert_eq!(daemon.metric(&applied).await, Some(0.0));
     let requests = setup.backend.requests();

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use xfr53::core::name::Name;
 use xfr53::core::zone::Zone;
 use xfr53::dns::primary::Primary;
-use xfr53::dns::transfer::{refresh, Outcome};
+use xfr53::dns::transfer::{refresh, Transferred};
 use xfr53::dns::wire::{read_frame, write_frame};
 
 /// The messages answering one IXFR query; AXFR gets the whole zone at 6.
@@ -121,7 +121,7 @@ fn holds_serial_6(zone: &Zone) {
     );
 }
 
-async fn refresh_from(ixfr: Script, close: bool) -> (Outcome, usize, Zone) {
+async fn refresh_from(ixfr: Script, close: bool) -> (Transferred, usize, Zone) {
     let (addr, connections) = primary(ixfr, close).await;
     let mut primary = Primary::new(addr, None);
     primary.timeout = Duration::from_secs(2);
@@ -144,7 +144,7 @@ async fn a_whole_zone_after_a_lone_opening_soa_is_one_transfer() {
     .await;
     assert_eq!(
         outcome,
-        Outcome::Full {
+        Transferred::Full {
             reason: Some("the primary sent the whole zone".into())
         }
     );
@@ -175,7 +175,7 @@ async fn deltas_after_a_lone_opening_soa_are_applied() {
     )
     .await;
     assert!(
-        matches!(&outcome, Outcome::Incremental(d) if d.len() == 1),
+        matches!(&outcome, Transferred::Incremental(d) if d.len() == 1),
         "{outcome:?}"
     );
     assert_eq!(connections, 1);
@@ -187,7 +187,7 @@ async fn a_newer_lone_soa_that_ends_the_answer_falls_back_to_axfr() {
     let (outcome, connections, zone) = refresh_from(|q| vec![first(q, vec![soa(6)])], true).await;
     assert_eq!(
         outcome,
-        Outcome::Full {
+        Transferred::Full {
             reason: Some("the primary offers serial 6 but no IXFR".into())
         }
     );
@@ -199,7 +199,7 @@ async fn a_newer_lone_soa_that_ends_the_answer_falls_back_to_axfr() {
 async fn a_newer_lone_soa_then_silence_falls_back_to_axfr() {
     // the primary keeps the connection open and sends nothing more
     let (outcome, connections, zone) = refresh_from(|q| vec![first(q, vec![soa(6)])], false).await;
-    let Outcome::Full {
+    let Transferred::Full {
         reason: Some(reason),
     } = &outcome
     else {
@@ -218,7 +218,7 @@ async fn a_lone_soa_no_newer_than_ours_is_up_to_date_at_once() {
     // the primary keeps the connection open: nothing more may be awaited
     let started = Instant::now();
     let (outcome, connections, zone) = refresh_from(|q| vec![first(q, vec![soa(5)])], false).await;
-    assert_eq!(outcome, Outcome::UpToDate);
+    assert_eq!(outcome, Transferred::UpToDate);
     assert_eq!(connections, 1);
     assert!(
         started.elapsed() < Duration::from_secs(1),

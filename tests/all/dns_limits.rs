@@ -13,8 +13,9 @@ use hickory_proto::rr::rdata::{A, SOA};
 use hickory_proto::rr::{Name as DnsName, RData, Record};
 use tokio::net::TcpListener;
 use xfr53::core::name::Name;
+use xfr53::core::rules::TransferLimits;
 use xfr53::core::zone::Zone;
-use xfr53::dns::primary::{Primary, TransferLimits};
+use xfr53::dns::primary::Primary;
 use xfr53::dns::transfer::{refresh, LimitExceeded};
 use xfr53::dns::wire::{read_frame, write_frame};
 
@@ -130,7 +131,7 @@ async fn an_axfr_without_its_closing_soa_stops_at_the_record_cap() {
         ..WIDE
     };
     // the zone's metrics hand their counter to its primaries, as the daemon does
-    let metrics = xfr53::metrics::Metrics::default();
+    let metrics = xfr53::observe::metrics::Metrics::default();
     let counted = Primary {
         limit_hits: Some(metrics.zone(&origin).transfer_limits()),
         ..primary(addr, limits)

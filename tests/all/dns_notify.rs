@@ -10,9 +10,10 @@ use hickory_proto::rr::{Name as DnsName, RecordType};
 use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
+use xfr53::config::NotifyLimits;
 use xfr53::core::name::Name;
 use xfr53::core::serial::Serial;
-use xfr53::dns::listener::{LimitHit, Limits};
+use xfr53::dns::listener::LimitHit;
 use xfr53::dns::notify::{handle, NotifyPolicy, NotifyTsig, TsigCase, Verdict};
 use xfr53::dns::tsig::TsigKey;
 use xfr53::dns::wire::unix_now;
@@ -48,7 +49,7 @@ async fn exchange_udp(from: &str, to: SocketAddr, query: &[u8]) -> Option<Messag
 async fn nsupdate_on_bind_sends_a_signed_notify_the_listener_accepts() {
     let mut running = listen(
         policy("parent.test", Some(KEY_SHA256.tsig())),
-        Limits::default(),
+        NotifyLimits::default(),
     )
     .await;
     let mut zone = bind::Zone::fixture("delegation.zone");
@@ -92,7 +93,7 @@ async fn nsupdate_on_bind_sends_a_signed_notify_the_listener_accepts() {
 async fn an_unsigned_notify_from_bind_is_accepted_where_the_zone_has_a_key() {
     let mut running = listen(
         policy("parent.test", Some(KEY_SHA256.tsig())),
-        Limits::default(),
+        NotifyLimits::default(),
     )
     .await;
     let mut zone = bind::Zone::fixture("delegation.zone");
@@ -175,7 +176,7 @@ async fn notify_tsig_cases_are_answered_and_counted() {
         ),
     ];
     for (policy, signer, rcode, case) in cases {
-        let mut running = listen(policy.clone(), Limits::default()).await;
+        let mut running = listen(policy.clone(), NotifyLimits::default()).await;
         let query = notify("parent.test.", RecordType::SOA, signer);
         let reply = exchange_udp("127.0.0.1:0", running.addr, &query)
             .await
@@ -202,7 +203,7 @@ async fn notify_tsig_cases_are_answered_and_counted() {
             TsigCase::UnsignedRefused => Verdict::UnsignedRefused,
         };
         assert_eq!(counters.get(verdict), 1, "{what}");
-        let metrics = xfr53::metrics::Metrics::default();
+        let metrics = xfr53::observe::metrics::Metrics::default();
         metrics.set_notify_counters(counters.clone());
         let text = metrics.render(0);
         let line = format!("xfr53_notify_tsig_total{{result=\"{}\"}} 1", case.as_str());
@@ -222,7 +223,11 @@ async fn a_notify_with_a_bad_tsig_is_refused() {
         "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldCE=",
     )
     .unwrap();
-    let mut running = listen(policy("parent.test", Some(other_secret)), Limits::default()).await;
+    let mut running = listen(
+        policy("parent.test", Some(other_secret)),
+        NotifyLimits::default(),
+    )
+    .await;
     let mut zone = bind::Zone::fixture("delegation.zone");
     zone.also_notify = Some(running.addr.port());
     zone.notify_key = Some(KEY_SHA256);
@@ -259,10 +264,10 @@ async fn a_notify_with_a_bad_tsig_is_refused() {
 /// budget, but starts nothing.
 #[tokio::test]
 async fn a_repeated_signed_notify_is_answered_but_starts_nothing() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         per_second: 0.1,
         burst: 3.0,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let mut running = listen(policy("parent.test", Some(KEY_SHA256.tsig())), limits).await;
     let query = notify("parent.test.", RecordType::SOA, Some(&KEY_SHA256.tsig()));
@@ -322,7 +327,7 @@ fn a_signed_notify_gets_a_reply_signed_over_the_request_mac() {
 
 #[tokio::test]
 async fn refused_notauth_and_silence_each_counted() {
-    let running = listen(policy("parent.test", None), Limits::default()).await;
+    let running = listen(policy("parent.test", None), NotifyLimits::default()).await;
     let to = running.addr;
     let ok = exchange_udp(
         "127.0.0.1:0",
@@ -486,11 +491,11 @@ fn a_hundred_thousand_bad_messages_never_crash_or_amplify() {
 
 #[tokio::test]
 async fn a_flood_over_udp_leaves_the_listener_answering() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         per_second: 1e9,
         burst: 1e9,
         max_sources: 1000,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let running = listen(policy("parent.test", None), limits).await;
     let flood = UdpSocket::bind("127.0.0.3:0").await.unwrap();
@@ -523,11 +528,11 @@ async fn a_flood_over_udp_leaves_the_listener_answering() {
 /// replies over the rate are withheld.
 #[tokio::test]
 async fn one_source_over_its_reply_rate_gets_silence() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         per_second: 1.0,
         burst: 5.0,
         max_sources: 100,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let running = listen(policy("parent.test", None), limits).await;
     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -5,7 +5,7 @@ use xfr53::core::name::Name;
 use xfr53::core::zone::Zone;
 use xfr53::dns::primary::Primary;
 use xfr53::dns::soa::query_soa;
-use xfr53::dns::transfer::{axfr, refresh, Outcome};
+use xfr53::dns::transfer::{axfr, refresh, Transferred};
 
 use crate::support::bind::{self, Bind, KEY_SHA256, KEY_SHA512};
 use crate::support::zones::{data_dir, origin_of};
@@ -135,7 +135,7 @@ async fn ixfr_yields_exactly_the_deltas_and_matches_a_fresh_axfr() {
     );
 
     let (outcome, _) = refresh(&primary, &mut held).await.unwrap();
-    let Outcome::Incremental(deltas) = outcome else {
+    let Transferred::Incremental(deltas) = outcome else {
         panic!("expected IXFR deltas, got {outcome:?}");
     };
     assert_eq!(deltas.len(), 3);
@@ -168,7 +168,7 @@ async fn ixfr_yields_exactly_the_deltas_and_matches_a_fresh_axfr() {
     // nothing new: up to date, zone untouched
     assert_eq!(
         refresh(&primary, &mut held).await.unwrap().0,
-        Outcome::UpToDate
+        Transferred::UpToDate
     );
     assert_eq!(held, fresh);
 }
@@ -190,7 +190,7 @@ async fn ixfr_from_a_serial_bind_has_no_journal_for_falls_back_to_the_whole_zone
     held.insert(&old_soa(&fresh, 1000)).unwrap();
     let (outcome, _) = refresh(&primary, &mut held).await.unwrap();
     assert!(
-        matches!(outcome, Outcome::Full { reason: Some(_) }),
+        matches!(outcome, Transferred::Full { reason: Some(_) }),
         "{outcome:?}"
     );
     let (now, _) = axfr(&primary, &origin).await.unwrap();

@@ -10,8 +10,9 @@ use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{Name as DnsName, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
+use xfr53::config::NotifyLimits;
 use xfr53::core::serial::Serial;
-use xfr53::dns::listener::{LimitHit, Limits};
+use xfr53::dns::listener::LimitHit;
 use xfr53::dns::notify::{NotifyPolicy, NotifyTsig, Verdict};
 use xfr53::dns::rate_limit::NoSlot;
 
@@ -84,7 +85,7 @@ async fn unknown_zones_and_strangers_get_the_same_answer() {
         listener,
         mut events,
         addr,
-    } = listen(policy(), Limits::default()).await;
+    } = listen(policy(), NotifyLimits::default()).await;
     let cases = [
         ("127.0.0.1:0", "unknown.test."),
         ("127.0.0.2:0", "parent.test."),
@@ -126,7 +127,7 @@ async fn idle_connections_from_a_stranger_never_lock_out_the_primary() {
         listener,
         mut events,
         addr,
-    } = listen(policy(), Limits::default()).await;
+    } = listen(policy(), NotifyLimits::default()).await;
     let mut idle = Vec::new();
     for _ in 0..100 {
         // a stranger may be refused at once; it keeps what it gets
@@ -172,7 +173,7 @@ async fn knots_tcp_notify_gets_through_a_strangers_idle_connections() {
         listener,
         mut events,
         addr,
-    } = listen(policy(), Limits::default()).await;
+    } = listen(policy(), NotifyLimits::default()).await;
     let mut zone = bind::Zone::fixture("delegation.zone");
     zone.also_notify = Some(addr.port());
     let Some(mut knot) = Knot::start(&zone) else {
@@ -209,9 +210,9 @@ async fn knots_tcp_notify_gets_through_a_strangers_idle_connections() {
 
 #[tokio::test]
 async fn a_slowloris_connection_is_closed_at_the_connection_deadline() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         tcp_deadline: Duration::from_secs(2),
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let Running { listener, addr, .. } = listen(policy(), limits).await;
     let mut stream = tcp_from("127.0.0.2", addr).await.unwrap();
@@ -237,7 +238,7 @@ async fn a_slowloris_connection_is_closed_at_the_connection_deadline() {
 
 /// The `xfr53_notify_limit_total` line of `limit`, as /metrics shows it.
 fn limit_line(running: &Running, limit: LimitHit) -> String {
-    let metrics = xfr53::metrics::Metrics::default();
+    let metrics = xfr53::observe::metrics::Metrics::default();
     metrics.set_notify_counters(running.listener.counters().clone());
     let line = format!("xfr53_notify_limit_total{{limit=\"{}\"}} ", limit.as_str());
     let text = metrics.render(0);
@@ -249,10 +250,10 @@ fn limit_line(running: &Running, limit: LimitHit) -> String {
 
 #[tokio::test]
 async fn a_tcp_connection_closes_after_its_messages_or_when_idle() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         tcp_messages: 2,
         tcp_idle: Duration::from_secs(1),
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let running = listen(policy(), limits).await;
     let mut stream = tcp_from("127.0.0.1", running.addr).await.unwrap();
@@ -279,9 +280,9 @@ async fn a_tcp_connection_closes_after_its_messages_or_when_idle() {
 
 #[tokio::test]
 async fn notifies_over_the_queue_are_dropped_and_counted() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         queue: 2,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let mut running = listen(policy(), limits).await;
     for id in 0..5 {
@@ -300,9 +301,9 @@ async fn notifies_over_the_queue_are_dropped_and_counted() {
 
 #[tokio::test]
 async fn messages_over_the_size_limit_are_dropped_and_counted() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         max_message: 512,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let running = listen(policy(), limits).await;
     // a NOTIFY padded past the limit: silence over UDP
@@ -338,9 +339,9 @@ fn signed_notify(id: u16) -> Vec<u8> {
 
 #[tokio::test]
 async fn an_evicted_signature_is_counted_as_replayable() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         replay_cache: 1,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let zone = listener::policy("parent.test", Some(KEY_SHA256.tsig()), NotifyTsig::Optional);
     let running = listen(zone, limits).await;
@@ -363,9 +364,9 @@ async fn an_evicted_signature_is_counted_as_replayable() {
 
 #[tokio::test]
 async fn reply_budgets_forget_busy_sources_at_their_bound() {
-    let limits = Limits {
+    let limits = NotifyLimits {
         max_sources: 2,
-        ..Limits::default()
+        ..NotifyLimits::default()
     };
     let running = listen(policy(), limits).await;
     // strangers, each with a budget of its own: the third finds two busy

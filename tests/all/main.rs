@@ -31,6 +31,7 @@ mod core_scoped;
 mod core_svcb;
 mod daemon_change_cost;
 mod daemon_e2e;
+mod daemon_inprocess;
 mod daemon_responsive;
 mod daemon_stall;
 mod dns_faults;

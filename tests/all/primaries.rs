@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
+use xfr53::config::NotifyLimits;
 use xfr53::core::name::Name;
 use xfr53::core::serial::Serial;
 use xfr53::core::zone::Zone;
-use xfr53::dns::listener::Limits;
 use xfr53::dns::notify::{NotifyTsig, TsigCase, Verdict};
 use xfr53::dns::primary::Primary;
-use xfr53::dns::transfer::{axfr, refresh, Outcome};
+use xfr53::dns::transfer::{axfr, refresh, Transferred};
 
 use crate::support::bind::{self, Key, KEY_SHA256};
 use crate::support::knot::Knot;
@@ -178,7 +178,7 @@ async fn notify(which: Which, signed: bool) {
         listener,
         mut events,
         addr,
-    } = crate::support::listener::listen(policy, Limits::default()).await;
+    } = crate::support::listener::listen(policy, NotifyLimits::default()).await;
     let port = addr.port();
     let key = signed.then_some(KEY_SHA256);
     // PowerDNS signs NOTIFY with its transfer key: unsigned means open transfers
@@ -298,12 +298,12 @@ async fn ixfr(which: Which) {
     );
     match which {
         Which::Knot | Which::Nsd => assert!(
-            matches!(&outcome, Outcome::Incremental(d) if d.len() == 1),
+            matches!(&outcome, Transferred::Incremental(d) if d.len() == 1),
             "{which:?}: {outcome:?}"
         ),
         Which::Pdns => assert_eq!(
             outcome,
-            Outcome::Full {
+            Transferred::Full {
                 reason: Some("the primary sent the whole zone".into())
             },
             "{which:?}"

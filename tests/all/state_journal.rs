@@ -17,7 +17,7 @@ use xfr53::core::plan::Batch;
 use xfr53::core::rrset::{CurrentSet, RecordSet, RrType};
 use xfr53::core::serial::Serial;
 use xfr53::core::zone::{Delta, Zone};
-use xfr53::state::{Provenance, Route53View, StateDir, ZoneState};
+use xfr53::engine::state::{Provenance, Route53View, StateDir, ZoneState};
 
 const ORIGIN: &str = "journal.test.";
 

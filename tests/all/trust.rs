@@ -210,7 +210,7 @@ async fn a_second_writer_waits_for_the_zone_lock() {
     else {
         return;
     };
-    let states = xfr53::state::StateDir::new(state_dir(&setup));
+    let states = xfr53::engine::state::StateDir::new(state_dir(&setup));
     let zone = xfr53::core::name::Name::parse_route53(ZONE).unwrap();
     let lock = states.lock(&zone).await.unwrap();
     let log = setup.dir.path().join("second.log");

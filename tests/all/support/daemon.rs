@@ -43,24 +43,12 @@ impl Daemon {
 
     /// (status, body) of `GET path`, or `None` when nothing answers.
     pub async fn get(&self, path: &str) -> Option<(u16, String)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.http)).await.ok()?;
-        stream
-            .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").as_bytes())
-            .await
-            .ok()?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.ok()?;
-        let status = answer.split_whitespace().nth(1)?.parse().ok()?;
-        let body = answer.split_once("\r\n\r\n")?.1.to_string();
-        Some((status, body))
+        http_get(self.http, path).await
     }
 
     /// The value of the metric line starting with `series` (name and labels).
     pub async fn metric(&self, series: &str) -> Option<f64> {
-        let (_, body) = self.get("/metrics").await?;
-        body.lines()
-            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        metric(self.http, series).await
     }
 
     pub fn signal(&self, name: &str) {
@@ -80,6 +68,30 @@ impl Daemon {
             .ok()?
             .code()
     }
+}
+
+/// (status, body) of `GET path` on 127.0.0.1:`port`, or `None` when
+/// nothing answers.
+pub async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.ok()?;
+    let status = answer.split_whitespace().nth(1)?.parse().ok()?;
+    let body = answer.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+/// The value of the metric line starting with `series` (name and labels)
+/// on the endpoint at `port`.
+pub async fn metric(port: u16, series: &str) -> Option<f64> {
+    let (_, body) = http_get(port, "/metrics").await?;
+    body.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 /// Polls `check` every 50 ms until it holds or `limit` passes.

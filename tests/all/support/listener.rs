@@ -7,8 +7,9 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::{Name as DnsName, RecordType};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
+use xfr53::config::NotifyLimits;
 use xfr53::core::name::Name;
-use xfr53::dns::listener::{Limits, Listener};
+use xfr53::dns::listener::Listener;
 use xfr53::dns::notify::{NotifyEvent, NotifyPolicy, NotifyTsig, NotifyZone};
 use xfr53::dns::tsig::TsigKey;
 
@@ -30,7 +31,7 @@ pub struct Running {
     pub addr: SocketAddr,
 }
 
-pub async fn listen(policy: NotifyPolicy, limits: Limits) -> Running {
+pub async fn listen(policy: NotifyPolicy, limits: NotifyLimits) -> Running {
     // a UDP port whose TCP twin is free too
     let (udp, tcp) = loop {
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -3,15 +3,18 @@
 //! next time. Used by `xfr53 sync`, `plan` and `check`, and by the daemon.
 
 use std::cmp::Ordering;
-use std::path::PathBuf;
+
 use std::time::Duration;
 
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use hickory_proto::rr::rdata::SOA;
 
+use super::offload::{off_runtime, transfer};
+use super::source::{read_zone_file, Source};
+use super::state::{Provenance, Route53View, ZoneState};
 use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
 use crate::core::diff::diff;
@@ -21,40 +24,18 @@ use crate::core::plan::{mark_of, serial_of, Plan, SerialMark};
 use crate::core::rrset::RrType;
 use crate::core::serial::Serial;
 use crate::core::zone::{Delta, Zone};
-use crate::core::zonefile;
-use crate::dns::primary::Primary;
 use crate::dns::soa::query_soa;
-use crate::dns::transfer::{refresh, Outcome as TransferOutcome};
+use crate::dns::transfer::{Stats, Transferred};
 use crate::route53::apply::{apply, Stopped};
 use crate::route53::{HostedZone, Route53Error};
-use crate::state::{Provenance, Route53View, ZoneState};
 
 /// How many times a batch rejected because Route 53 changed underneath is
 /// re-read, re-planned and retried.
 const MAX_REPLANS: usize = 3;
 
-/// Where the zone comes from.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// The zone's configured primaries, tried in order.
-    Primaries(Vec<Primary>),
-    /// A master file standing in for the primary.
-    ZoneFile(PathBuf),
-}
-
-impl Source {
-    /// The addresses or path, as the state directory records them.
-    fn describe(&self) -> Vec<String> {
-        match self {
-            Source::Primaries(primaries) => primaries.iter().map(|p| p.addr.to_string()).collect(),
-            Source::ZoneFile(path) => vec![format!("file:{}", path.display())],
-        }
-    }
-}
-
 /// How a sync ended.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum SyncOutcome {
     /// Route 53's `_serial` already held the primary's serial: nothing read.
     UpToDate(Serial),
     /// The plan was applied (it may have been empty) and is INSYNC.
@@ -115,7 +96,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     }
 
     /// Syncs once. `force` overrides the up-to-date check and the safety rules.
-    pub async fn sync(&mut self, force: bool) -> Result<Outcome> {
+    pub async fn sync(&mut self, force: bool) -> Result<SyncOutcome> {
         let zone = self.config.rules.zone.clone();
         let primary_serial = self.primary_serial().await?;
         // With a cached view, one small request says whether it still holds;
@@ -131,7 +112,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         };
         if !force && route53_serial == Some(primary_serial) {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
-            return Ok(Outcome::UpToDate(primary_serial));
+            return Ok(SyncOutcome::UpToDate(primary_serial));
         }
         self.transfer_held(primary_serial).await?;
         let mut current = match listed {
@@ -148,7 +129,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 .plan_off(&desired, &current, scope.as_ref(), force)
                 .await??;
             if plan.is_refused() {
-                return Ok(Outcome::Refused(plan));
+                return Ok(SyncOutcome::Refused(plan));
             }
             match apply(
                 self.hosted,
@@ -168,7 +149,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                         sets: current,
                         baseline: Some(Baseline::landed(&plan, &self.config.rules)),
                     });
-                    return Ok(Outcome::Applied(plan));
+                    return Ok(SyncOutcome::Applied(plan));
                 }
                 Err(Stopped {
                     landed,
@@ -481,12 +462,12 @@ fn followed(
     baseline: Option<Baseline>,
     before: Option<Serial>,
     after: Option<Serial>,
-    transferred: &Result<(TransferOutcome, crate::dns::transfer::Stats)>,
+    transferred: &Result<(Transferred, Stats)>,
 ) -> Option<Baseline> {
     let mut baseline = baseline?;
     match transferred {
-        Ok((TransferOutcome::UpToDate, _)) => (before == after).then_some(baseline),
-        Ok((TransferOutcome::Incremental(deltas), _)) => {
+        Ok((Transferred::UpToDate, _)) => (before == after).then_some(baseline),
+        Ok((Transferred::Incremental(deltas), _)) => {
             let (from, to) = (before?, after?);
             let names = deltas.iter().flat_map(Delta::owners);
             baseline.moved(from, to, names).then_some(baseline)
@@ -495,150 +476,10 @@ fn followed(
     }
 }
 
-/// Runs CPU-heavy work (conversion, diff, plan) on tokio's blocking
-/// threads and awaits it, so the async workers keep the NOTIFY listener and
-/// `/healthz` answering, and the daemon's sync deadline fires on time: the
-/// sync awaiting it is dropped there, the work runs to its end in the
-/// background and its result is dropped.
-pub async fn off_runtime<R: Send + 'static>(
-    work: impl FnOnce() -> R + Send + 'static,
-) -> Result<R> {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(done) => Ok(done),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => Err(e).context("the work was cancelled: the runtime is shutting down"),
-    }
-}
-
-/// Runs work that must not be dropped half-way (writing the state files)
-/// without holding an async worker thread. Unlike `off_runtime` it cannot
-/// be abandoned: a deadline around it waits for it (encoding and writing a
-/// 100,000-record zone's state takes tens of milliseconds). On a
-/// single-threaded runtime (some tests) it simply runs.
-pub fn in_place<R>(work: impl FnOnce() -> R) -> R {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
-
-/// Transfers (`refresh`) into `zone` on a runtime of their own: decoding
-/// and inserting a big transfer's messages runs between reads, and a fast
-/// primary's reads are always ready, so tokio's cooperative budget lets one
-/// transfer hold an async worker of the daemon for a hundred reads at a
-/// time. Awaiting it here stays cancellable (the daemon's sync deadline):
-/// the transfer is then aborted, and the held copy is lost (the daemon goes
-/// back to the copy last saved). When that runtime cannot start (out of
-/// threads or file descriptors) the transfer runs here, with a warning.
-async fn transfer(
-    primary: &Primary,
-    zone: &mut Zone,
-) -> Result<(crate::dns::transfer::Outcome, crate::dns::transfer::Stats)> {
-    static TRANSFERS: Mutex<Option<tokio::runtime::Runtime>> = Mutex::new(None);
-    struct AbortOnDrop(tokio::task::AbortHandle);
-    impl Drop for AbortOnDrop {
-        fn drop(&mut self) {
-            self.0.abort();
-        }
-    }
-    let origin = zone.origin().clone();
-    let runtime = match started(&TRANSFERS, || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("xfr53-transfer")
-            .enable_all()
-            .build()
-    }) {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            tracing::warn!(zone = %origin, "the transfer runtime did not start ({e}); transferring on the daemon's own, where a big transfer slows the NOTIFY listener. Raise the process's limits on threads and open files");
-            return refresh(primary, zone).await;
-        }
-    };
-    let mut held = std::mem::replace(zone, Zone::new(origin.clone()));
-    let primary = primary.clone();
-    let task = runtime.spawn(async move {
-        let result = refresh(&primary, &mut held).await;
-        (result, held)
-    });
-    let _abort = AbortOnDrop(task.abort_handle());
-    let (result, held) = task
-        .await
-        .with_context(|| format!("zone {origin}: the transfer task ended"))?;
-    *zone = held;
-    result
-}
-
-/// The runtime in `slot`, started by `start` the first time it succeeds.
-fn started(
-    slot: &Mutex<Option<tokio::runtime::Runtime>>,
-    start: impl FnOnce() -> std::io::Result<tokio::runtime::Runtime>,
-) -> std::io::Result<tokio::runtime::Handle> {
-    let mut held = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    if held.is_none() {
-        *held = Some(start()?);
-    }
-    Ok(held.as_ref().expect("set just above").handle().clone())
-}
-
-fn kind(outcome: &crate::dns::transfer::Outcome) -> &'static str {
+fn kind(outcome: &Transferred) -> &'static str {
     match outcome {
-        crate::dns::transfer::Outcome::UpToDate => "none",
-        crate::dns::transfer::Outcome::Incremental(_) => "IXFR",
-        crate::dns::transfer::Outcome::Full { .. } => "AXFR",
-    }
-}
-
-/// The zone in a master file.
-pub fn read_zone_file(path: &std::path::Path, zone: &crate::core::name::Name) -> Result<Zone> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("zone {zone}: cannot read zone file {}", path.display()))?;
-    let records = zonefile::parse(&path.display().to_string(), &text, zone)?;
-    Zone::from_records(zone.clone(), &records)
-        .with_context(|| format!("zone {zone}: zone file {}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Instant;
-
-    /// A runtime that cannot start (EMFILE, ENOMEM: the exhaustion this
-    /// daemon must survive) is an error, not a panic, and the next
-    /// transfer tries again.
-    #[test]
-    fn a_runtime_that_cannot_start_is_an_error_and_retried() {
-        let slot = Mutex::new(None);
-        let failing = || Err(std::io::Error::from_raw_os_error(24)); // EMFILE
-        let error = started(&slot, failing).unwrap_err();
-        assert_eq!(error.raw_os_error(), Some(24));
-        let build = || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-        };
-        let first = started(&slot, build).unwrap();
-        let again = started(&slot, || panic!("started twice")).unwrap();
-        assert_eq!(first.id(), again.id());
-    }
-
-    /// The daemon's sync deadline is a `tokio::time::timeout` around the
-    /// sync: it fires while CPU work runs off the runtime (before, the work
-    /// ran in `block_in_place`, inside the poll, and the deadline waited
-    /// for its end).
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_deadline_fires_while_work_runs_off_the_runtime() {
-        let started = Instant::now();
-        let work = off_runtime(|| std::thread::sleep(Duration::from_secs(3)));
-        let ran = tokio::time::timeout(Duration::from_millis(100), work).await;
-        assert!(ran.is_err(), "the work ended before the deadline");
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "the deadline fired after {:?}",
-            started.elapsed()
-        );
+        Transferred::UpToDate => "none",
+        Transferred::Incremental(_) => "IXFR",
+        Transferred::Full { .. } => "AXFR",
     }
 }

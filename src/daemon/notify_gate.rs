@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::core::serial::Serial;
-use crate::metrics::ZoneMetrics;
+use crate::observe::metrics::ZoneMetrics;
 
 /// The serial a zone's last successful sync left in Route 53: written by
 /// the zone's task, read by the NOTIFY path to drop NOTIFYs for it.

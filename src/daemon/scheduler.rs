@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::core::name::Name;
 use crate::core::schedule::{Action, Event, Schedule};
-use crate::metrics::ZoneMetrics;
+use crate::observe::metrics::ZoneMetrics;
 
 /// The wait before a dead zone task's first restart; doubled for each
 /// death in a row, up to `MAX_RESTART_DELAY`.
@@ -279,12 +279,12 @@ mod tests {
     /// the zone is not ready until it syncs again.
     #[tokio::test(start_paused = true)]
     async fn a_dead_zone_task_is_restarted_counted_and_not_ready() {
-        let metrics = crate::metrics::Metrics::default();
+        let metrics = crate::observe::metrics::Metrics::default();
         let zone = Name::parse_route53("a.test").unwrap();
         let figures = metrics.zone(&zone);
         figures.set_expire(Duration::from_secs(3600));
         figures.record(
-            crate::metrics::SyncResult::UpToDate,
+            crate::observe::metrics::SyncResult::UpToDate,
             Duration::ZERO,
             (0, 0, 0),
             100,
@@ -351,7 +351,7 @@ mod tests {
     /// state file).
     #[tokio::test(start_paused = true)]
     async fn a_sync_dies_with_its_zone_task() {
-        let metrics = crate::metrics::Metrics::default();
+        let metrics = crate::observe::metrics::Metrics::default();
         let zone = Name::parse_route53("a.test").unwrap();
         let (syncs, starts) = (Arc::new(AtomicU32::new(0)), Arc::new(AtomicU32::new(0)));
         let (_shutdown, stopping) = watch::channel(false);

@@ -15,8 +15,6 @@
 //! written whole when the zone or view was built anew, or once the journal
 //! outgrows them.
 
-mod journal;
-
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -27,13 +25,14 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::journal;
+use super::offload::in_place;
 use crate::core::edits::Edits;
 use crate::core::hosted::HostedSets;
 use crate::core::name::Name;
 use crate::core::pipeline::Baseline;
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
-use crate::sync::in_place;
 
 pub const DEFAULT_DIR: &str = "/var/lib/xfr53";
 
@@ -126,7 +125,7 @@ impl ZoneState {
 }
 
 /// The state directory.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateDir(PathBuf);
 
 /// A zone's lock, held until dropped. `None` when the state directory
