@@ -112,6 +112,10 @@ pub struct Plan {
     /// Record sets xfr53 manages in Route 53 before the plan.
     #[serde(skip)]
     pub managed_count: usize,
+    /// The `_serial` record's name: its changes are xfr53's bookkeeping,
+    /// not counted in `summary`.
+    #[serde(skip)]
+    pub serial_name: Name,
     /// Planned over only this many owner names, changed since the last
     /// plan landed; `None`: over the whole zone.
     #[serde(skip)]
@@ -203,6 +207,7 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
         forced: force,
         summary,
         managed_count,
+        serial_name: rules.serial_name.clone(),
         changed_names: None,
     })
 }
