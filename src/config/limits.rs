@@ -7,8 +7,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::observe::http::Limits as HttpLimits;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
@@ -224,6 +222,24 @@ impl Default for NotifyLimits {
             replay_cache: 10_000,
             queue: 1024,
             max_message: 4096,
+        }
+    }
+}
+
+/// Limits of the HTTP endpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HttpLimits {
+    /// Connections served at once; a scraper and a health check need few.
+    pub connections: usize,
+    /// How long one connection may take in all, request and answer.
+    pub deadline: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            connections: 32,
+            deadline: Duration::from_secs(5),
         }
     }
 }

@@ -20,13 +20,15 @@ mod raw;
 mod toml_error;
 mod zone;
 
-pub use limits::{Limits, NotifyLimits};
+pub use limits::{HttpLimits, Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
 use raw::{RawAlerts, RawConfig, RawListen, RawRoute53, RawTsig, RawZone};
 use toml_error::toml_error;
 use zone::{sync_deadline_warning, zone_config};
 
 pub const DEFAULT_PATH: &str = "/etc/xfr53/xfr53.toml";
+/// Where the state is kept unless `state_dir` or `--state-dir` says.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/xfr53";
 
 /// Where the listeners bind.
 #[derive(Clone, Debug, Default)]
@@ -127,7 +129,12 @@ pub struct Config {
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot read the configuration {}: give its path with --config (default {DEFAULT_PATH}); examples/xfr53.toml in the source, installed by the package as {DEFAULT_PATH}, is a commented example",
+                    path.display()
+                )
+            })?;
         let config =
             Config::parse(&text).with_context(|| format!("configuration {}", path.display()))?;
         for warning in &config.warnings {
@@ -150,7 +157,7 @@ impl Config {
         {
             bail!(
                 "state_dir = \"\": give a directory, or leave state_dir out for the default {}",
-                crate::engine::state::DEFAULT_DIR
+                DEFAULT_STATE_DIR
             );
         }
         let listen = listen(&raw.listen)?;

@@ -34,8 +34,6 @@ use crate::core::pipeline::Baseline;
 use crate::core::serial::Serial;
 use crate::core::zone::Zone;
 
-pub const DEFAULT_DIR: &str = "/var/lib/xfr53";
-
 /// The first bytes of every state file, and the format's version.
 const MAGIC: &str = "xfr53-state 1";
 
