@@ -24,16 +24,7 @@ pub(super) fn zone_config(
     if let Some(label) = raw.tsig.as_ref().filter(|label| !keys.contains_key(*label)) {
         bail!("tsig = {label:?} names no [tsig.{label}] section: add one, or remove tsig");
     }
-    let notify_tsig_required = match (raw.notify_tsig.as_deref(), &raw.tsig) {
-        (None | Some("optional"), _) => false,
-        (Some("required"), Some(_)) => true,
-        (Some("required"), None) => {
-            bail!("notify_tsig = \"required\" needs a key: set tsig = \"<label>\" too")
-        }
-        (Some(other), _) => {
-            bail!("notify_tsig = {other:?}: use \"optional\" (the default) or \"required\"")
-        }
-    };
+    let notify_tsig_required = notify_tsig_required(raw)?;
     if raw.primaries.is_empty() {
         bail!("primaries: list at least one primary, e.g. primaries = [\"192.0.2.1:53\"]");
     }
@@ -50,32 +41,7 @@ pub(super) fn zone_config(
         ranges::RECORD_SET_QUOTA,
     )
     .map_err(|e| hint(e, "the hosted zone holds its own SOA and NS, and the serial record; Route 53's default quota is 10000"))?;
-    // Each default follows the final value it derives from, kept in range.
-    let defaults = TransferLimits::for_quota(quota);
-    let max_records = ranged_or(
-        "max_transfer_records",
-        raw.max_transfer_records,
-        clamped(defaults.max_records, ranges::MAX_TRANSFER_RECORDS),
-        ranges::MAX_TRANSFER_RECORDS,
-    )?;
-    let transfer = TransferLimits {
-        max_records,
-        max_bytes: ranged_or(
-            "max_transfer_bytes",
-            raw.max_transfer_bytes,
-            clamped(
-                max_records.saturating_mul(BYTES_PER_RECORD),
-                ranges::MAX_TRANSFER_BYTES,
-            ),
-            ranges::MAX_TRANSFER_BYTES,
-        )?,
-        deadline: Duration::from_secs(ranged_or(
-            "transfer_timeout_seconds",
-            raw.transfer_timeout_seconds,
-            defaults.deadline.as_secs(),
-            ranges::TRANSFER_TIMEOUT_SECONDS,
-        )?),
-    };
+    let transfer = transfer_limits(raw, quota)?;
     let primaries: Vec<SocketAddr> = (raw.primaries.iter())
         .map(|p| primary_addr(p))
         .collect::<Result<_>>()?;
@@ -95,11 +61,78 @@ pub(super) fn zone_config(
             bail!("notify_from: {wide} lets a large part of the internet make xfr53 query the primary: list the primary's NOTIFY source addresses, or set notify_tsig = \"required\"");
         }
     }
+    let rules = rules(raw, &zone, quota)?;
+    let clamps = clamps(raw)?;
+    Ok(ZoneConfig {
+        rules,
+        primaries,
+        notify_from,
+        tsig: raw.tsig.clone(),
+        notify_tsig_required,
+        timeout,
+        transfer,
+        hosted_zone_id: raw.hosted_zone_id.clone(),
+        clamps,
+        sync_timeout: Duration::from_secs(ranged_or(
+            "sync_timeout_seconds",
+            raw.sync_timeout_seconds,
+            DEFAULT_SYNC_TIMEOUT.as_secs(),
+            ranges::SYNC_TIMEOUT_SECONDS,
+        )?),
+    })
+}
+
+/// `notify_tsig`: whether an unsigned NOTIFY is refused (only with a key).
+fn notify_tsig_required(raw: &RawZone) -> Result<bool> {
+    Ok(match (raw.notify_tsig.as_deref(), &raw.tsig) {
+        (None | Some("optional"), _) => false,
+        (Some("required"), Some(_)) => true,
+        (Some("required"), None) => {
+            bail!("notify_tsig = \"required\" needs a key: set tsig = \"<label>\" too")
+        }
+        (Some(other), _) => {
+            bail!("notify_tsig = {other:?}: use \"optional\" (the default) or \"required\"")
+        }
+    })
+}
+
+/// The bounds on one transfer; each default follows the final value it
+/// derives from, kept in range.
+fn transfer_limits(raw: &RawZone, quota: usize) -> Result<TransferLimits> {
+    let defaults = TransferLimits::for_quota(quota);
+    let max_records = ranged_or(
+        "max_transfer_records",
+        raw.max_transfer_records,
+        clamped(defaults.max_records, ranges::MAX_TRANSFER_RECORDS),
+        ranges::MAX_TRANSFER_RECORDS,
+    )?;
+    Ok(TransferLimits {
+        max_records,
+        max_bytes: ranged_or(
+            "max_transfer_bytes",
+            raw.max_transfer_bytes,
+            clamped(
+                max_records.saturating_mul(BYTES_PER_RECORD),
+                ranges::MAX_TRANSFER_BYTES,
+            ),
+            ranges::MAX_TRANSFER_BYTES,
+        )?,
+        deadline: Duration::from_secs(ranged_or(
+            "transfer_timeout_seconds",
+            raw.transfer_timeout_seconds,
+            defaults.deadline.as_secs(),
+            ranges::TRANSFER_TIMEOUT_SECONDS,
+        )?),
+    })
+}
+
+/// What diff and plan need to know about the zone.
+fn rules(raw: &RawZone, zone: &Name, quota: usize) -> Result<ZoneRules> {
     let mut rules = ZoneRules::new(zone.clone());
     if let Some(record) = &raw.serial_record {
-        rules.serial_name = Name::parse_presentation(record, &zone)
+        rules.serial_name = Name::parse_presentation(record, zone)
             .with_context(|| format!("serial_record: {record:?} is not a valid name"))?;
-        if !rules.serial_name.is_in(&zone) || rules.serial_name == zone {
+        if !rules.serial_name.is_in(zone) || rules.serial_name == *zone {
             bail!("serial_record: {record:?} must be a name below the zone, like \"_serial._dyn\"");
         }
     }
@@ -112,6 +145,11 @@ pub(super) fn zone_config(
         rules.max_change = max.parse::<MaxChange>().map_err(anyhow::Error::msg)?;
     }
     rules.record_set_quota = quota;
+    Ok(rules)
+}
+
+/// The bounds on the SOA refresh and retry the daemon follows.
+fn clamps(raw: &RawZone) -> Result<Clamps> {
     let defaults = Clamps::default();
     let clamps = Clamps {
         min: Duration::from_secs(ranged_or(
@@ -134,23 +172,7 @@ pub(super) fn zone_config(
             clamps.max.as_secs()
         );
     }
-    Ok(ZoneConfig {
-        rules,
-        primaries,
-        notify_from,
-        tsig: raw.tsig.clone(),
-        notify_tsig_required,
-        timeout,
-        transfer,
-        hosted_zone_id: raw.hosted_zone_id.clone(),
-        clamps,
-        sync_timeout: Duration::from_secs(ranged_or(
-            "sync_timeout_seconds",
-            raw.sync_timeout_seconds,
-            DEFAULT_SYNC_TIMEOUT.as_secs(),
-            ranges::SYNC_TIMEOUT_SECONDS,
-        )?),
-    })
+    Ok(clamps)
 }
 
 /// A sync deadline that a sync using its other deadlines in full overruns:
