@@ -27,7 +27,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::cli::Common;
-use crate::config::DEFAULT_STATE_DIR;
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
 use crate::engine::state::StateDir;
@@ -77,9 +76,7 @@ pub fn state_dir(common: &Common, config: &Config) -> StateDir {
 }
 
 fn state_path(common: &Common, config: &Config) -> PathBuf {
-    (common.state_dir.clone())
-        .or_else(|| config.state_dir.clone())
-        .unwrap_or_else(|| DEFAULT_STATE_DIR.into())
+    (common.state_dir.clone()).unwrap_or_else(|| config.state_path())
 }
 
 /// The configuration at `--config` made ready to run, its state

@@ -23,10 +23,7 @@ pub async fn run(args: &PlanArgs, common: &Common) -> Result<Exit> {
         let zone_config = config.zone(&zone)?;
         let mut state = state_dir(common, config).load(&zone);
         let hosted = hosted_zone(config, zone_config).await?;
-        let source = match &args.zone_file {
-            Some(file) => Source::ZoneFile(file.clone()),
-            None => Source::Primaries(loaded.primaries(zone_config)),
-        };
+        let source = Source::of(args.zone_file.as_deref(), loaded.primaries(zone_config));
         ZoneSync::new(
             zone_config,
             source,

@@ -19,15 +19,13 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
     tracing::info!(zone = %zone, notified_serial = ?args.serial, notify_source = ?args.source, "sync requested");
     let zones = AwsZones::connect(&config.route53).await;
     let mut engine = ZoneEngine::new(state_dir(common, config), zone.clone());
-    let source = match &args.zone_file {
-        Some(file) => Source::ZoneFile(file.clone()),
-        None => Source::Primaries(loaded.primaries(zone_config)),
-    };
+    let source = Source::of(args.zone_file.as_deref(), loaded.primaries(zone_config));
     let options = SyncOptions {
         insync_timeout: config.route53.insync_timeout,
         force: args.force,
         stop: None,
     };
+    let described = source.describe();
     let report = engine.sync(zone_config, source, &zones, options).await;
     let reached = match report.outcome? {
         SyncOutcome::UpToDate(serial) => {
@@ -62,13 +60,7 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
                 Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal)
             ) =>
         {
-            let source = match &args.zone_file {
-                Some(file) => file.display().to_string(),
-                None => (zone_config.primaries.iter())
-                    .map(|addr| addr.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            };
+            let source = described.join(", ");
             outln!(
                 "{zone}: the primary has not caught up to serial {announced} yet ({source} serves {reached}); exit 1 so the sync is retried"
             )?;

@@ -179,6 +179,11 @@ impl Config {
         })
     }
 
+    /// The state directory: `state_dir`, else the default.
+    pub fn state_path(&self) -> PathBuf {
+        (self.state_dir.clone()).unwrap_or_else(|| DEFAULT_STATE_DIR.into())
+    }
+
     /// Fails when no zone is configured: there is nothing to run.
     pub fn require_zones(&self) -> Result<()> {
         if self.zones.is_empty() {

@@ -1,5 +1,5 @@
 //! The one decoder of backslash escapes, for names, character-strings and
-//! zone-file tokens alike.
+//! zone-file tokens alike, and the one encoder of character-strings.
 //!
 //! `\X` stands for the character X; `\` and three digits for one byte. The
 //! digits are decimal in master files and RFC 9460 values (RFC 1035 5.1) and
@@ -110,6 +110,28 @@ fn digit_error(d: u8) -> Reason {
 /// `text` decoded into plain bytes.
 pub fn decode(text: &str, digits: Digits) -> Result<Vec<u8>, EscapeError> {
     Ok(bytes(text, digits)?.into_iter().map(|b| b.value).collect())
+}
+
+/// The text of a character-string's bytes: `"` and `\` escaped, bytes
+/// outside printable ASCII as three `digits`.
+pub fn encode(bytes: &[u8], digits: Digits) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => match digits {
+                Digits::Decimal => write!(out, "\\{b:03}"),
+                Digits::Octal => write!(out, "\\{b:03o}"),
+            }
+            .expect("writing to a String"),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@
 //! everywhere else in Route 53 values.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::escape::{self, Digits};
@@ -415,17 +414,7 @@ fn render_known(key: u16, value: &[u8]) -> Option<String> {
 /// as decimal `\DDD`; quoted only when it holds a space or a zone-file
 /// special character.
 fn char_string(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x20..=0x7e => out.push(b as char),
-            _ => write!(out, "\\{b:03}").expect("writing to a String"),
-        }
-    }
+    let out = escape::encode(bytes, Digits::Decimal);
     if out.contains([' ', ';', '(', ')']) {
         format!("\"{out}\"")
     } else {

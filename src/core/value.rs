@@ -7,7 +7,6 @@
 //! simply compares unequal.
 
 use std::borrow::Cow;
-use std::fmt::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::dnssec::rdata::DNSSECRData;
@@ -222,20 +221,7 @@ fn tokenize(text: &str) -> Option<Vec<String>> {
 /// One character-string, quoted as Route 53 writes it: `"` and `\` escaped,
 /// bytes outside printable ASCII as three-digit octal escapes.
 pub fn quote(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(b as char);
-            }
-            0x20..=0x7e => out.push(b as char),
-            _ => write!(out, "\\{b:03o}").expect("writing to a String"),
-        }
-    }
-    out.push('"');
-    out
+    format!("\"{}\"", escape::encode(bytes, Digits::Octal))
 }
 
 fn quote_all<'a>(strings: impl Iterator<Item = &'a [u8]>) -> String {

@@ -11,7 +11,6 @@ use tokio::time::Instant;
 
 use super::notify_gate::{NotifyGate, SyncedSerial};
 use super::zone_task::{supervised, ZoneLinks, ZoneShared, SHUTDOWN_GRACE};
-use crate::config::DEFAULT_STATE_DIR;
 use crate::config::{AlertSettings, Config, Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
@@ -46,9 +45,7 @@ impl Common {
         Common {
             route53: config.route53.clone(),
             alerts: config.alerts.clone(),
-            state_dir: StateDir::new(
-                (config.state_dir.clone()).unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
-            ),
+            state_dir: StateDir::new(config.state_path()),
             notify_sync_interval: config.limits.notify_sync_interval,
         }
     }

@@ -20,8 +20,16 @@ pub enum Source {
 }
 
 impl Source {
+    /// The zone file when one is given (`--zone-file`), else the primaries.
+    pub fn of(zone_file: Option<&Path>, primaries: Vec<Primary>) -> Source {
+        match zone_file {
+            Some(file) => Source::ZoneFile(file.to_path_buf()),
+            None => Source::Primaries(primaries),
+        }
+    }
+
     /// The addresses or path, as the state directory records them.
-    pub(super) fn describe(&self) -> Vec<String> {
+    pub fn describe(&self) -> Vec<String> {
         match self {
             Source::Primaries(primaries) => primaries.iter().map(|p| p.addr.to_string()).collect(),
             Source::ZoneFile(path) => vec![format!("file:{}", path.display())],
