@@ -31,6 +31,8 @@ mod daemon_change_cost;
 mod daemon_e2e;
 mod daemon_inprocess;
 mod daemon_responsive;
+mod daemon_route53_view;
+mod daemon_schedule;
 mod daemon_stall;
 mod dns_faults;
 mod dns_fuzz;
