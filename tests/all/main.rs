@@ -30,6 +30,7 @@ mod core_svcb;
 mod daemon_change_cost;
 mod daemon_e2e;
 mod daemon_inprocess;
+mod daemon_outage;
 mod daemon_responsive;
 mod daemon_route53_view;
 mod daemon_schedule;
