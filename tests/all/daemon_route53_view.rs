@@ -207,7 +207,7 @@ async fn a_refresh_with_nothing_new_costs_one_get() {
         let (list, get, change) = costs(&route53);
         let again = daemon.metric(&syncs("up_to_date")).await;
         up_to_date == again
-            && up_to_date >= Some(3.0)
+            && up_to_date >= Some(2.0)
             && (list, get, change) == (1, up_to_date.unwrap() as usize, 1)
     })
     .await;

@@ -79,7 +79,7 @@ async fn a_hundred_updates_in_a_second_coalesce() {
 async fn a_lost_notify_is_covered_by_the_refresh_timer() {
     let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
         .unwrap()
-        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 86400 60");
+        .replace("2024010100 3600 600 86400 60", "2024010100 1 1 86400 60");
     let zone = bind::Zone::new("parent.test", text);
     let Some((bind, route53, daemon, _state)) = start(zone, false, "min_refresh_seconds = 1").await
     else {
