@@ -12,7 +12,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            // aws-config warns about every source of region and credentials
+            // it tried (IMDS off EC2, most of all); what matters reaches the
+            // error xfr53 reports. RUST_LOG=aws_config=debug shows it all.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,aws_config=error".into()),
         );
     match cli.log_format {
         LogFormat::Text => logs.init(),

@@ -1,5 +1,6 @@
 //! `xfr53 check [ZONE...] [--deep]`: is Route 53 in sync with the primary?
-//! Exit 0 in sync, 1 drift, 2 error; one line per zone, for Nagios or cron.
+//! Exit 0 in sync, 1 drift or never synced, 2 error; one line per zone, for
+//! Nagios or cron.
 
 use anyhow::{bail, Result};
 use serde::Serialize;
@@ -14,10 +15,28 @@ use crate::engine::state::StateDir;
 use crate::engine::sync::ZoneSync;
 use crate::loaded::Loaded;
 
+/// Where a zone stands; `--format json` shows it in snake case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    InSync,
+    Drift,
+    /// Route 53 holds no `_serial` record of xfr53's.
+    NeverSynced,
+    Error,
+}
+
+impl Status {
+    /// Exit 1: Route 53 does not hold the primary's zone.
+    fn is_out_of_sync(self) -> bool {
+        matches!(self, Status::Drift | Status::NeverSynced)
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct Report {
     zone: String,
-    status: &'static str,
+    status: Status,
     primary_serial: Option<u32>,
     route53_serial: Option<u32>,
     /// An apply to this serial began and did not finish.
@@ -45,7 +64,7 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
             Ok(report) => report,
             Err(e) => Report {
                 zone: zone.rules.zone.to_string(),
-                status: "error",
+                status: Status::Error,
                 primary_serial: None,
                 route53_serial: None,
                 unfinished_apply: None,
@@ -63,13 +82,13 @@ pub async fn run(args: &CheckArgs, common: &Common) -> Result<Exit> {
             }
         }
     }
-    let count = |status| reports.iter().filter(|r| r.status == status).count();
-    if count("error") > 0 {
-        bail!("{} zone(s) could not be checked", count("error"));
+    let errors = reports.iter().filter(|r| r.status == Status::Error).count();
+    if errors > 0 {
+        bail!("{errors} zone(s) could not be checked");
     }
-    Ok(match count("drift") {
-        0 => Exit::Ok,
-        _ => Exit::Refused,
+    Ok(match reports.iter().any(|r| r.status.is_out_of_sync()) {
+        true => Exit::Refused,
+        false => Exit::Ok,
     })
 }
 
@@ -104,10 +123,16 @@ async fn check(
             .collect(),
         false => Vec::new(),
     };
-    let in_sync = route53 == Some(primary) && unfinished_apply.is_none() && differences.is_empty();
+    let status = if mark.is_none() {
+        Status::NeverSynced
+    } else if route53 == Some(primary) && unfinished_apply.is_none() && differences.is_empty() {
+        Status::InSync
+    } else {
+        Status::Drift
+    };
     Ok(Report {
         zone: zone.rules.zone.to_string(),
-        status: if in_sync { "in_sync" } else { "drift" },
+        status,
         primary_serial: Some(primary.0),
         route53_serial: route53.map(|s| s.0),
         unfinished_apply,
@@ -138,23 +163,24 @@ fn print_text(report: &Report) -> Result<(), super::StdoutError> {
             " with an unfinished apply of serial {to} (the next sync lists Route 53 in full and repairs it)"
         ));
     }
+    let zone = &report.zone;
     match report.status {
-        "in_sync" => outln!("OK {}: in sync ({serials})", report.zone),
-        "drift" => {
+        Status::InSync => outln!("OK {zone}: in sync ({serials})")?,
+        Status::Drift => outln!(
+            "DRIFT {zone}: {serials}; {} record set(s) differ",
+            report.differences.len()
+        )?,
+        Status::NeverSynced => {
+            let name = zone.trim_end_matches('.');
             outln!(
-                "DRIFT {}: {serials}; {} record set(s) differ",
-                report.zone,
-                report.differences.len()
-            )?;
-            for difference in &report.differences {
-                outln!("  {difference}")?;
-            }
-            Ok(())
+                "NEVER SYNCED {zone}: Route 53 has no _serial record: xfr53 has never synced this hosted zone (primary serial {}). Run `xfr53 sync {name}` (`xfr53 plan {name}` shows what it would change)",
+                report.primary_serial.map_or("?".into(), |s| s.to_string())
+            )?
         }
-        _ => outln!(
-            "ERROR {}: {}",
-            report.zone,
-            report.error.as_deref().unwrap_or("")
-        ),
+        Status::Error => outln!("ERROR {zone}: {}", report.error.as_deref().unwrap_or(""))?,
     }
+    for difference in &report.differences {
+        outln!("  {difference}")?;
+    }
+    Ok(())
 }

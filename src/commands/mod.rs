@@ -27,9 +27,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::cli::Common;
+use crate::config::DEFAULT_STATE_DIR;
 use crate::config::{Config, ZoneConfig};
 use crate::core::name::Name;
-use crate::engine::state::{StateDir, DEFAULT_DIR};
+use crate::engine::state::StateDir;
 use crate::loaded::Loaded;
 use crate::route53::aws::{AwsHostedZone, AwsZones};
 use crate::route53::HostedZones;
@@ -78,7 +79,7 @@ pub fn state_dir(common: &Common, config: &Config) -> StateDir {
 fn state_path(common: &Common, config: &Config) -> PathBuf {
     (common.state_dir.clone())
         .or_else(|| config.state_dir.clone())
-        .unwrap_or_else(|| DEFAULT_DIR.into())
+        .unwrap_or_else(|| DEFAULT_STATE_DIR.into())
 }
 
 /// The configuration at `--config` made ready to run, its state

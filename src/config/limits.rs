@@ -7,8 +7,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Deserialize;
 
-use crate::observe::http::Limits as HttpLimits;
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
@@ -63,97 +61,11 @@ fn ranged<T: PartialOrd + std::fmt::Debug>(
 impl RawLimits {
     pub(super) fn check(&self) -> Result<Limits> {
         let defaults = Limits::default();
-        let (notify, http) = (defaults.notify, defaults.http);
+        let http = defaults.http;
         let count = |n: usize| n as u32;
-        let tcp_connections = ranged(
-            "notify_tcp_connections",
-            self.notify_tcp_connections,
-            count(notify.tcp_connections),
-            1,
-            4096,
-        )?;
         let seconds = |d: Duration| d.as_secs();
         Ok(Limits {
-            notify: NotifyLimits {
-                per_second: ranged(
-                    "notify_replies_per_second",
-                    self.notify_replies_per_second,
-                    notify.per_second,
-                    0.1,
-                    10_000.0,
-                )?,
-                burst: f64::from(ranged(
-                    "notify_reply_burst",
-                    self.notify_reply_burst,
-                    notify.burst as u32,
-                    1,
-                    100_000,
-                )?),
-                tcp_connections: tcp_connections as usize,
-                tcp_reserved: ranged(
-                    "notify_tcp_reserved",
-                    self.notify_tcp_reserved,
-                    count(notify.tcp_reserved).min(tcp_connections),
-                    0,
-                    tcp_connections,
-                )? as usize,
-                tcp_per_source: ranged(
-                    "notify_tcp_per_source",
-                    self.notify_tcp_per_source,
-                    count(notify.tcp_per_source).min(tcp_connections),
-                    1,
-                    tcp_connections,
-                )? as usize,
-                tcp_deadline: Duration::from_secs(ranged(
-                    "notify_tcp_deadline_seconds",
-                    self.notify_tcp_deadline_seconds,
-                    seconds(notify.tcp_deadline),
-                    1,
-                    3600,
-                )?),
-                tcp_messages: ranged(
-                    "notify_tcp_messages",
-                    self.notify_tcp_messages,
-                    count(notify.tcp_messages),
-                    1,
-                    1000,
-                )? as usize,
-                tcp_idle: Duration::from_secs(ranged(
-                    "notify_tcp_idle_seconds",
-                    self.notify_tcp_idle_seconds,
-                    seconds(notify.tcp_idle),
-                    1,
-                    300,
-                )?),
-                max_sources: ranged(
-                    "notify_reply_sources",
-                    self.notify_reply_sources,
-                    count(notify.max_sources),
-                    100,
-                    1_000_000,
-                )? as usize,
-                replay_cache: ranged(
-                    "notify_replay_cache",
-                    self.notify_replay_cache,
-                    count(notify.replay_cache),
-                    100,
-                    1_000_000,
-                )? as usize,
-                queue: ranged(
-                    "notify_queue",
-                    self.notify_queue,
-                    count(notify.queue),
-                    16,
-                    65_536,
-                )? as usize,
-                max_message: ranged(
-                    "notify_max_message_bytes",
-                    self.notify_max_message_bytes,
-                    count(notify.max_message),
-                    512,
-                    65_535,
-                )? as usize,
-            },
+            notify: self.notify()?,
             http: HttpLimits {
                 connections: ranged(
                     "http_connections",
@@ -177,6 +89,100 @@ impl RawLimits {
                 0,
                 60,
             )?),
+        })
+    }
+
+    /// The NOTIFY listener's limits.
+    fn notify(&self) -> Result<NotifyLimits> {
+        let notify = NotifyLimits::default();
+        let count = |n: usize| n as u32;
+        let tcp_connections = ranged(
+            "notify_tcp_connections",
+            self.notify_tcp_connections,
+            count(notify.tcp_connections),
+            1,
+            4096,
+        )?;
+        let seconds = |d: Duration| d.as_secs();
+        Ok(NotifyLimits {
+            per_second: ranged(
+                "notify_replies_per_second",
+                self.notify_replies_per_second,
+                notify.per_second,
+                0.1,
+                10_000.0,
+            )?,
+            burst: f64::from(ranged(
+                "notify_reply_burst",
+                self.notify_reply_burst,
+                notify.burst as u32,
+                1,
+                100_000,
+            )?),
+            tcp_connections: tcp_connections as usize,
+            tcp_reserved: ranged(
+                "notify_tcp_reserved",
+                self.notify_tcp_reserved,
+                count(notify.tcp_reserved).min(tcp_connections),
+                0,
+                tcp_connections,
+            )? as usize,
+            tcp_per_source: ranged(
+                "notify_tcp_per_source",
+                self.notify_tcp_per_source,
+                count(notify.tcp_per_source).min(tcp_connections),
+                1,
+                tcp_connections,
+            )? as usize,
+            tcp_deadline: Duration::from_secs(ranged(
+                "notify_tcp_deadline_seconds",
+                self.notify_tcp_deadline_seconds,
+                seconds(notify.tcp_deadline),
+                1,
+                3600,
+            )?),
+            tcp_messages: ranged(
+                "notify_tcp_messages",
+                self.notify_tcp_messages,
+                count(notify.tcp_messages),
+                1,
+                1000,
+            )? as usize,
+            tcp_idle: Duration::from_secs(ranged(
+                "notify_tcp_idle_seconds",
+                self.notify_tcp_idle_seconds,
+                seconds(notify.tcp_idle),
+                1,
+                300,
+            )?),
+            max_sources: ranged(
+                "notify_reply_sources",
+                self.notify_reply_sources,
+                count(notify.max_sources),
+                100,
+                1_000_000,
+            )? as usize,
+            replay_cache: ranged(
+                "notify_replay_cache",
+                self.notify_replay_cache,
+                count(notify.replay_cache),
+                100,
+                1_000_000,
+            )? as usize,
+            queue: ranged(
+                "notify_queue",
+                self.notify_queue,
+                count(notify.queue),
+                16,
+                65_536,
+            )? as usize,
+            max_message: ranged(
+                "notify_max_message_bytes",
+                self.notify_max_message_bytes,
+                count(notify.max_message),
+                512,
+                65_535,
+            )? as usize,
         })
     }
 }
@@ -224,6 +230,24 @@ impl Default for NotifyLimits {
             replay_cache: 10_000,
             queue: 1024,
             max_message: 4096,
+        }
+    }
+}
+
+/// Limits of the HTTP endpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HttpLimits {
+    /// Connections served at once; a scraper and a health check need few.
+    pub connections: usize,
+    /// How long one connection may take in all, request and answer.
+    pub deadline: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            connections: 32,
+            deadline: Duration::from_secs(5),
         }
     }
 }

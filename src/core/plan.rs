@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::diff::{equivalent, Change, Diff, Unmanaged};
 use super::name::Name;
 use super::rrset::{RecordSet, RrType};
-use super::rules::{Limits, ZoneRules};
+use super::rules::{RequestLimits, ZoneRules};
 use super::serial::Serial;
 
 /// One ChangeResourceRecordSets request: atomic in Route 53.
@@ -65,7 +65,7 @@ impl Size {
         }
     }
 
-    pub(super) fn fits(self, limits: Limits) -> bool {
+    pub(super) fn fits(self, limits: RequestLimits) -> bool {
         self.values <= limits.max_values && self.chars <= limits.max_chars
     }
 }
@@ -112,6 +112,10 @@ pub struct Plan {
     /// Record sets xfr53 manages in Route 53 before the plan.
     #[serde(skip)]
     pub managed_count: usize,
+    /// The `_serial` record's name: its changes are xfr53's bookkeeping,
+    /// not counted in `summary`.
+    #[serde(skip)]
+    pub serial_name: Name,
     /// Planned over only this many owner names, changed since the last
     /// plan landed; `None`: over the whole zone.
     #[serde(skip)]
@@ -133,7 +137,7 @@ pub struct TooLarge {
     pub name: Name,
     pub rtype: RrType,
     pub size: Size,
-    pub limits: Limits,
+    pub limits: RequestLimits,
 }
 
 /// Builds the plan for `diff` bringing Route 53 to `serial`.
@@ -203,6 +207,7 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
         forced: force,
         summary,
         managed_count,
+        serial_name: rules.serial_name.clone(),
         changed_names: None,
     })
 }
@@ -211,7 +216,11 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
 /// less what is kept for `_serial`), one owner name's changes together. A
 /// name that fits a request only without that room gets a batch of its own;
 /// one too large for any request is split change by change.
-fn pack(changes: Vec<Change>, room: Limits, rules: &ZoneRules) -> Result<Vec<Batch>, TooLarge> {
+fn pack(
+    changes: Vec<Change>,
+    room: RequestLimits,
+    rules: &ZoneRules,
+) -> Result<Vec<Batch>, TooLarge> {
     let limits = rules.limits;
     let mut batches: Vec<Batch> = Vec::new();
     let mut current = Batch::default();
@@ -318,7 +327,7 @@ fn batch_with_serial(
     };
     // room in every batch for the largest `_serial` swap
     let reserve = Size::of(&swap(Some(mark.clone()), &mark));
-    let limits = Limits {
+    let limits = RequestLimits {
         max_values: rules.limits.max_values.saturating_sub(reserve.values),
         max_chars: rules.limits.max_chars.saturating_sub(reserve.chars),
     };

@@ -21,13 +21,23 @@ impl fmt::Display for Plan {
             )?,
         }
         let count = self.batches.len();
+        let mut serial_changes = 0;
         for (i, batch) in self.batches.iter().enumerate() {
             let size = batch.size();
+            // counted as the summary counts: the zone's record sets, and
+            // the `_serial` bookkeeping (at most one per batch) apart
+            let serial = batch
+                .changes
+                .iter()
+                .filter(|c| c.set().name == self.serial_name)
+                .count();
+            serial_changes += serial;
             writeln!(
                 f,
-                "batch {}/{count}: {} changes, {} values, {} characters",
+                "batch {}/{count}: {} changes{}, {} values, {} characters",
                 i + 1,
-                batch.changes.len(),
+                batch.changes.len() - serial,
+                if serial > 0 { " + _serial" } else { "" },
                 size.values,
                 size.chars
             )?;
@@ -45,9 +55,13 @@ impl fmt::Display for Plan {
         let s = &self.summary;
         write!(
             f,
-            "summary: {} to create, {} to delete, {} to modify, {} unmanaged; {} batch(es)",
-            s.create, s.delete, s.modify, s.unmanaged, s.batches
+            "summary: {} to create, {} to delete, {} to modify, {} unmanaged",
+            s.create, s.delete, s.modify, s.unmanaged
         )?;
+        if serial_changes > 0 {
+            write!(f, ", + {serial_changes} to _serial")?;
+        }
+        write!(f, "; {} batch(es)", s.batches)?;
         if self.is_refused() {
             write!(f, "; refused (use --force to apply anyway)")?;
         }

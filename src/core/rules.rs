@@ -48,7 +48,7 @@ pub struct ZoneRules {
     pub serial_ttl: u32,
     /// Names xfr53 never touches.
     pub ignore: Vec<Pattern>,
-    pub limits: Limits,
+    pub limits: RequestLimits,
     pub max_change: MaxChange,
     /// Record sets the hosted zone may hold, its own SOA and NS included
     /// (Route 53's default; AWS raises it on request).
@@ -69,7 +69,7 @@ impl ZoneRules {
             zone,
             serial_ttl: 300,
             ignore: Vec::new(),
-            limits: Limits::default(),
+            limits: RequestLimits::default(),
             max_change: MaxChange::default(),
             record_set_quota: DEFAULT_RECORD_SET_QUOTA,
         }
@@ -88,14 +88,14 @@ impl ZoneRules {
 
 /// Route 53's limits on one ChangeResourceRecordSets request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
+pub struct RequestLimits {
     pub max_values: usize,
     pub max_chars: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
+impl Default for RequestLimits {
+    fn default() -> RequestLimits {
+        RequestLimits {
             max_values: 1000,
             max_chars: 32_000,
         }

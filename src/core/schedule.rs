@@ -1,5 +1,5 @@
 //! One zone's scheduler as a pure state machine: (state, event, now) ->
-//! (state, actions). The daemon drives it with a clock and a task; tests
+//! (state, steps). The daemon drives it with a clock and a task; tests
 //! drive it with numbers.
 //!
 //! At start the zone syncs once. A NOTIFY or a due timer starts a sync, or
@@ -81,7 +81,7 @@ pub enum Event {
 
 /// What the driver must do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
+pub enum Step {
     /// Start a sync now.
     Sync,
     /// Fire `Event::Timer` at this time (replacing any earlier timer).
@@ -110,7 +110,7 @@ impl Schedule {
         }
     }
 
-    pub fn handle(&mut self, event: Event, now: Now) -> Vec<Action> {
+    pub fn handle(&mut self, event: Event, now: Now) -> Vec<Step> {
         match event {
             Event::Start | Event::Notify | Event::Timer => {
                 if self.running {
@@ -118,7 +118,7 @@ impl Schedule {
                     Vec::new()
                 } else {
                     self.running = true;
-                    vec![Action::Sync]
+                    vec![Step::Sync]
                 }
             }
             Event::Succeeded { timers } => {
@@ -139,17 +139,17 @@ impl Schedule {
                 let factor = 0.5 + jitter.clamp(0.0, 1.0) / 2.0;
                 let delay = Duration::try_from_secs_f64(ceiling.as_secs_f64() * factor)
                     .map_or(ceiling, |d| d.min(ceiling));
-                vec![Action::TimerAt(now.saturating_add(delay))]
+                vec![Step::TimerAt(now.saturating_add(delay))]
             }
         }
     }
 
-    fn after_sync(&mut self, next: Now) -> Vec<Action> {
+    fn after_sync(&mut self, next: Now) -> Vec<Step> {
         if std::mem::take(&mut self.queued) {
             self.running = true;
-            vec![Action::Sync]
+            vec![Step::Sync]
         } else {
-            vec![Action::TimerAt(next)]
+            vec![Step::TimerAt(next)]
         }
     }
 
@@ -255,18 +255,18 @@ mod tests {
     #[test]
     fn a_burst_of_notifies_coalesces_into_one_queued_sync() {
         let mut s = Schedule::new(timers());
-        assert_eq!(s.handle(Event::Start, S(0)), [Action::Sync]);
+        assert_eq!(s.handle(Event::Start, S(0)), [Step::Sync]);
         for i in 0..100 {
             assert!(s.handle(Event::Notify, S(i)).is_empty());
         }
         // the running sync ends: exactly one more runs
         assert_eq!(
             s.handle(Event::Succeeded { timers: timers() }, S(1)),
-            [Action::Sync]
+            [Step::Sync]
         );
         assert_eq!(
             s.handle(Event::Succeeded { timers: timers() }, S(2)),
-            [Action::TimerAt(S(2) + S(3600))]
+            [Step::TimerAt(S(2) + S(3600))]
         );
     }
 
@@ -276,15 +276,15 @@ mod tests {
         s.handle(Event::Start, S(0));
         let mut delays = Vec::new();
         for _ in 0..12 {
-            let [Action::TimerAt(at)] = s.handle(Event::Failed { jitter: 1.0 }, S(0))[..] else {
+            let [Step::TimerAt(at)] = s.handle(Event::Failed { jitter: 1.0 }, S(0))[..] else {
                 panic!("a failure sets a timer");
             };
             delays.push(at.as_secs());
-            assert_eq!(s.handle(Event::Timer, at), [Action::Sync]);
+            assert_eq!(s.handle(Event::Timer, at), [Step::Sync]);
         }
         assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]);
         // jitter spreads retries between half and all of the ceiling
-        let [Action::TimerAt(at)] = s.handle(Event::Failed { jitter: 0.0 }, S(0))[..] else {
+        let [Step::TimerAt(at)] = s.handle(Event::Failed { jitter: 0.0 }, S(0))[..] else {
             panic!()
         };
         assert_eq!(at, S(300));
@@ -355,11 +355,11 @@ mod tests {
         s.handle(Event::Start, S(0));
         assert_eq!(
             s.handle(Event::Succeeded { timers: t }, S(5)),
-            [Action::TimerAt(Duration::MAX)]
+            [Step::TimerAt(Duration::MAX)]
         );
         s.handle(Event::Timer, Duration::MAX);
         for _ in 0..30 {
-            let [Action::TimerAt(_)] = s.handle(Event::Failed { jitter: 0.7 }, S(10))[..] else {
+            let [Step::TimerAt(_)] = s.handle(Event::Failed { jitter: 0.7 }, S(10))[..] else {
                 panic!("a failure sets a timer");
             };
         }
@@ -382,6 +382,6 @@ mod tests {
         let mut s = Schedule::new(timers());
         s.handle(Event::Start, S(0));
         s.handle(Event::Succeeded { timers: timers() }, S(1));
-        assert_eq!(s.handle(Event::Notify, S(5)), [Action::Sync]);
+        assert_eq!(s.handle(Event::Notify, S(5)), [Step::Sync]);
     }
 }

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::core::name::Name;
-use crate::core::schedule::{Action, Event, Schedule};
+use crate::core::schedule::{Event, Schedule, Step};
 use crate::observe::metrics::ZoneMetrics;
 
 /// The wait before a dead zone task's first restart; doubled for each
@@ -86,7 +86,7 @@ impl<T> Future for AbortOnDrop<T> {
     }
 }
 
-/// Runs `schedule` until `shutdown` changes: each `Action::Sync` calls
+/// Runs `schedule` until `shutdown` changes: each `Step::Sync` calls
 /// `start_sync`, whose task's event is fed back. Returns the sync still
 /// running at shutdown, for the caller to finish or abandon. The sync
 /// task is aborted with this future (its zone task died or was aborted),
@@ -103,13 +103,13 @@ where
     let origin = Instant::now();
     let mut running: Option<AbortOnDrop<Event>> = None;
     let mut timer: Option<Instant> = None;
-    let mut actions = schedule.handle(Event::Start, origin.elapsed());
+    let mut steps = schedule.handle(Event::Start, origin.elapsed());
     loop {
-        for action in actions.drain(..) {
-            match action {
-                Action::Sync => running = Some(AbortOnDrop(start_sync())),
+        for step in steps.drain(..) {
+            match step {
+                Step::Sync => running = Some(AbortOnDrop(start_sync())),
                 // a time past what the clock can hold never comes
-                Action::TimerAt(at) => timer = origin.checked_add(at),
+                Step::TimerAt(at) => timer = origin.checked_add(at),
             }
         }
         let sleep = async {
@@ -123,12 +123,12 @@ where
                 running = None;
                 // a sync task that panicked counts as a failed sync
                 let event = finished.unwrap_or(Event::Failed { jitter: rand::random() });
-                actions = schedule.handle(event, origin.elapsed());
+                steps = schedule.handle(event, origin.elapsed());
             }
-            Some(()) = notified.recv() => actions = schedule.handle(Event::Notify, origin.elapsed()),
+            Some(()) = notified.recv() => steps = schedule.handle(Event::Notify, origin.elapsed()),
             () = sleep => {
                 timer = None;
-                actions = schedule.handle(Event::Timer, origin.elapsed());
+                steps = schedule.handle(Event::Timer, origin.elapsed());
             }
             _ = shutdown.changed() => return running,
         }

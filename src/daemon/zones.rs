@@ -11,11 +11,12 @@ use tokio::time::Instant;
 
 use super::notify_gate::{NotifyGate, SyncedSerial};
 use super::zone_task::{supervised, ZoneLinks, ZoneShared, SHUTDOWN_GRACE};
+use crate::config::DEFAULT_STATE_DIR;
 use crate::config::{AlertSettings, Config, Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::primary::Primary;
-use crate::engine::state::{StateDir, DEFAULT_DIR};
+use crate::engine::state::StateDir;
 use crate::loaded::Loaded;
 use crate::observe::alerts::{Alerter, ZoneAlerts};
 use crate::observe::metrics::Metrics;
@@ -46,7 +47,7 @@ impl Common {
             route53: config.route53.clone(),
             alerts: config.alerts.clone(),
             state_dir: StateDir::new(
-                (config.state_dir.clone()).unwrap_or_else(|| DEFAULT_DIR.into()),
+                (config.state_dir.clone()).unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
             ),
             notify_sync_interval: config.limits.notify_sync_interval,
         }

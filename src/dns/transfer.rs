@@ -110,7 +110,7 @@ pub async fn refresh(primary: &Primary, zone: &mut Zone) -> Result<(Transferred,
         )
     };
     let (answer, stats) = match ixfr(primary, &origin, held.serial()).await {
-        Err(e) if matches!(e.downcast_ref(), Some(ResponseError::Rcode(_))) => {
+        Err(e) if matches!(e.downcast_ref(), Some(ResponseError::Rcode { .. })) => {
             (Ixfr::Fallback(format!("{e}")), Stats::default())
         }
         other => other.with_context(context)?,

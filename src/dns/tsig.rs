@@ -7,9 +7,11 @@ use std::fmt;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
+use hickory_proto::dnssec::rdata::tsig::{TsigAlgorithm, TSIG};
 use hickory_proto::dnssec::tsig::TSigner;
-use hickory_proto::rr::Name as DnsName;
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name as DnsName, RecordData};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 
 /// Allowed clock difference between the signer and us (RFC 8945 suggests 300 s).
 pub const FUDGE_SECONDS: u16 = 300;
@@ -101,6 +103,12 @@ impl TsigKey {
         &self.algorithm
     }
 
+    /// The name sent on the wire and the algorithm, for errors:
+    /// `"xfr-key" (hmac-sha256)`.
+    pub fn describe(&self) -> String {
+        format!("\"{}\" ({})", self.name, self.algorithm)
+    }
+
     /// hickory's signer and verifier for this key.
     pub fn signer(&self) -> TSigner {
         TSigner::new(
@@ -111,6 +119,49 @@ impl TsigKey {
         )
         .expect("only supported algorithms are accepted")
     }
+}
+
+/// The error a primary gives in the TSIG record of its answer to a signed
+/// query (RFC 8945 section 5.2; codes from the IANA DNS RCODE registry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TsigError(pub u16);
+
+impl fmt::Display for TsigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            16 => write!(f, "BADSIG: the primary has a key of this name and algorithm with another secret"),
+            17 => write!(f, "BADKEY: the primary has no key of this name and algorithm. The name sent is the [tsig.<label>] section's `name`, else its label, unless secret_file holds a `key \"name\" {{ … }}` clause, whose name wins: make it the name in the primary's key clause"),
+            18 => write!(f, "BADTIME: the clocks of this host and the primary differ by more than {FUDGE_SECONDS} s: check NTP on both"),
+            22 => write!(f, "BADTRUNC: the primary refused a truncated MAC"),
+            other => write!(f, "TSIG error {other}"),
+        }
+    }
+}
+
+/// The TSIG error in `message`, when it carries a TSIG record with one.
+pub fn answer_error(message: &Message) -> Option<TsigError> {
+    let tsig = message
+        .signature()
+        .iter()
+        .find_map(|r| TSIG::try_borrow(r.data()))?;
+    // hickory 0.25 has no getter for the error field: read it back from
+    // the RDATA's wire form (algorithm name, time 6, fudge 2, MAC size 2,
+    // MAC, original ID 2, error 2)
+    let mut wire = Vec::new();
+    tsig.emit(&mut BinEncoder::new(&mut wire)).ok()?;
+    let mut at = 0;
+    loop {
+        let len = usize::from(*wire.get(at)?);
+        at += 1 + len;
+        if len == 0 {
+            break;
+        }
+    }
+    at += 6 + 2;
+    let mac = usize::from(u16::from_be_bytes([*wire.get(at)?, *wire.get(at + 1)?]));
+    at += 2 + mac + 2;
+    let error = u16::from_be_bytes([*wire.get(at)?, *wire.get(at + 1)?]);
+    (error != 0).then_some(TsigError(error))
 }
 
 /// MACs of signed requests already accepted, each kept until its time
@@ -268,6 +319,27 @@ mod tests {
     }
 
     const SECRET: &str = "c2VjcmV0IHNlY3JldCBzZWNyZXQgc2VjcmV0IQ==";
+
+    #[test]
+    fn the_error_of_an_answer_s_tsig_record_is_read() {
+        use hickory_proto::dnssec::rdata::tsig::make_tsig_record;
+        let key = DnsName::from_ascii("k.").unwrap();
+        for (error, mac) in [
+            (17, vec![]),
+            (16, vec![]),
+            (18, vec![7u8; 32]),
+            (0, vec![7u8; 32]),
+        ] {
+            let mut answer = Message::new();
+            let tsig = TSIG::new(TsigAlgorithm::HmacSha256, 1, 300, mac, 4, error, vec![]);
+            answer.add_tsig(make_tsig_record(key.clone(), tsig));
+            let parsed = Message::from_vec(&answer.to_vec().unwrap()).unwrap();
+            let expected = (error != 0).then_some(TsigError(error));
+            assert_eq!(answer_error(&parsed), expected, "{error}");
+        }
+        assert_eq!(answer_error(&Message::new()), None);
+        assert!(TsigError(17).to_string().starts_with("BADKEY: "));
+    }
 
     #[test]
     fn reads_a_tsig_keygen_clause() {

@@ -11,7 +11,7 @@ use hickory_proto::rr::{Name as DnsName, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::tsig::TsigKey;
+use super::tsig::{answer_error, TsigError, TsigKey};
 
 /// Why a response was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -20,14 +20,21 @@ pub enum ResponseError {
     WrongId { expected: u16, got: u16 },
     #[error("not a response to our query: {0}")]
     NotOurs(&'static str),
-    #[error("the primary answered {}", rcode_hint(*.0))]
-    Rcode(ResponseCode),
+    #[error("the primary answered {}{}", rcode_hint(*.rcode), signed_with(.key))]
+    Rcode {
+        rcode: ResponseCode,
+        /// The key the query was signed with, as `describe` tells it.
+        key: Option<String>,
+    },
+    /// The primary's TSIG record says why it refused the query's key.
+    #[error("the primary rejected TSIG key {key}: {error}")]
+    KeyRejected { key: String, error: TsigError },
     #[error("the response is truncated")]
     Truncated,
     #[error("the response's question does not match the query")]
     WrongQuestion,
-    #[error("TSIG verification failed: {0}")]
-    Tsig(String),
+    #[error("TSIG with key {key}: {reason}")]
+    Tsig { key: String, reason: String },
     #[error("malformed response: {0}")]
     Malformed(String),
 }
@@ -44,12 +51,20 @@ fn rcode_hint(rcode: ResponseCode) -> String {
     }
 }
 
+fn signed_with(key: &Option<String>) -> String {
+    key.as_ref().map_or(String::new(), |key| {
+        format!(" (the query was signed with TSIG key {key})")
+    })
+}
+
 /// A query on its way out, and what its responses are checked against.
 pub struct Outgoing {
     pub bytes: Vec<u8>,
     id: u16,
     question: Query,
     verifier: Option<MessageVerifier>,
+    /// The key the query is signed with, as `describe` tells it.
+    key: Option<String>,
 }
 
 impl Outgoing {
@@ -73,12 +88,17 @@ impl Outgoing {
         if let Some(record) = authority {
             message.add_name_server(record);
         }
-        let verifier = match key {
-            Some(key) => message
-                .finalize(&key.signer(), unix_now())
-                .map_err(|e| ResponseError::Tsig(e.to_string()))?,
-            None => None,
-        };
+        let described = key.map(TsigKey::describe);
+        let verifier =
+            match key {
+                Some(key) => message.finalize(&key.signer(), unix_now()).map_err(|e| {
+                    ResponseError::Tsig {
+                        key: key.describe(),
+                        reason: format!("cannot sign the query: {e}"),
+                    }
+                })?,
+                None => None,
+            };
         let bytes = message
             .to_vec()
             .map_err(|e| ResponseError::Malformed(e.to_string()))?;
@@ -87,6 +107,7 @@ impl Outgoing {
             id,
             question,
             verifier,
+            key: described,
         })
     }
 
@@ -110,14 +131,17 @@ impl Outgoing {
             return Err(ResponseError::NotOurs("opcode is not QUERY"));
         }
         if header.response_code() != ResponseCode::NoError {
-            return Err(ResponseError::Rcode(header.response_code()));
+            return Err(self.refusal(bytes, header.response_code()));
         }
         if header.truncated() {
             return Err(ResponseError::Truncated);
         }
         let message = match &mut self.verifier {
             Some(verify) => verify(bytes)
-                .map_err(|e| ResponseError::Tsig(e.to_string()))?
+                .map_err(|e| ResponseError::Tsig {
+                    key: self.key.clone().unwrap_or_default(),
+                    reason: format!("the answer does not verify: {e}"),
+                })?
                 .into_message(),
             None => {
                 Message::from_vec(bytes).map_err(|e| ResponseError::Malformed(e.to_string()))?
@@ -129,6 +153,24 @@ impl Outgoing {
             _ => return Err(ResponseError::WrongQuestion),
         }
         Ok(message)
+    }
+
+    /// Why the primary refused: the TSIG error it gives for the query's
+    /// key (RFC 8945 section 5.2), else the rcode. The refusal is not
+    /// verified (a BADKEY or BADSIG answer cannot be signed); it only
+    /// explains an answer that is refused anyway.
+    fn refusal(&self, bytes: &[u8], rcode: ResponseCode) -> ResponseError {
+        let tsig_error = Message::from_vec(bytes).ok().and_then(|m| answer_error(&m));
+        match (&self.key, tsig_error) {
+            (Some(key), Some(error)) => ResponseError::KeyRejected {
+                key: key.clone(),
+                error,
+            },
+            (key, _) => ResponseError::Rcode {
+                rcode,
+                key: key.clone(),
+            },
+        }
     }
 }
 
@@ -316,7 +358,7 @@ mod tests {
         let unsigned = response(&q, true);
         assert!(matches!(
             accept(&mut q, &unsigned, true),
-            Err(ResponseError::Tsig(_))
+            Err(ResponseError::Tsig { .. })
         ));
     }
 

@@ -4,6 +4,7 @@
 //! decides what is kept and what is dropped after a sync; the daemon and
 //! the commands only display or record its `SyncReport`.
 
+mod envelope;
 mod journal;
 mod offload;
 mod report;

@@ -19,6 +19,7 @@ use crate::config::ZoneConfig;
 use crate::core::convert::Converted;
 use crate::core::diff::diff;
 use crate::core::hosted::HostedSets;
+use crate::core::name::Name;
 use crate::core::pipeline::{plan_names, plan_zone, Baseline, PlanError};
 use crate::core::plan::{mark_of, serial_of, Plan, SerialMark};
 use crate::core::rrset::RrType;
@@ -140,15 +141,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .await
             {
                 Ok(_) => {
-                    // The view is updated in place, change by change: the
-                    // one held in the state goes first so nothing shares it.
-                    self.state.route53 = None;
-                    Arc::make_mut(&mut current).apply(&plan.batches);
-                    self.state.route53 = Some(Route53View {
-                        serial: plan.serial.0,
-                        sets: current,
-                        baseline: Some(Baseline::landed(&plan, &self.config.rules)),
-                    });
+                    self.landed(&plan, current);
                     return Ok(SyncOutcome::Applied(plan));
                 }
                 Err(Stopped {
@@ -163,17 +156,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                         desired = Arc::new(self.convert(None).await?);
                     }
                     let replanned = self.plan_off(&desired, &fresh, None, force).await??;
-                    // The same batches again from the rejected one: Route 53
-                    // held what the plan assumed, so it refuses the change
-                    // itself. Anything else (another writer, a retried
-                    // request that had landed) is re-planned.
-                    if !replanned.batches.is_empty()
-                        && plan.batches[landed..] == replanned.batches[..]
-                    {
-                        bail!(
-                            "zone {zone}: Route 53 refused a change batch ({reason}). Route 53 holds what the plan assumed, so it refuses the change itself and would every time: correct the record named on the primary (or add it to `ignore`)"
-                        );
-                    }
+                    refused_itself(&zone, &plan, landed, &replanned, &reason)?;
                     if attempt == MAX_REPLANS {
                         bail!(
                             "zone {zone}: Route 53 changed underneath {} times in a row ({reason}); is another tool writing this hosted zone?",
@@ -189,10 +172,8 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     // `_serial` moves it (a compare-and-swap), so a batch
                     // that may have landed is noticed. A plan that does not
                     // move it leaves nothing to notice it by.
-                    if let Some(view) = &self.state.route53 {
-                        if view.serial() == plan.serial {
-                            self.state.route53 = None;
-                        }
+                    if (self.state.route53.as_ref()).is_some_and(|v| v.serial() == plan.serial) {
+                        self.state.route53 = None;
                     }
                     return Err(error)
                         .with_context(|| format!("zone {zone}: applying the plan to Route 53"));
@@ -200,6 +181,19 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// Keeps the view of Route 53 after `plan` landed on `current`: updated
+    /// in place, change by change (the one held in the state goes first so
+    /// nothing shares it), with the baseline the next plan starts from.
+    fn landed(&mut self, plan: &Plan, mut current: Arc<HostedSets>) {
+        self.state.route53 = None;
+        Arc::make_mut(&mut current).apply(&plan.batches);
+        self.state.route53 = Some(Route53View {
+            serial: plan.serial.0,
+            sets: current,
+            baseline: Some(Baseline::landed(plan, &self.config.rules)),
+        });
     }
 
     /// What a sync would do, changing nothing in Route 53.
@@ -453,6 +447,25 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             .with_context(|| format!("zone {zone}: listing the hosted zone"))?;
         Ok(sets.into_iter().collect())
     }
+}
+
+/// An error when the plan made on a fresh listing sends the same batches
+/// again from the rejected one: Route 53 held what the plan assumed, so it
+/// refuses the change itself, and would every time. Anything else (another
+/// writer, a retried request that had landed) is re-planned.
+fn refused_itself(
+    zone: &Name,
+    plan: &Plan,
+    landed: usize,
+    replanned: &Plan,
+    reason: &str,
+) -> Result<()> {
+    if !replanned.batches.is_empty() && plan.batches[landed..] == replanned.batches[..] {
+        bail!(
+            "zone {zone}: Route 53 refused a change batch ({reason}). Route 53 holds what the plan assumed, so it refuses the change itself and would every time: correct the record named on the primary (or add it to `ignore`)"
+        );
+    }
+    Ok(())
 }
 
 /// The baseline once the held copy went from serial `before` to `after` by

@@ -2,7 +2,7 @@
 //! `/readyz` (every zone synced within its SOA expire, no sync past its
 //! deadline; else which zones are not and why). Each request is
 //! read with a size and time limit and answered on a fresh connection.
-//! At most `Limits::connections` are served at once; others are closed at
+//! At most `HttpLimits::connections` are served at once; others are closed at
 //! once, so idle connections cannot use up the daemon's file descriptors
 //! (the SOA queries and transfers need them).
 
@@ -14,31 +14,14 @@ use tokio::sync::Semaphore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::config::HttpLimits;
 use crate::dns::wire::unix_now;
 use crate::observe::metrics::{Metrics, CONTENT_TYPE};
 use crate::refusals::Refusals;
 
 const MAX_REQUEST: usize = 8192;
 
-/// Limits of the endpoint.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Limits {
-    /// Connections served at once; a scraper and a health check need few.
-    pub connections: usize,
-    /// How long one connection may take in all, request and answer.
-    pub deadline: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            connections: 32,
-            deadline: Duration::from_secs(5),
-        }
-    }
-}
-
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: Limits) {
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, limits: HttpLimits) {
     let slots = Arc::new(Semaphore::new(limits.connections));
     let (refusals, accept_errors) = (Refusals::default(), Refusals::default());
     loop {

@@ -146,6 +146,7 @@ mod tests {
             forced: false,
             summary: Default::default(),
             managed_count: 0,
+            serial_name: Name::parse_route53("_serial._dyn.a.test").unwrap(),
             changed_names: None,
         }
     }

@@ -1,16 +1,16 @@
 //! The hosted zone through aws-sdk-route53: credentials from aws-config's
 //! standard chain (environment, profile, SSO, EC2 instance role through
-//! IMDSv2), an optional endpoint override for emulators, and the SDK's own
-//! retries off: `Throttle` paces and retries every request.
+//! IMDSv2; see `credentials`), an optional endpoint override for emulators,
+//! and the SDK's own retries off: `Throttle` paces and retries every
+//! request it may.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::BehaviorVersion;
 use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
@@ -19,6 +19,7 @@ use aws_sdk_route53::types::{
 };
 use aws_sdk_route53::Client;
 
+use super::credentials::{credentials_error, describe, region_and_credentials};
 use super::landed::landed;
 use super::throttle::Throttle;
 use super::{HostedZone, HostedZones, Route53Error, Submitted};
@@ -30,15 +31,13 @@ use crate::core::rrset::{CurrentSet, RecordSet, RrType};
 /// Route 53's largest page of ListResourceRecordSets.
 const PAGE: i32 = 300;
 
-/// aws-config's standard chain, with SDK retries off (callers pace and
-/// retry) and a region: the configured one, the environment's, else
-/// us-east-1 (Route 53 and SNS alerts need one to sign with).
+/// aws-config's standard chains, with SDK retries off (callers pace and
+/// retry) and a region (see `region_and_credentials`).
 pub async fn sdk_config(region: Option<String>) -> aws_config::SdkConfig {
-    let region = RegionProviderChain::first_try(region.map(Region::new))
-        .or_default_provider()
-        .or_else(Region::new("us-east-1"));
+    let (region, credentials) = region_and_credentials(region).await;
     aws_config::defaults(BehaviorVersion::latest())
         .region(region)
+        .credentials_provider(credentials)
         .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
@@ -406,13 +405,17 @@ fn aws_change(action: Action, set: &RecordSet) -> Result<Change, Route53Error> {
 }
 
 /// Sorts an SDK error into transient, rejected or fatal, naming the IAM
-/// action when access is denied.
+/// action when access is denied. Missing credentials are fatal: a retry
+/// seconds later finds none either.
 fn classify<E, R>(action: &str, error: SdkError<E, R>) -> Route53Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
     SdkError<E, R>: std::error::Error + 'static,
 {
+    if let Some(credentials) = credentials_error(&error) {
+        return Route53Error::Fatal(describe(credentials));
+    }
     let text = format!("{action}: {}", DisplayErrorContext(&error));
     let status = match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
@@ -440,4 +443,38 @@ fn raw_status<R: std::fmt::Debug + 'static>(raw: &R) -> Option<u16> {
     (raw as &dyn std::any::Any)
         .downcast_ref::<aws_sdk_route53::config::http::HttpResponse>()
         .map(|r| r.status().as_u16())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_credential_types::provider::error::CredentialsError;
+    use aws_sdk_route53::error::ConnectorError;
+    use aws_sdk_route53::operation::list_hosted_zones_by_name::ListHostedZonesByNameError;
+
+    use super::*;
+
+    type Error = SdkError<ListHostedZonesByNameError, aws_sdk_route53::config::http::HttpResponse>;
+
+    /// The SDK reports credentials it cannot find as a dispatch failure,
+    /// which was retried as a dropped connection: 8 attempts, up to 26 s.
+    #[test]
+    fn missing_credentials_are_fatal_and_a_dropped_connection_is_not() {
+        let missing: Error = SdkError::dispatch_failure(ConnectorError::other(
+            CredentialsError::not_loaded("no providers in chain provided credentials").into(),
+            None,
+        ));
+        match classify("ListHostedZonesByName", missing) {
+            Route53Error::Fatal(text) => {
+                assert!(text.starts_with("no AWS credentials found"), "{text}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let dropped: Error = SdkError::dispatch_failure(ConnectorError::io(
+            std::io::Error::from(std::io::ErrorKind::ConnectionReset).into(),
+        ));
+        assert!(matches!(
+            classify("ListHostedZonesByName", dropped),
+            Route53Error::Transient(_)
+        ));
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod credentials;
 pub mod landed;
 pub mod throttle;
 

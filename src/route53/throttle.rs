@@ -178,6 +178,21 @@ mod tests {
             "a rejection is not retried"
         );
 
+        // what cannot heal within seconds (no credentials, access denied)
+        let calls = AtomicU32::new(0);
+        let fatal: Result<(), _> = throttle
+            .run("test", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(Route53Error::Fatal("no AWS credentials found".into()))
+            })
+            .await;
+        assert!(matches!(fatal, Err(Route53Error::Fatal(_))));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a fatal error is not retried"
+        );
+
         let gave_up: Result<(), _> = throttle
             .run("test", || async {
                 Err(Route53Error::Transient("503".into()))

@@ -136,3 +136,18 @@ fn config_check_refuses_absurd_numbers_and_warns_about_readable_keys() {
         "{stderr}"
     );
 }
+
+/// A configuration that is not there: the error names the file, the
+/// `--config` option and the commented example to start from.
+#[test]
+fn a_missing_configuration_names_config_and_the_example() {
+    let output = Command::new(env!("CARGO_BIN_EXE_xfr53"))
+        .args(["--config", "/nonexistent/xfr53.toml", "config", "check"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for needed in ["/nonexistent/xfr53.toml", "--config", "examples/xfr53.toml"] {
+        assert!(stderr.contains(needed), "{needed} in {stderr}");
+    }
+}

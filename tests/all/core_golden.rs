@@ -35,8 +35,62 @@ fn render(zone: &Converted, current: &[CurrentSet], rules: &ZoneRules) -> String
         .iter()
         .map(|n| format!("note: {n}\n"))
         .collect();
-    out.push_str(&plan.to_string());
+    let text = plan.to_string();
+    counts_agree(&text);
+    out.push_str(&text);
     out
+}
+
+/// The batch lines count what the summary counts: "batch 1/1: 23 changes"
+/// stood against "22 to create", the difference being `_serial`. Returns
+/// the number of batches that also set `_serial`.
+fn counts_agree(plan: &str) -> usize {
+    let number = |text: &str| text.trim().parse::<usize>().unwrap();
+    let (mut changes, mut serials) = (0, 0);
+    for line in plan.lines().filter(|l| l.starts_with("batch ")) {
+        let (_, rest) = line.split_once(": ").unwrap();
+        let (count, rest) = rest.split_once(" changes").unwrap();
+        changes += number(count);
+        serials += usize::from(rest.starts_with(" + _serial,"));
+    }
+    let summary = plan.lines().find(|l| l.starts_with("summary: ")).unwrap();
+    let counted: usize = ["to create", "to delete", "to modify"]
+        .iter()
+        .map(|what| {
+            number(
+                summary
+                    .split(what)
+                    .next()
+                    .unwrap()
+                    .rsplit([' ', ':'])
+                    .nth(1)
+                    .unwrap(),
+            )
+        })
+        .sum();
+    assert_eq!(changes, counted, "{plan}");
+    match serials {
+        0 => assert!(!summary.contains("_serial"), "{summary}"),
+        n => assert!(
+            summary.contains(&format!(", + {n} to _serial;")),
+            "{summary}"
+        ),
+    }
+    serials
+}
+
+#[test]
+fn batch_lines_and_summary_count_the_same_across_several_batches() {
+    let zone = load("realistic.zone");
+    let mut rules = ZoneRules::new(zone.origin.clone());
+    rules.limits.max_values = 8;
+    let plan = plan_zone(&zone, &Default::default(), &rules, false)
+        .unwrap()
+        .to_string();
+    let batches = plan.lines().filter(|l| l.starts_with("batch ")).count();
+    assert!(batches > 2, "{plan}");
+    // the applying mark in each batch, the serial itself in the last
+    assert_eq!(counts_agree(&plan), batches, "{plan}");
 }
 
 const FIXTURES: [&str; 7] = [

@@ -9,7 +9,7 @@ use xfr53::core::diff::diff;
 use xfr53::core::name::Name;
 use xfr53::core::plan::{plan, serial_set};
 use xfr53::core::rrset::{CurrentSet, RecordSet, RecordSets, RrType};
-use xfr53::core::rules::{Limits, Pattern, ZoneRules};
+use xfr53::core::rules::{Pattern, RequestLimits, ZoneRules};
 use xfr53::core::serial::Serial;
 
 use crate::support::route53_model::HostedZone;
@@ -83,7 +83,7 @@ fn zone_sets() -> impl Strategy<Value = RecordSets> {
 fn rules() -> ZoneRules {
     let mut rules = ZoneRules::new(zone());
     rules.ignore = vec![Pattern::new("_acme-challenge.*")];
-    rules.limits = Limits {
+    rules.limits = RequestLimits {
         max_values: 20,
         max_chars: 1000,
     };
@@ -189,7 +189,11 @@ proptest! {
 }
 
 /// Whether the changes at `name` together exceed one request.
-fn true_total_too_large(plan: &xfr53::core::plan::Plan, name: &Name, limits: Limits) -> bool {
+fn true_total_too_large(
+    plan: &xfr53::core::plan::Plan,
+    name: &Name,
+    limits: RequestLimits,
+) -> bool {
     let changes = plan
         .batches
         .iter()

@@ -5,7 +5,7 @@ use xfr53::core::diff::diff;
 use xfr53::core::name::Name;
 use xfr53::core::plan::{mark_of, plan, serial_of, serial_set, Action, Plan, SerialMark};
 use xfr53::core::rrset::{CurrentSet, RecordSet, RecordSets, RrType};
-use xfr53::core::rules::Limits;
+use xfr53::core::rules::RequestLimits;
 use xfr53::core::rules::{MaxChange, ZoneRules};
 use xfr53::core::serial::Serial;
 
@@ -124,7 +124,7 @@ fn serial_writes(plan: &Plan, rules: &ZoneRules) -> Vec<(usize, String)> {
 #[test]
 fn a_plan_of_several_requests_marks_serial_as_applying_and_swaps_it_in_every_batch() {
     let mut rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
-    rules.limits = Limits {
+    rules.limits = RequestLimits {
         max_values: 6,
         max_chars: 32_000,
     };
@@ -193,7 +193,7 @@ fn plan_of(desired: &RecordSets, current: &[CurrentSet], serial: u32, rules: &Zo
 #[test]
 fn a_name_that_fills_a_request_keeps_its_batch_and_the_serial_still_moves_last() {
     let mut rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
-    rules.limits = Limits {
+    rules.limits = RequestLimits {
         max_values: 6,
         max_chars: 32_000,
     };

@@ -19,6 +19,8 @@ macro_rules! both {
 }
 
 mod absurd_limits;
+mod aws_credentials;
+mod check_never_synced;
 mod cli_input;
 mod cloudformation;
 mod core_bad_input;
@@ -53,3 +55,4 @@ mod support;
 mod sync_costs;
 mod sync_e2e;
 mod trust;
+mod tsig_key_name;
