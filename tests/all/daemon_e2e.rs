@@ -121,74 +121,6 @@ async fn bind_notify_brings_a_change_to_route53(kind: Kind) {
 }
 both!(bind_notify_brings_a_change_to_route53);
 
-async fn a_hundred_updates_in_a_second_coalesce(kind: Kind) {
-    let Some((setup, daemon)) = start(kind, bind::Zone::fixture("delegation.zone"), true, "").await
-    else {
-        return;
-    };
-    wait_synced(&setup, &daemon, "parent.test").await;
-    let mut updates = String::new();
-    for i in 0..100 {
-        write!(
-            updates,
-            "update add burst{i}.parent.test. 300 A 192.0.2.{}\nsend\n",
-            i + 1
-        )
-        .unwrap();
-    }
-    let started = std::time::Instant::now();
-    setup
-        .bind
-        .nsupdate("parent.test", updates.trim_end().trim_end_matches("send"));
-    eprintln!("100 updates took {:?}", started.elapsed());
-    wait_synced(&setup, &daemon, "parent.test").await;
-    let recorded = eventually(Duration::from_secs(5), || async {
-        daemon
-            .metric(r#"xfr53_route53_serial{zone="parent.test."}"#)
-            .await
-            == Some(2024010200.0)
-    })
-    .await;
-    assert!(recorded, "{}", daemon.log());
-    let mut syncs = 0.0;
-    for result in ["applied", "up_to_date", "failed", "refused"] {
-        let series = format!(r#"xfr53_syncs_total{{zone="parent.test.",result="{result}"}}"#);
-        syncs += daemon.metric(&series).await.unwrap();
-    }
-    eprintln!("syncs for the initial load and 100 updates: {syncs}");
-    // the first sync, then a handful for the burst: not one per update
-    assert!(
-        syncs <= 12.0,
-        "{syncs} syncs for 100 updates\n{}",
-        daemon.log()
-    );
-}
-
-both!(a_hundred_updates_in_a_second_coalesce);
-
-async fn a_lost_notify_is_covered_by_the_refresh_timer(kind: Kind) {
-    let text = std::fs::read_to_string(crate::support::zones::data_dir().join("delegation.zone"))
-        .unwrap()
-        .replace("2024010100 3600 600 86400 60", "2024010100 2 1 86400 60");
-    let zone = bind::Zone::new("parent.test", text);
-    let Some((setup, daemon)) = start(kind, zone, false, "min_refresh_seconds = 1").await else {
-        return;
-    };
-    wait_synced(&setup, &daemon, "parent.test").await;
-    setup.bind.nsupdate(
-        "parent.test",
-        "update add quiet.parent.test. 300 A 192.0.2.89",
-    );
-    wait_synced(&setup, &daemon, "parent.test").await;
-    assert_eq!(
-        daemon
-            .metric(r#"xfr53_notify_total{result="accepted"}"#)
-            .await,
-        Some(0.0)
-    );
-}
-both!(a_lost_notify_is_covered_by_the_refresh_timer);
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_and_a_broken_config_keeps_the_old_one() {
     let zones = vec![
@@ -342,17 +274,20 @@ async fn one_alert_per_outage(
         "{}",
         daemon.log()
     );
-    // failures go on; the alert is not repeated
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // failures go on (two more after the alert); the alert is not repeated
+    let failed = r#"xfr53_syncs_total{zone="parent.test.",result="failed"}"#;
+    let alerted = daemon.metric(failed).await.unwrap_or(0.0);
+    assert!(
+        eventually(Duration::from_secs(15), || async {
+            daemon.metric(failed).await >= Some(alerted + 2.0)
+        })
+        .await,
+        "{}",
+        daemon.log()
+    );
     let sent = publishes();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].contains("failing"), "{}", sent[0]);
-    assert!(
-        daemon
-            .metric(r#"xfr53_syncs_total{zone="parent.test.",result="failed"}"#)
-            .await
-            >= Some(2.0)
-    );
     end();
     wait_synced(setup, daemon, "parent.test").await;
     assert!(
@@ -457,39 +392,4 @@ async fn a_primary_whose_serial_goes_back_is_refused_and_alerted() {
         "{alert}"
     );
     assert_eq!(setup.contents("parent.test").await, before);
-}
-
-/// A transfer stopped at its record cap is a failed sync, counted by limit
-/// in `/metrics`, and nothing reaches Route 53.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_transfer_over_its_cap_is_counted_in_metrics() {
-    let fixture = bind::Zone::fixture("realistic.zone");
-    let Some((setup, daemon)) =
-        start(Kind::Strict, fixture, false, "max_transfer_records = 5").await
-    else {
-        return;
-    };
-    let zone = r#"zone="example.com.""#;
-    let capped = format!(r#"xfr53_transfer_limit_total{{{zone},limit="records"}}"#);
-    assert!(
-        eventually(Duration::from_secs(30), || async {
-            daemon.metric(&capped).await >= Some(1.0)
-        })
-        .await,
-        "{}",
-        daemon.log()
-    );
-    // the failure is recorded once the sync ends, after the transfer stopped
-    let failed = format!(r#"xfr53_syncs_total{{{zone},result="failed"}}"#);
-    assert!(
-        eventually(Duration::from_secs(30), || async {
-            daemon.metric(&failed).await >= Some(1.0)
-        })
-        .await
-    );
-    let applied = format!(r#"xfr53_syncs_total{{{zone},result="applied"}}"#);
-    assert_eq!(daemon.metric(&applied).await, Some(0.0));
-    let requests = setup.backend.requests();
-    let sent = crate::support::route53_backend::change_requests(&requests);
-    assert!(sent.is_empty(), "{} change requests", sent.len());
 }

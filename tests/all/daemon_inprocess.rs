@@ -7,20 +7,8 @@ use std::time::Duration;
 
 use crate::support::bind::{self, Bind};
 use crate::support::daemon::eventually;
-use crate::support::inprocess::InProcess;
+use crate::support::inprocess::{config, InProcess};
 use crate::support::memory_route53::MemoryRoute53;
-
-fn config(
-    state: &std::path::Path,
-    primary: std::net::SocketAddr,
-    zones: &[(&str, &str)],
-) -> String {
-    let mut text = format!("state_dir = \"{}\"\n", state.display());
-    for (name, extra) in zones {
-        text += &format!("\n[[zone]]\nname = \"{name}\"\nprimaries = [\"{primary}\"]\n{extra}\n");
-    }
-    text
-}
 
 fn zone(name: &str, notify: u16) -> bind::Zone {
     let mut zone = bind::Zone::new(

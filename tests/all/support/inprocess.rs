@@ -11,8 +11,10 @@ use xfr53::config::Config;
 use xfr53::daemon::{self, Listeners};
 use xfr53::loaded::Loaded;
 
-use super::daemon::metric;
+use super::bind::Bind;
+use super::daemon::{eventually, http_get, metric};
 use super::memory_route53::MemoryRoute53;
+use super::setup::{expected, managed};
 
 pub struct InProcess {
     /// The HTTP endpoint's port.
@@ -40,6 +42,31 @@ pub struct Sockets {
     /// The NOTIFY listener's port (UDP and TCP), for the primary.
     pub dns: u16,
     http: u16,
+}
+
+/// A configuration with state in `state` and each of `zones` (name, extra
+/// lines for its section) transferred from `primary`.
+pub fn config(
+    state: &std::path::Path,
+    primary: std::net::SocketAddr,
+    zones: &[(&str, &str)],
+) -> String {
+    let mut text = format!("state_dir = \"{}\"\n", state.display());
+    for (name, extra) in zones {
+        text += &format!("\n[[zone]]\nname = \"{name}\"\nprimaries = [\"{primary}\"]\n{extra}\n");
+    }
+    text
+}
+
+/// Whether Route 53 holds exactly what `bind` serves for `zone`.
+pub async fn synced(route53: &MemoryRoute53, bind: &Bind, zone: &str) -> bool {
+    managed(route53.contents(zone), zone) == expected(bind, zone).await
+}
+
+/// Waits up to 30 s until Route 53 holds what `bind` serves for `zone`.
+pub async fn wait_synced(route53: &MemoryRoute53, bind: &Bind, zone: &str) {
+    let ok = eventually(Duration::from_secs(30), || synced(route53, bind, zone)).await;
+    assert!(ok, "{zone} did not converge\n{}", bind.log());
 }
 
 /// The test's configuration, made ready to run.
@@ -97,6 +124,16 @@ impl InProcess {
 
     pub async fn metric(&self, series: &str) -> Option<f64> {
         metric(self.http, series).await
+    }
+
+    /// (status, body) of `GET path` on the HTTP endpoint.
+    pub async fn get(&self, path: &str) -> Option<(u16, String)> {
+        http_get(self.http, path).await
+    }
+
+    /// Waits up to `limit` until `series` is at least `value`.
+    pub async fn metric_reaches(&self, series: &str, value: f64, limit: Duration) -> bool {
+        eventually(limit, || async { self.metric(series).await >= Some(value) }).await
     }
 
     /// Stops the daemon gracefully; its result.

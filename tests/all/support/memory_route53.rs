@@ -1,16 +1,20 @@
 //! Route 53 in memory, for the daemon run in-process: hosted zones held by
 //! the strict double's model (through `route53_model`), every request
-//! counted per zone, so a test sees what the daemon asked for.
+//! counted per zone, so a test sees what the daemon asked for. A test can
+//! write a zone as another writer would (at once, or just before the
+//! daemon's next change), and take Route 53 down.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Result};
+use xfr53::core::diff::Change;
 use xfr53::core::name::Name;
 use xfr53::core::plan::Batch;
 use xfr53::core::rrset::{CurrentSet, RecordSet, RrType};
 use xfr53::route53::{HostedZone, HostedZones, Route53Error, Submitted};
 
+use super::route53_backend::Contents;
 use super::route53_model;
 
 #[derive(Clone, Default)]
@@ -19,8 +23,62 @@ pub struct MemoryRoute53(Arc<Mutex<Account>>);
 #[derive(Default)]
 struct Account {
     zones: BTreeMap<String, route53_model::HostedZone>,
-    /// (zone, request) in the order made: "open", "list", "get", "change".
+    /// (zone, request) in the order made: "open", "list", "get", "change",
+    /// "insync".
     requests: Vec<(String, &'static str)>,
+    /// What every request answers while Route 53 is down.
+    down: Option<Outage>,
+    /// Sets another writer puts into a zone just before its next `change`.
+    before_change: BTreeMap<String, Vec<RecordSet>>,
+}
+
+/// How Route 53 fails while it is down.
+#[derive(Clone, Copy, Debug)]
+pub enum Outage {
+    /// Throttling, 5xx, a dropped connection: worth retrying.
+    Transient,
+    /// Access denied and the like.
+    Fatal,
+}
+
+impl Outage {
+    fn error(self) -> Route53Error {
+        match self {
+            Outage::Transient => Route53Error::Transient("ServiceUnavailable (test outage)".into()),
+            Outage::Fatal => Route53Error::Fatal("AccessDenied (test outage)".into()),
+        }
+    }
+}
+
+/// `zone` as the account's key: absolute.
+fn key(zone: &str) -> String {
+    format!("{}.", zone.trim_end_matches('.'))
+}
+
+/// The set `name`, `rtype` holding `values`.
+fn set(name: &str, rtype: &str, ttl: u32, values: &[&str]) -> RecordSet {
+    RecordSet {
+        name: Name::parse_route53(name).unwrap(),
+        rtype: rtype.parse().unwrap(),
+        ttl,
+        values: values.iter().map(|v| v.to_string()).collect(),
+    }
+}
+
+/// Puts `new` in place of whatever `zone` holds at its name and type, in
+/// one batch through the model (as another writer's UPSERT would).
+fn put(zone: &mut route53_model::HostedZone, new: RecordSet) {
+    let change = match zone.sets.get(&new.key()) {
+        Some(old) => Change::Modify {
+            old: old.clone(),
+            new,
+        },
+        None => Change::Create { set: new },
+    };
+    let batch = Batch {
+        changes: vec![change],
+    };
+    zone.apply(&batch).expect("the test's own edit is valid");
 }
 
 impl MemoryRoute53 {
@@ -28,7 +86,7 @@ impl MemoryRoute53 {
     pub fn with_zones(zones: &[&str]) -> MemoryRoute53 {
         let route53 = MemoryRoute53::default();
         for zone in zones {
-            let key = format!("{}.", zone.trim_end_matches('.'));
+            let key = key(zone);
             let empty = route53_model::HostedZone::new(Vec::new());
             route53.0.lock().unwrap().zones.insert(key, empty);
         }
@@ -37,7 +95,7 @@ impl MemoryRoute53 {
 
     /// How many `request`s were made for `zone`.
     pub fn count(&self, zone: &str, request: &str) -> usize {
-        let zone = format!("{}.", zone.trim_end_matches('.'));
+        let zone = key(zone);
         let account = self.0.lock().unwrap();
         (account.requests.iter())
             .filter(|(z, r)| *z == zone && *r == request)
@@ -46,7 +104,7 @@ impl MemoryRoute53 {
 
     /// The values of the set at `name`, `rtype`.
     pub fn values(&self, zone: &str, name: &str, rtype: &str) -> Option<Vec<String>> {
-        let zone = format!("{}.", zone.trim_end_matches('.'));
+        let zone = key(zone);
         let account = self.0.lock().unwrap();
         let key = (
             Name::parse_route53(name).unwrap(),
@@ -55,9 +113,52 @@ impl MemoryRoute53 {
         Some(account.zones.get(&zone)?.sets.get(&key)?.values.clone())
     }
 
-    fn note(&self, zone: &Name, request: &'static str) {
+    /// What `zone` holds, as `setup::managed` compares it (values sorted).
+    pub fn contents(&self, zone: &str) -> Contents {
+        let account = self.0.lock().unwrap();
+        (account.zones[&key(zone)].sets.values())
+            .map(|s| {
+                let mut values = s.values.clone();
+                values.sort();
+                ((s.name.to_string(), s.rtype.to_string()), (s.ttl, values))
+            })
+            .collect()
+    }
+
+    /// Another writer puts `values` at `name`, `rtype` in `zone` now.
+    pub fn put(&self, zone: &str, name: &str, rtype: &str, ttl: u32, values: &[&str]) {
+        let mut account = self.0.lock().unwrap();
+        let zone = account.zones.get_mut(&key(zone)).expect("a test zone");
+        put(zone, set(name, rtype, ttl, values));
+    }
+
+    /// Another writer puts `values` at `name`, `rtype` in `zone` just
+    /// before the daemon's next change request there is checked: between
+    /// the daemon's read and its change.
+    pub fn put_before_next_change(
+        &self,
+        zone: &str,
+        name: &str,
+        rtype: &str,
+        ttl: u32,
+        values: &[&str],
+    ) {
+        let mut account = self.0.lock().unwrap();
+        let pending = account.before_change.entry(key(zone)).or_default();
+        pending.push(set(name, rtype, ttl, values));
+    }
+
+    /// Takes Route 53 down (every request fails as `outage` says) or, with
+    /// `None`, brings it back.
+    pub fn set_down(&self, outage: Option<Outage>) {
+        self.0.lock().unwrap().down = outage;
+    }
+
+    /// Counts the request; the outage's error while Route 53 is down.
+    fn note(&self, zone: &Name, request: &'static str) -> Result<(), Route53Error> {
         let mut account = self.0.lock().unwrap();
         account.requests.push((zone.to_string(), request));
+        account.down.map_or(Ok(()), |outage| Err(outage.error()))
     }
 }
 
@@ -65,7 +166,7 @@ impl HostedZones for MemoryRoute53 {
     type Zone = MemoryZone;
 
     async fn open(&self, zone: &Name, _id: Option<&str>) -> Result<MemoryZone> {
-        self.note(zone, "open");
+        self.note(zone, "open")?;
         if !self.0.lock().unwrap().zones.contains_key(zone.as_str()) {
             bail!("zone {zone}: no hosted zone of that name");
         }
@@ -96,19 +197,23 @@ impl HostedZone for MemoryZone {
     }
 
     async fn list(&self) -> Result<Vec<CurrentSet>, Route53Error> {
-        self.account.note(&self.zone, "list");
+        self.account.note(&self.zone, "list")?;
         Ok(self.sets(|sets| sets.values().cloned().map(CurrentSet::managed).collect()))
     }
 
     async fn get(&self, name: &Name, rtype: RrType) -> Result<Option<RecordSet>, Route53Error> {
-        self.account.note(&self.zone, "get");
+        self.account.note(&self.zone, "get")?;
         Ok(self.sets(|sets| sets.get(&(name.clone(), rtype)).cloned()))
     }
 
     async fn change(&self, batch: &Batch) -> Result<Submitted, Route53Error> {
-        self.account.note(&self.zone, "change");
+        self.account.note(&self.zone, "change")?;
         let mut account = self.account.0.lock().unwrap();
+        let writes = (account.before_change.remove(self.zone.as_str())).unwrap_or_default();
         let zone = account.zones.get_mut(self.zone.as_str()).expect("opened");
+        for set in writes {
+            put(zone, set);
+        }
         zone.apply(batch).map_err(Route53Error::Rejected)?;
         Ok(Submitted {
             id: "C1".into(),
@@ -117,6 +222,7 @@ impl HostedZone for MemoryZone {
     }
 
     async fn insync(&self, _id: &str) -> Result<bool, Route53Error> {
+        self.account.note(&self.zone, "insync")?;
         Ok(true)
     }
 }
