@@ -3,13 +3,17 @@
 //! running one; SIGTERM and SIGINT stop gracefully), and runs the daemon
 //! against Route 53.
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use super::{load_config, Exit};
 use crate::cli::Common;
-use crate::daemon::{self, Listeners};
+use crate::config::{AlertSettings, Route53Settings};
+use crate::daemon::{self, Backends, Listeners};
+use crate::observe::alerts::{Publish, SnsTopic};
 use crate::route53::aws::AwsZones;
 
 pub async fn run(common: &Common) -> Result<Exit> {
@@ -41,7 +45,21 @@ pub async fn run(common: &Common) -> Result<Exit> {
             _ = interrupt.recv() => {}
         }
     };
-    let connect = |settings| async move { AwsZones::connect(&settings).await };
-    daemon::run(listeners, loaded, connect, reloads, shutdown).await?;
+    daemon::run(listeners, loaded, Aws, reloads, shutdown).await?;
     Ok(Exit::Ok)
+}
+
+/// Route 53 and SNS through the AWS SDK.
+struct Aws;
+
+impl Backends for Aws {
+    type Zones = AwsZones;
+
+    async fn route53(&self, settings: &Route53Settings) -> AwsZones {
+        AwsZones::connect(settings).await
+    }
+
+    async fn alerts(&self, settings: &AlertSettings) -> Arc<dyn Publish> {
+        Arc::new(SnsTopic::new(settings).await)
+    }
 }

@@ -18,29 +18,35 @@ use std::sync::Arc;
 use anyhow::Result;
 use tokio::sync::mpsc;
 
-use crate::config::Route53Settings;
+use crate::config::{AlertSettings, Route53Settings};
 use crate::dns::listener::Listener;
 use crate::loaded::Loaded;
+use crate::observe::alerts::{Alerter, Publish};
 use crate::observe::metrics::Metrics;
 use crate::route53::HostedZones;
 pub use listen::Listeners;
 use zones::Zones;
 
-/// Runs the daemon for `config` on `listeners` until `shutdown` completes.
-/// `connect` reaches Route 53 with a configuration's settings; each config
-/// from `reloads` replaces the running one.
-pub async fn run<Z, C, F>(
+/// What the daemon reaches beyond its sockets, for a configuration's
+/// settings: Route 53 (through the SDK, or a double in tests) and where
+/// alerts go.
+pub trait Backends {
+    type Zones: HostedZones;
+
+    fn route53(&self, settings: &Route53Settings) -> impl Future<Output = Self::Zones> + Send;
+
+    fn alerts(&self, settings: &AlertSettings) -> impl Future<Output = Arc<dyn Publish>> + Send;
+}
+
+/// Runs the daemon for `loaded` on `listeners` until `shutdown` completes;
+/// each configuration from `reloads` replaces the running one.
+pub async fn run<B: Backends>(
     listeners: Listeners,
     mut loaded: Loaded,
-    connect: C,
+    backends: B,
     mut reloads: mpsc::Receiver<Loaded>,
     shutdown: impl Future<Output = ()>,
-) -> Result<()>
-where
-    Z: HostedZones,
-    C: Fn(Route53Settings) -> F,
-    F: Future<Output = Z>,
-{
+) -> Result<()> {
     let config = &loaded.config;
     let metrics = Arc::new(Metrics::default());
     if let Some(http) = listeners.http {
@@ -60,8 +66,7 @@ where
         notify_tx,
     );
     metrics.set_notify_counters(listener.counters().clone());
-    let route53 = connect(config.route53.clone()).await;
-    let mut zones = Zones::start(&loaded, route53, metrics.clone()).await;
+    let mut zones = start(&backends, &loaded, &metrics).await;
     tracing::info!(zones = zones.count(), dns = ?config.listen.dns, http = ?config.listen.http, "xfr53 daemon running");
     tokio::pin!(shutdown);
     loop {
@@ -82,8 +87,7 @@ where
                     // Route 53, alerts or the state directory changed:
                     // every zone starts again with them
                     zones.stop_in_background();
-                    let route53 = connect(now.route53.clone()).await;
-                    zones = Zones::start(&new, route53, metrics.clone()).await;
+                    zones = start(&backends, &new, &metrics).await;
                 }
                 tracing::info!(zones = zones.count(), "configuration reloaded");
                 loaded = new;
@@ -96,4 +100,19 @@ where
     zones.stop().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The zone tasks of `loaded`, with Route 53 and alerts for its settings.
+async fn start<B: Backends>(
+    backends: &B,
+    loaded: &Loaded,
+    metrics: &Arc<Metrics>,
+) -> Zones<B::Zones> {
+    let config = &loaded.config;
+    let route53 = backends.route53(&config.route53).await;
+    let alerter = match &config.alerts {
+        Some(alerts) => Some(Arc::new(Alerter::new(backends.alerts(alerts).await))),
+        None => None,
+    };
+    Zones::start(loaded, route53, alerter, metrics.clone())
 }

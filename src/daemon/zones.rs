@@ -65,17 +65,18 @@ struct ZoneTask {
 
 impl<Z: HostedZones> Zones<Z> {
     /// Starts a task for every zone of `config`, with `zones` for Route 53.
-    pub async fn start(loaded: &Loaded, zones: Z, metrics: Arc<Metrics>) -> Zones<Z> {
+    pub fn start(
+        loaded: &Loaded,
+        zones: Z,
+        alerter: Option<Arc<Alerter>>,
+        metrics: Arc<Metrics>,
+    ) -> Zones<Z> {
         let common = Common::of(&loaded.config);
         let shared = Arc::new(ZoneShared {
             zones: Arc::new(zones),
             insync_timeout: common.route53.insync_timeout,
             states: common.state_dir.clone(),
         });
-        let alerter = match &common.alerts {
-            Some(alerts) => Some(Arc::new(Alerter::new(alerts).await)),
-            None => None,
-        };
         let mut running = Zones {
             tasks: BTreeMap::new(),
             shared,

@@ -1,5 +1,8 @@
-//! Alerts to an SNS topic: the messages `core::alert` decides on.
+//! Alerts: the messages `core::alert` decides on, published to an SNS
+//! topic (or, in tests, wherever a `Publish` puts them).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,22 +14,65 @@ use crate::core::alert::{Alert, Alerting};
 use crate::core::name::Name;
 use crate::route53::aws::sdk_config;
 
-pub struct Alerter {
+/// Where an alert's subject and message go; the error says why not.
+pub trait Publish: Send + Sync {
+    fn publish(
+        &self,
+        subject: String,
+        message: String,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+/// An SNS topic.
+pub struct SnsTopic {
     client: Client,
     topic: String,
 }
 
-impl Alerter {
-    pub async fn new(settings: &AlertSettings) -> Alerter {
+impl SnsTopic {
+    pub async fn new(settings: &AlertSettings) -> SnsTopic {
         let shared = sdk_config(settings.region.clone()).await;
         let mut config = aws_sdk_sns::config::Builder::from(&shared);
         if let Some(endpoint) = &settings.endpoint {
             config = config.endpoint_url(endpoint);
         }
-        Alerter {
+        SnsTopic {
             client: Client::from_conf(config.build()),
             topic: settings.sns_topic_arn.clone(),
         }
+    }
+}
+
+impl Publish for SnsTopic {
+    fn publish(
+        &self,
+        subject: String,
+        message: String,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            let sent = (self.client.publish())
+                .topic_arn(&self.topic)
+                .subject(subject)
+                .message(message)
+                .send()
+                .await;
+            sent.map(|_| ()).map_err(|e| {
+                format!(
+                    "topic {}: {}",
+                    self.topic,
+                    aws_sdk_sns::error::DisplayErrorContext(e)
+                )
+            })
+        })
+    }
+}
+
+/// Words an alert and publishes it.
+pub struct Alerter(Arc<dyn Publish>);
+
+impl Alerter {
+    pub fn new(sink: Arc<dyn Publish>) -> Alerter {
+        Alerter(sink)
     }
 
     /// Publishes one alert; a failure is logged, not retried (the next
@@ -48,21 +94,9 @@ impl Alerter {
         };
         // SNS subjects are at most 100 characters
         let subject: String = subject.chars().take(100).collect();
-        match self
-            .client
-            .publish()
-            .topic_arn(&self.topic)
-            .subject(subject)
-            .message(message)
-            .send()
-            .await
-        {
-            Ok(_) => {
-                tracing::info!(zone = %zone, alert = ?alert, topic = %self.topic, "alert sent")
-            }
-            Err(e) => {
-                tracing::error!(zone = %zone, alert = ?alert, topic = %self.topic, "alert not sent: {}", aws_sdk_sns::error::DisplayErrorContext(e))
-            }
+        match self.0.publish(subject, message).await {
+            Ok(()) => tracing::info!(zone = %zone, alert = ?alert, "alert sent"),
+            Err(e) => tracing::error!(zone = %zone, alert = ?alert, "alert not sent: {e}"),
         }
     }
 }

@@ -329,28 +329,6 @@ async fn a_silent_primary_turns_readyz_false_and_alerts_once_then_recovers() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_route53_outage_alerts_once_and_recovers() {
-    let Some(setup) = Setup::start(Kind::Strict, vec![short_timers_zone()]).await else {
-        return;
-    };
-    // SNS from moto, Route 53 from the strict double
-    let Some(moto) = crate::support::moto::Moto::start().await else {
-        return;
-    };
-    let daemon = alerting_daemon(&setup, &moto.endpoint(), "").await;
-    let strict = setup.backend.strict();
-    let publishes = || published(moto.requests());
-    let begin = || {
-        strict.set_down(true);
-        setup.bind.nsupdate(
-            "parent.test",
-            "update add during.parent.test. 300 A 192.0.2.90",
-        );
-    };
-    one_alert_per_outage(&setup, &daemon, publishes, begin, || strict.set_down(false)).await;
-}
-
 /// The primary's serial goes back while the daemon holds a copy at the
 /// newer one (a primary restored from a backup): every sync is refused,
 /// counted, and alerted once; Route 53 keeps what it had.

@@ -1,10 +1,9 @@
 //! A Route 53 outage, in-process against a real BIND and Route 53 in
 //! memory: while requests fail (worth retrying, then not) every sync fails
-//! and is counted, and the zone turns not ready once its SOA expire
-//! passes; once Route 53 answers again the zone converges and is ready,
-//! from the view it kept (`_serial` never moved), with no full listing.
-//! The alert sent once per outage is tested on the binary (daemon_e2e):
-//! the alerter reads AWS credentials from the process environment.
+//! and is counted, one alert is sent for the whole outage, and the zone
+//! turns not ready once its SOA expire passes; once Route 53 answers again
+//! the zone converges, is ready and one recovery is sent, from the view it
+//! kept (`_serial` never moved), with no full listing.
 
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ async fn fail_more(daemon: &InProcess, before: f64, more: f64) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_route53_outage_fails_syncs_and_recovery_lists_nothing_again() {
+async fn a_route53_outage_alerts_once_and_recovery_lists_nothing_again() {
     // refresh 2 s, retry 1 s, expire 4 s
     let zone = bind::Zone::new(
         ZONE,
@@ -52,7 +51,7 @@ async fn a_route53_outage_fails_syncs_and_recovery_lists_nothing_again() {
         state.path(),
         bind.addr,
         &[(ZONE, "min_refresh_seconds = 1")],
-    );
+    ) + "\n[alerts]\nsns_topic_arn = \"arn:aws:sns:us-east-1:123456789012:xfr53\"\ngrace_seconds = 0\n";
     let daemon = InProcess::run(sockets, &text, route53.clone());
     wait_synced(&route53, &bind, ZONE).await;
     let up = || async { ready(&daemon).await == Some(200) };
@@ -70,8 +69,19 @@ async fn a_route53_outage_fails_syncs_and_recovery_lists_nothing_again() {
         .await,
         "not ready once the SOA expire passed without a sync"
     );
+    let alerted = || daemon.alerts.subjects();
+    assert!(
+        eventually(Duration::from_secs(15), || async { !alerted().is_empty() }).await,
+        "the outage is alerted"
+    );
     route53.set_down(Some(Outage::Fatal));
-    fail_more(&daemon, down, 1.0).await;
+    fail_more(&daemon, down, 2.0).await;
+    assert_eq!(alerted().len(), 1, "one alert an outage: {:?}", alerted());
+    assert!(
+        alerted()[0].contains("is failing to sync"),
+        "{:?}",
+        alerted()
+    );
     assert_eq!(
         route53.count(ZONE, "change"),
         changes,
@@ -81,6 +91,12 @@ async fn a_route53_outage_fails_syncs_and_recovery_lists_nothing_again() {
     route53.set_down(None);
     wait_synced(&route53, &bind, ZONE).await;
     assert!(eventually(Duration::from_secs(15), up).await, "ready again");
+    assert!(
+        eventually(Duration::from_secs(5), || async { alerted().len() == 2 }).await,
+        "{:?}",
+        alerted()
+    );
+    assert!(alerted()[1].contains("recovered"), "{:?}", alerted());
     assert_eq!(
         route53.count(ZONE, "list"),
         lists,

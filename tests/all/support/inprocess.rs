@@ -2,21 +2,45 @@
 //! port 0, with Route 53 in memory: no process, no port race, and the test
 //! reads the double directly. Stopped (aborted) when the handle is dropped.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use xfr53::config::Config;
-use xfr53::daemon::{self, Listeners};
+use xfr53::config::{AlertSettings, Route53Settings};
+use xfr53::daemon::{self, Backends, Listeners};
 use xfr53::loaded::Loaded;
+use xfr53::observe::alerts::Publish;
 
 use super::bind::Bind;
 use super::daemon::{eventually, http_get, metric};
+use super::memory_alerts::Published;
 use super::memory_route53::MemoryRoute53;
 use super::setup::{expected, managed};
 
+/// Route 53 and the alert topic in memory.
+struct Memory {
+    route53: MemoryRoute53,
+    alerts: Published,
+}
+
+impl Backends for Memory {
+    type Zones = MemoryRoute53;
+
+    async fn route53(&self, _: &Route53Settings) -> MemoryRoute53 {
+        self.route53.clone()
+    }
+
+    async fn alerts(&self, _: &AlertSettings) -> Arc<dyn Publish> {
+        Arc::new(self.alerts.clone())
+    }
+}
+
 pub struct InProcess {
+    /// The alerts published, when the configuration has `[alerts]`.
+    pub alerts: Published,
     /// The HTTP endpoint's port.
     http: u16,
     reloads: mpsc::Sender<Loaded>,
@@ -95,20 +119,22 @@ impl InProcess {
         let loaded = load(config_text);
         let (reloads, reloaded) = mpsc::channel(1);
         let (shutdown, stopped) = oneshot::channel();
-        let connect = move |_| {
-            let route53 = route53.clone();
-            async move { route53 }
+        let alerts = Published::default();
+        let backends = Memory {
+            route53,
+            alerts: alerts.clone(),
         };
         let task = tokio::spawn(daemon::run(
             sockets.listeners,
             loaded,
-            connect,
+            backends,
             reloaded,
             async {
                 let _ = stopped.await;
             },
         ));
         InProcess {
+            alerts,
             http: sockets.http,
             reloads,
             shutdown: Some(shutdown),

@@ -8,6 +8,7 @@ pub mod inprocess;
 pub mod knot;
 pub mod listener;
 pub mod lost_answer;
+pub mod memory_alerts;
 pub mod memory_route53;
 pub mod moto;
 pub mod nsd;

@@ -41,8 +41,6 @@ struct State {
     tamper: Option<Tamper>,
     /// Reject every change batch with this reason.
     reject_all: Option<String>,
-    /// Answer every request 503, as an outage.
-    down: bool,
     requests: Vec<Request>,
 }
 
@@ -62,7 +60,6 @@ impl StrictRoute53 {
             faults: VecDeque::new(),
             tamper: None,
             reject_all: None,
-            down: false,
             requests: Vec::new(),
         }));
         let shared = state.clone();
@@ -84,11 +81,6 @@ impl StrictRoute53 {
 
     pub fn tamper_before_next_change(&self, tamper: impl FnOnce(&mut Sets) + Send + 'static) {
         self.state.lock().unwrap().tamper = Some(Box::new(tamper));
-    }
-
-    /// Starts or ends an outage: every request answered 503.
-    pub fn set_down(&self, down: bool) {
-        self.state.lock().unwrap().down = down;
     }
 
     pub fn reject_every_change(&self, reason: &str) {
@@ -115,9 +107,6 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
     let fault = {
         let mut state = state.lock().unwrap();
         state.requests.push(request.clone());
-        if state.down {
-            return error(503, "ServiceUnavailable", "Service unavailable");
-        }
         let at = state
             .faults
             .iter()
