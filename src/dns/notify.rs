@@ -231,17 +231,9 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
         tsig: Some(case),
         ..refuse(verdict, ResponseCode::NotAuth)
     };
-    let signed_with = match (&zone.key, message.signature().is_empty()) {
-        (_, true) if zone.tsig == NotifyTsig::Required => {
-            return refuse_tsig(Verdict::UnsignedRefused, TsigCase::UnsignedRefused)
-        }
-        (_, true) => None,
-        (Some(key), false) => match verify(key, query, now) {
-            Some(verified) => Some((key, verified)),
-            None => return refuse_tsig(Verdict::BadTsig, TsigCase::BadSignature),
-        },
-        // signed, but the zone has no key to verify it with
-        (None, false) => return refuse_tsig(Verdict::BadTsig, TsigCase::BadSignature),
+    let signed_with = match signed_with(zone, &message, query, now) {
+        Ok(signed_with) => signed_with,
+        Err((verdict, case)) => return refuse_tsig(verdict, case),
     };
     let case = match signed_with {
         Some(_) => TsigCase::Signed,
@@ -276,10 +268,35 @@ pub fn handle(policy: &NotifyPolicy, query: &[u8], source: SocketAddr, now: u64)
     }
 }
 
+/// A verified request's MAC and the end of its time window.
+type Verified = (Vec<u8>, u64);
+
+/// The zone's key and the verified MAC and expiry of a signed NOTIFY,
+/// `None` for an unsigned one the zone takes, or why it is refused.
+fn signed_with<'a>(
+    zone: &'a NotifyZone,
+    message: &Message,
+    query: &[u8],
+    now: u64,
+) -> Result<Option<(&'a TsigKey, Verified)>, (Verdict, TsigCase)> {
+    match (&zone.key, message.signature().is_empty()) {
+        (_, true) if zone.tsig == NotifyTsig::Required => {
+            Err((Verdict::UnsignedRefused, TsigCase::UnsignedRefused))
+        }
+        (_, true) => Ok(None),
+        (Some(key), false) => match verify(key, query, now) {
+            Some(verified) => Ok(Some((key, verified))),
+            None => Err((Verdict::BadTsig, TsigCase::BadSignature)),
+        },
+        // signed, but the zone has no key to verify it with
+        (None, false) => Err((Verdict::BadTsig, TsigCase::BadSignature)),
+    }
+}
+
 /// The request's MAC and the end of its time window, when its TSIG is
 /// valid and timely. The window is the signer's fudge, at most ours: a
 /// signature claiming a day's fudge must not be replayable for a day.
-fn verify(key: &TsigKey, query: &[u8], now: u64) -> Option<(Vec<u8>, u64)> {
+fn verify(key: &TsigKey, query: &[u8], now: u64) -> Option<Verified> {
     let (mac, valid_times, signed) = key.signer().verify_message_byte(None, query, true).ok()?;
     let fudge = (signed - valid_times.start).min(u64::from(FUDGE_SECONDS));
     (signed.saturating_sub(fudge) <= now && now <= signed + fudge).then_some((mac, signed + fudge))
