@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use tokio::sync::mpsc;
 
-use crate::config::{AlertSettings, Route53Settings};
+use crate::config::{AlertSettings, Config, Route53Settings};
 use crate::dns::listener::Listener;
 use crate::loaded::Loaded;
 use crate::observe::alerts::{Alerter, Publish};
@@ -66,7 +66,8 @@ pub async fn run<B: Backends>(
         notify_tx,
     );
     metrics.set_notify_counters(listener.counters().clone());
-    let mut zones = start(&backends, &loaded, &metrics).await;
+    let (route53, alerter) = connect(&backends, config).await;
+    let mut zones = Zones::start(&loaded, route53, alerter, metrics.clone());
     tracing::info!(zones = zones.count(), dns = ?config.listen.dns, http = ?config.listen.http, "xfr53 daemon running");
     tokio::pin!(shutdown);
     loop {
@@ -86,9 +87,10 @@ pub async fn run<B: Backends>(
                 } else {
                     // Route 53, alerts or the state directory changed:
                     // every zone starts again with them
-                    zones.stop_in_background();
-                    zones = start(&backends, &new, &metrics).await;
+                    let (route53, alerter) = connect(&backends, now).await;
+                    zones.restart(&new, route53, alerter);
                 }
+                metrics.retain(&zones.names());
                 tracing::info!(zones = zones.count(), "configuration reloaded");
                 loaded = new;
             },
@@ -102,17 +104,12 @@ pub async fn run<B: Backends>(
     Ok(())
 }
 
-/// The zone tasks of `loaded`, with Route 53 and alerts for its settings.
-async fn start<B: Backends>(
-    backends: &B,
-    loaded: &Loaded,
-    metrics: &Arc<Metrics>,
-) -> Zones<B::Zones> {
-    let config = &loaded.config;
+/// Route 53 and the alerter for `config`'s settings.
+async fn connect<B: Backends>(backends: &B, config: &Config) -> (B::Zones, Option<Arc<Alerter>>) {
     let route53 = backends.route53(&config.route53).await;
     let alerter = match &config.alerts {
         Some(alerts) => Some(Arc::new(Alerter::new(backends.alerts(alerts).await))),
         None => None,
     };
-    Zones::start(loaded, route53, alerter, metrics.clone())
+    (route53, alerter)
 }

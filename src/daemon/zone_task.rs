@@ -45,6 +45,9 @@ pub struct ZoneLinks {
     pub shutdown: watch::Receiver<bool>,
     /// Once set, no further batch is sent.
     pub stop: Arc<AtomicBool>,
+    /// Says when the task this one replaces has stopped: the two never
+    /// sync the zone at once.
+    pub after: Option<watch::Receiver<bool>>,
 }
 
 /// The zone's task under its supervisor: a task that dies is alerted on,
@@ -83,6 +86,10 @@ async fn zone_task<Z: HostedZones>(
     links: ZoneLinks,
 ) {
     let name = zone.rules.zone.clone();
+    if let Some(mut after) = links.after.clone() {
+        // an error: the stopper is gone, so is the task it stopped
+        let _ = after.wait_for(|stopped| *stopped).await;
+    }
     let mut notified = links.notified.clone().lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
@@ -147,8 +154,11 @@ async fn sync_once<Z: HostedZones>(
         Ok(report) => {
             // whole-zone work leaves the zone's transient memory free in
             // the allocator: it goes back once this sync's data is gone
-            let _release = report.whole_zone.then_some(crate::heap::ReleaseOnDrop);
-            record(&report, &zone, metrics, &links.synced)
+            let release = report.whole_zone.then_some(crate::heap::ReleaseOnDrop);
+            let recorded = record(&report, &zone, metrics, &links.synced);
+            drop(report);
+            drop(release);
+            recorded
         }
         Err(_) => {
             engine.abandoned();

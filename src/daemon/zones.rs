@@ -29,6 +29,11 @@ pub struct Zones<Z> {
     common: Common,
     alerter: Option<Arc<Alerter>>,
     metrics: Arc<Metrics>,
+    /// The running `[limits]` value (limits change only on a restart).
+    notify_sync_interval: Duration,
+    /// Tasks stopping in the background: each successor waits for its
+    /// predecessor, and the daemon for all of them when it stops.
+    stopping: Vec<JoinHandle<()>>,
 }
 
 /// The configuration every zone task shares.
@@ -37,7 +42,6 @@ struct Common {
     route53: Route53Settings,
     alerts: Option<AlertSettings>,
     state_dir: StateDir,
-    notify_sync_interval: Duration,
 }
 
 impl Common {
@@ -46,15 +50,24 @@ impl Common {
             route53: config.route53.clone(),
             alerts: config.alerts.clone(),
             state_dir: StateDir::new(config.state_path()),
-            notify_sync_interval: config.limits.notify_sync_interval,
         }
     }
+}
+
+fn shared<Z>(common: &Common, zones: Z) -> Arc<ZoneShared<Z>> {
+    Arc::new(ZoneShared {
+        zones: Arc::new(zones),
+        insync_timeout: common.route53.insync_timeout,
+        states: common.state_dir.clone(),
+    })
 }
 
 struct ZoneTask {
     /// What the task runs on: a reload that changes either restarts it.
     config: ZoneConfig,
     primaries: Vec<Primary>,
+    /// Kept by the task that replaces this one, so an episode alerts once.
+    alerts: Arc<ZoneAlerts>,
     notify: mpsc::Sender<()>,
     gate: Arc<NotifyGate>,
     synced: Arc<SyncedSerial>,
@@ -64,7 +77,8 @@ struct ZoneTask {
 }
 
 impl<Z: HostedZones> Zones<Z> {
-    /// Starts a task for every zone of `config`, with `zones` for Route 53.
+    /// Starts a task for every zone of `loaded`, with `zones` for Route 53
+    /// and `alerter` for alerts.
     pub fn start(
         loaded: &Loaded,
         zones: Z,
@@ -72,22 +86,35 @@ impl<Z: HostedZones> Zones<Z> {
         metrics: Arc<Metrics>,
     ) -> Zones<Z> {
         let common = Common::of(&loaded.config);
-        let shared = Arc::new(ZoneShared {
-            zones: Arc::new(zones),
-            insync_timeout: common.route53.insync_timeout,
-            states: common.state_dir.clone(),
-        });
         let mut running = Zones {
             tasks: BTreeMap::new(),
-            shared,
+            shared: shared(&common, zones),
             common,
             alerter,
             metrics,
+            notify_sync_interval: loaded.config.limits.notify_sync_interval,
+            stopping: Vec::new(),
         };
         for zone in &loaded.config.zones {
-            running.start_zone(zone, loaded.primaries(zone));
+            running.start_zone(zone, loaded.primaries(zone), None, None);
         }
         running
+    }
+
+    /// Restarts every zone with new shared settings (`zones`, `alerter`):
+    /// each new task starts once its old one has stopped; alert episodes
+    /// carry over when alerts still go where they went.
+    pub fn restart(&mut self, loaded: &Loaded, zones: Z, alerter: Option<Arc<Alerter>>) {
+        let common = Common::of(&loaded.config);
+        let keep_alerts = common.alerts == self.common.alerts;
+        let names: Vec<Name> = self.tasks.keys().cloned().collect();
+        let (stopped, old) = self.stop_in_background(&names);
+        (self.shared, self.common, self.alerter) = (shared(&common, zones), common, alerter);
+        for zone in &loaded.config.zones {
+            let alerts = (old.get(&zone.rules.zone).cloned()).filter(|_| keep_alerts);
+            let primaries = loaded.primaries(zone);
+            self.start_zone(zone, primaries, Some(stopped.clone()), alerts);
+        }
     }
 
     /// Whether `config` keeps what every zone shares: else all restart.
@@ -110,34 +137,63 @@ impl<Z: HostedZones> Zones<Z> {
             })
             .map(|(name, _)| name.clone())
             .collect();
-        for name in gone {
-            let task = self.tasks.remove(&name).expect("listed above");
-            tokio::spawn(stop_all(vec![(name, task)]));
-        }
+        let (stopped, old) = self.stop_in_background(&gone);
         for (zone, primaries) in wanted.into_values() {
             if !self.tasks.contains_key(&zone.rules.zone) {
-                self.start_zone(zone, primaries);
+                let alerts = old.get(&zone.rules.zone).cloned();
+                self.start_zone(zone, primaries, Some(stopped.clone()), alerts);
             }
         }
-        let names: Vec<Name> = self.tasks.keys().cloned().collect();
-        self.metrics.retain(&names);
     }
 
-    fn start_zone(&mut self, zone: &ZoneConfig, primaries: Vec<Primary>) {
+    /// Stops the tasks of `names` in the background. Returns what says
+    /// they have stopped, and their alerts.
+    fn stop_in_background(
+        &mut self,
+        names: &[Name],
+    ) -> (watch::Receiver<bool>, BTreeMap<Name, Arc<ZoneAlerts>>) {
+        let tasks: Vec<(Name, ZoneTask)> = (names.iter())
+            .filter_map(|name| Some((name.clone(), self.tasks.remove(name)?)))
+            .collect();
+        let alerts = (tasks.iter())
+            .map(|(name, task)| (name.clone(), task.alerts.clone()))
+            .collect();
+        let (done, stopped) = watch::channel(false);
+        self.stopping.retain(|stopper| !stopper.is_finished());
+        self.stopping.push(tokio::spawn(async move {
+            stop_all(tasks).await;
+            let _ = done.send(true);
+        }));
+        (stopped, alerts)
+    }
+
+    /// Starts `zone`'s task, once `after` says its predecessor stopped,
+    /// with the predecessor's `alerts` when given.
+    fn start_zone(
+        &mut self,
+        zone: &ZoneConfig,
+        primaries: Vec<Primary>,
+        after: Option<watch::Receiver<bool>>,
+        alerts: Option<Arc<ZoneAlerts>>,
+    ) {
         let name = zone.rules.zone.clone();
         let (notify, notified) = mpsc::channel(1);
         let (shutdown, stopping) = watch::channel(false);
-        let links = ZoneLinks {
-            metrics: self.metrics.zone(&name),
-            alerts: Arc::new(ZoneAlerts::new(
+        let alerts = alerts.unwrap_or_else(|| {
+            Arc::new(ZoneAlerts::new(
                 name.clone(),
                 (self.common.alerts.as_ref()).map_or(Duration::ZERO, |a| a.grace),
                 self.alerter.clone(),
-            )),
+            ))
+        });
+        let links = ZoneLinks {
+            metrics: self.metrics.zone(&name),
+            alerts: alerts.clone(),
             notified: Arc::new(tokio::sync::Mutex::new(notified)),
             synced: Arc::new(SyncedSerial::default()),
             shutdown: stopping,
             stop: Arc::new(AtomicBool::new(false)),
+            after,
         };
         let handle = tokio::spawn(supervised(
             zone.clone(),
@@ -148,8 +204,9 @@ impl<Z: HostedZones> Zones<Z> {
         let task = ZoneTask {
             config: zone.clone(),
             primaries,
+            alerts,
             notify,
-            gate: NotifyGate::new(self.common.notify_sync_interval),
+            gate: NotifyGate::new(self.notify_sync_interval),
             synced: links.synced.clone(),
             stop: links.stop.clone(),
             shutdown,
@@ -188,17 +245,19 @@ impl<Z: HostedZones> Zones<Z> {
         }
     }
 
-    /// Stops every zone task: no new batch; a running sync finishes
-    /// within the shutdown grace or is abandoned.
-    pub async fn stop(mut self) {
-        stop_all(std::mem::take(&mut self.tasks).into_iter().collect()).await;
+    /// The zones that run.
+    pub fn names(&self) -> Vec<Name> {
+        self.tasks.keys().cloned().collect()
     }
 
-    /// Stops every zone in the background (a reload that restarts all).
-    pub fn stop_in_background(mut self) {
-        tokio::spawn(stop_all(
-            std::mem::take(&mut self.tasks).into_iter().collect(),
-        ));
+    /// Stops every zone task, and waits for those stopping already: no new
+    /// batch; a running sync finishes within the shutdown grace or is
+    /// abandoned.
+    pub async fn stop(mut self) {
+        stop_all(std::mem::take(&mut self.tasks).into_iter().collect()).await;
+        for stopper in self.stopping {
+            let _ = stopper.await;
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod daemon_change_cost;
 mod daemon_e2e;
 mod daemon_inprocess;
 mod daemon_outage;
+mod daemon_reload;
 mod daemon_responsive;
 mod daemon_route53_view;
 mod daemon_schedule;
