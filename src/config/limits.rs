@@ -58,12 +58,20 @@ fn ranged<T: PartialOrd + std::fmt::Debug>(
     super::ranged_or(&format!("limits.{key}"), value, default, min..=max)
 }
 
+/// A default count as the raw setting's type.
+fn count(n: usize) -> u32 {
+    n as u32
+}
+
+/// A default duration as the raw setting's seconds.
+fn seconds(d: Duration) -> u64 {
+    d.as_secs()
+}
+
 impl RawLimits {
     pub(super) fn check(&self) -> Result<Limits> {
         let defaults = Limits::default();
         let http = defaults.http;
-        let count = |n: usize| n as u32;
-        let seconds = |d: Duration| d.as_secs();
         Ok(Limits {
             notify: self.notify()?,
             http: HttpLimits {
@@ -95,7 +103,6 @@ impl RawLimits {
     /// The NOTIFY listener's limits.
     fn notify(&self) -> Result<NotifyLimits> {
         let notify = NotifyLimits::default();
-        let count = |n: usize| n as u32;
         let tcp_connections = ranged(
             "notify_tcp_connections",
             self.notify_tcp_connections,
@@ -103,7 +110,6 @@ impl RawLimits {
             1,
             4096,
         )?;
-        let seconds = |d: Duration| d.as_secs();
         Ok(NotifyLimits {
             per_second: ranged(
                 "notify_replies_per_second",

@@ -158,12 +158,15 @@ impl<Z: HostedZones> Zones<Z> {
         let alerts = (tasks.iter())
             .map(|(name, task)| (name.clone(), task.alerts.clone()))
             .collect();
-        let (done, stopped) = watch::channel(false);
+        // nothing to stop: the successors need not wait
+        let (done, stopped) = watch::channel(tasks.is_empty());
         self.stopping.retain(|stopper| !stopper.is_finished());
-        self.stopping.push(tokio::spawn(async move {
-            stop_all(tasks).await;
-            let _ = done.send(true);
-        }));
+        if !tasks.is_empty() {
+            self.stopping.push(tokio::spawn(async move {
+                stop_all(tasks).await;
+                let _ = done.send(true);
+            }));
+        }
         (stopped, alerts)
     }
 

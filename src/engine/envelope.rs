@@ -114,12 +114,13 @@ pub(super) fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn provenance() -> Provenance {
+    /// The provenance the engine's unit tests write for.
+    pub(in crate::engine) fn provenance() -> Provenance {
         Provenance {
-            zone: "a.test.".into(),
+            zone: "example.com.".into(),
             source: vec!["192.0.2.1:53".into()],
             hosted_zone_id: "Z1".into(),
         }

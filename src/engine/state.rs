@@ -454,15 +454,8 @@ fn holder_of(lock: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::envelope::tests::provenance;
     use super::*;
-
-    fn provenance() -> Provenance {
-        Provenance {
-            zone: "example.com.".into(),
-            source: vec!["192.0.2.1:53".into()],
-            hosted_zone_id: "Z1".into(),
-        }
-    }
 
     #[test]
     fn state_for_another_source_is_dropped_on_adopt() {
