@@ -67,7 +67,7 @@ pub async fn supervise<F, Fut, D>(
 
 /// A task aborted when its handle is dropped: a zone task with its
 /// supervisor, a sync with its zone task.
-pub struct AbortOnDrop<T>(JoinHandle<T>);
+pub struct AbortOnDrop<T>(pub JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
