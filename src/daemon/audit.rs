@@ -18,7 +18,7 @@ use crate::dns::primary::Primary;
 use crate::engine::sync::SyncOutcome;
 use crate::engine::{AuditPass, SyncOptions, SyncReport};
 use crate::observe::metrics::AuditResult;
-use crate::route53::throttle::{in_lane, Lane};
+use crate::route53::throttle::{in_lane, Lane, LaneCell};
 use crate::route53::HostedZones;
 
 /// The audit's settings, and the turn one zone at a time takes: an audit
@@ -77,7 +77,9 @@ pub async fn audit_zone<Z: HostedZones>(
             shared.zones.as_ref(),
             options,
         );
-        match tokio::time::timeout(zone.sync_timeout, in_lane(Lane::Audit, work)).await {
+        match tokio::time::timeout(zone.sync_timeout, in_lane(LaneCell::new(Lane::Audit), work))
+            .await
+        {
             Ok(report) => record(&report, audit.deep, &links),
             Err(_) => {
                 engine.abandoned();
