@@ -5,6 +5,7 @@ use std::time::Instant;
 
 /// A UDP relay from `port` to the daemon on `to`, noting when each message
 /// from BIND arrives.
+#[allow(dead_code)] // the benches' (they share this module with the tests)
 pub async fn relay(port: u16, to: u16) -> std::sync::Arc<std::sync::Mutex<Vec<Instant>>> {
     let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let noted = arrivals.clone();
