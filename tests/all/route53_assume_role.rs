@@ -1,0 +1,188 @@
+//! Many accounts: a zone with `role_arn` makes its Route 53 calls with the
+//! credentials of that role, assumed through STS with the standard chain's;
+//! a zone without makes them with the chain's own. moto plays STS and
+//! Route 53 behind the recording proxy (`[route53] endpoint` serves STS
+//! too). moto keeps one Route 53 per account and tells a request's account
+//! by its access key, and its AssumeRole hands out keys of the role's
+//! account starting with ASIA: so the role's zone is found, and synced, in
+//! the role's account only when its requests are signed with the role's key.
+
+use aws_sdk_route53::types::ResourceRecordSet;
+
+use crate::support::bind;
+use crate::support::http::{percent_decode, Request};
+use crate::support::route53_backend::{Contents, Kind};
+use crate::support::setup::{assert_synced, expected, managed, show, Setup};
+
+const ROLE: &str = "arn:aws:iam::111122223333:role/dns/xfr53-target";
+const ROLE_ACCOUNT: &str = "111122223333";
+/// The key Setup runs xfr53 with (AWS_ACCESS_KEY_ID).
+const BASE_KEY: &str = "testing";
+
+/// (access key ID, service) of a SigV4-signed request:
+/// `Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...`.
+fn signer(request: &Request) -> (String, String) {
+    let authorization = request
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_else(|| panic!("{} {} is unsigned", request.method, request.target));
+    let scope = authorization
+        .split_once("Credential=")
+        .and_then(|(_, rest)| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no Credential in {authorization:?}"));
+    let parts: Vec<&str> = scope.split('/').collect();
+    assert_eq!(parts.len(), 5, "{scope:?}");
+    (parts[0].to_string(), parts[3].to_string())
+}
+
+/// A form field of an AWS query-protocol request body, percent-decoded.
+fn form_field(request: &Request, key: &str) -> Option<String> {
+    let body = String::from_utf8_lossy(&request.body);
+    body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+/// Every record set of hosted zone `id` in moto's account `account`.
+async fn contents_in(setup: &Setup, account: &'static str, id: &str) -> Contents {
+    let page = setup
+        .backend
+        .client()
+        .list_resource_record_sets()
+        .hosted_zone_id(id)
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", account);
+        })
+        .send()
+        .await
+        .unwrap();
+    assert!(!page.is_truncated(), "one page is enough for these zones");
+    page.resource_record_sets()
+        .iter()
+        .map(|set: &ResourceRecordSet| {
+            let mut values: Vec<String> = (set.resource_records().iter())
+                .map(|r| r.value().to_string())
+                .collect();
+            values.sort();
+            (
+                (set.name().to_string(), set.r#type().as_str().to_string()),
+                (set.ttl().unwrap_or(0) as u32, values),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_with_role_arn_calls_route53_with_the_assumed_role() {
+    let zones = vec![
+        bind::Zone::fixture("delegation.zone"),
+        bind::Zone::fixture("wildcards.zone"),
+    ];
+    let Some(setup) = Setup::start(Kind::Moto, zones).await else {
+        return;
+    };
+    let (plain, roled) = ("parent.test", "wild.test");
+    // the role's account holds the role's zone; the same name in xfr53's
+    // own account (made by Setup) is what a zone ignoring its role syncs
+    let role_zone_id = setup
+        .backend
+        .client()
+        .create_hosted_zone()
+        .name(roled)
+        .caller_reference("role-account")
+        .customize()
+        .mutate_request(|r| {
+            r.headers_mut().insert("x-moto-account-id", ROLE_ACCOUNT);
+        })
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let config = std::fs::read_to_string(setup.config_path()).unwrap();
+    let section = format!("name = \"{roled}\"\n");
+    assert!(config.contains(&section), "{config}");
+    std::fs::write(
+        setup.config_path(),
+        config.replace(&section, &format!("{section}role_arn = \"{ROLE}\"\n")),
+    )
+    .unwrap();
+
+    let mut seen = setup.backend.requests().len();
+    let mut requests_of = |zone: &str| {
+        let all = setup.backend.requests();
+        let these = all[seen..].to_vec();
+        seen = all.len();
+        assert!(!these.is_empty(), "{zone}: no request recorded");
+        these
+    };
+    let run = setup.run(&["sync", plain]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let plain_requests = requests_of(plain);
+    let run = setup.run(&["sync", roled]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", show(&run));
+    let role_requests = requests_of(roled);
+
+    // the zone without a role: Route 53 only, with the base key
+    for request in &plain_requests {
+        assert_eq!(
+            signer(request),
+            (BASE_KEY.to_string(), "route53".to_string()),
+            "{plain}: {} {}",
+            request.method,
+            request.target
+        );
+    }
+
+    // the zone with a role: first AssumeRole, signed with the base key, in
+    // a session named after xfr53 and the zone...
+    let (assume, route53) = role_requests.split_first().unwrap();
+    assert_eq!(
+        signer(assume),
+        (BASE_KEY.to_string(), "sts".to_string()),
+        "{roled}: first {} {}",
+        assume.method,
+        assume.target
+    );
+    assert_eq!(form_field(assume, "Action").as_deref(), Some("AssumeRole"));
+    assert_eq!(form_field(assume, "RoleArn").as_deref(), Some(ROLE));
+    assert_eq!(
+        form_field(assume, "RoleSessionName").as_deref(),
+        Some("xfr53-wild.test")
+    );
+    // ...then every Route 53 request with the one key it returned
+    let signers: std::collections::BTreeSet<(String, String)> =
+        route53.iter().map(signer).collect();
+    assert_eq!(signers.len(), 1, "{roled}: {signers:?}");
+    let (key, service) = signers.into_iter().next().unwrap();
+    assert_eq!(service, "route53");
+    assert!(
+        key.starts_with("ASIA"),
+        "{roled}: signed with {key}, not the assumed role's temporary key"
+    );
+    assert!(route53.len() >= 2, "{roled}: found, listed and changed");
+
+    // each zone synced in its own account; the role zone's namesake in
+    // xfr53's own account untouched
+    assert_synced(&setup, plain).await;
+    assert_eq!(
+        managed(
+            contents_in(&setup, ROLE_ACCOUNT, &role_zone_id).await,
+            roled
+        ),
+        expected(&setup.bind, roled).await,
+        "{roled}: the role's account differs from the primary"
+    );
+    let untouched = managed(setup.contents(roled).await, roled);
+    assert!(
+        untouched.is_empty(),
+        "{roled}: xfr53's own account was written to: {untouched:?}"
+    );
+}
