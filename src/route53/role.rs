@@ -96,13 +96,13 @@ impl RoleError {
         let refused = found::<AssumeRoleError>(error);
         let text = match refused.map(|r| (r.code(), r.message())) {
             Some((Some(code @ ("AccessDenied" | "AccessDeniedException")), message)) => format!(
-                "zone {zone}: STS refused to let xfr53 assume role {role} ({code}: {}): check the role's trust policy in account {account} allows sts:AssumeRole to xfr53's own role, and that xfr53's role may call sts:AssumeRole on {role}",
+                "STS refused to let xfr53 assume role {role} for zone {zone} ({code}: {}): check the role's trust policy in account {account} allows sts:AssumeRole to xfr53's own role, and that xfr53's role may call sts:AssumeRole on {role}",
                 message.unwrap_or("no message")
             ),
             _ => match error.source().and_then(found::<CredentialsError>) {
                 // the call to STS had no credentials of xfr53's own to sign with
-                Some(base) => format!("zone {zone}: assuming role {role} needs xfr53's own credentials first: {}", describe(base)),
-                None => format!("zone {zone}: assuming role {role} failed: {}", causes(error)),
+                Some(base) => format!("assuming role {role} for zone {zone} needs xfr53's own credentials first: {}", describe(base)),
+                None => format!("assuming role {role} for zone {zone} failed: {}", causes(error)),
             },
         };
         RoleError(text)
@@ -159,7 +159,7 @@ mod tests {
         let zone = Name::parse_route53("example.com").unwrap();
         let role = "arn:aws:iam::111122223333:role/xfr53-dns";
         let text = RoleError::new(&zone, role, &error).to_string();
-        assert!(text.starts_with("zone example.com.: STS refused to let xfr53 assume role arn:aws:iam::111122223333:role/xfr53-dns (AccessDenied: User: arn:aws:sts::123456789012:assumed-role/xfr53/i-0 is not authorized"), "{text}");
+        assert!(text.starts_with("STS refused to let xfr53 assume role arn:aws:iam::111122223333:role/xfr53-dns for zone example.com. (AccessDenied: User: arn:aws:sts::123456789012:assumed-role/xfr53/i-0 is not authorized"), "{text}");
         assert!(text.contains("check the role's trust policy in account 111122223333 allows sts:AssumeRole to xfr53's own role"), "{text}");
 
         // told as it is by the credentials error Route 53's client reports
@@ -177,6 +177,6 @@ mod tests {
         )));
         let zone = Name::parse_route53("example.com").unwrap();
         let text = RoleError::new(&zone, "arn:aws:iam::111122223333:role/x", &error).to_string();
-        assert!(text.starts_with("zone example.com.: assuming role arn:aws:iam::111122223333:role/x needs xfr53's own credentials first: no AWS credentials found. Provide them by one of: "), "{text}");
+        assert!(text.starts_with("assuming role arn:aws:iam::111122223333:role/x for zone example.com. needs xfr53's own credentials first: no AWS credentials found. Provide them by one of: "), "{text}");
     }
 }

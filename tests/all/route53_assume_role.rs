@@ -10,7 +10,7 @@
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::support::bind;
-use crate::support::http::{percent_decode, Request};
+use crate::support::http::{percent_decode, serve, Request, Response};
 use crate::support::route53_backend::{Contents, Kind};
 use crate::support::setup::{assert_synced, expected, managed, show, Setup};
 
@@ -184,5 +184,73 @@ async fn a_zone_with_role_arn_calls_route53_with_the_assumed_role() {
     assert!(
         untouched.is_empty(),
         "{roled}: xfr53's own account was written to: {untouched:?}"
+    );
+}
+
+/// STS refusing AssumeRole, as its API reference shows an error: the
+/// caller's trust is missing in the role's account.
+const ACCESS_DENIED: &str = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>AccessDenied</Code>
+    <Message>User: arn:aws:sts::123456789012:assumed-role/xfr53-instance/i-0abc is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111122223333:role/dns/xfr53-target</Message>
+  </Error>
+  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>
+</ErrorResponse>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_assume_role_names_the_zone_the_role_and_the_trust_policy() {
+    let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = requests.clone();
+    let sts = serve(move |request| {
+        recorded.lock().unwrap().push(request);
+        async {
+            Response::Reply {
+                status: 403,
+                body: ACCESS_DENIED.to_string(),
+            }
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("xfr53.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{}/state\"\n[route53]\nendpoint = \"http://{}\"\n[[zone]]\nname = \"wild.test\"\nprimaries = [\"127.0.0.1:1\"]\nrole_arn = \"{ROLE}\"\n",
+            dir.path().display(),
+            sts.addr
+        ),
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"))
+        .args(["plan", "wild.test", "--config"])
+        .arg(&config)
+        .env("AWS_ACCESS_KEY_ID", BASE_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "base-secret-never-shown")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{}", show(&output));
+    assert_eq!(stderr.lines().count(), 1, "one line:\n{stderr}");
+    assert!(
+        stderr.starts_with(&format!("xfr53: error: zone wild.test.: finding its hosted zone in Route 53: STS refused to let xfr53 assume role {ROLE} for zone wild.test. (AccessDenied: User: arn:aws:sts::123456789012:assumed-role/xfr53-instance/i-0abc is not authorized")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("check the role's trust policy in account 111122223333 allows sts:AssumeRole to xfr53's own role"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("base-secret-never-shown"), "{stderr}");
+    // refused for good: asked once, not retried
+    let asked = requests.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(
+        form_field(&asked[0], "Action").as_deref(),
+        Some("AssumeRole")
     );
 }
