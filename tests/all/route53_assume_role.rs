@@ -254,3 +254,44 @@ async fn a_refused_assume_role_names_the_zone_the_role_and_the_trust_policy() {
         Some("AssumeRole")
     );
 }
+
+/// No credentials of xfr53's own to assume the role with: said in one line
+/// naming the role and the ways to provide them, as quickly as without a
+/// role (see aws_credentials.rs).
+#[test]
+fn without_base_credentials_a_role_zone_says_so_in_one_line_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let config = dir.path().join("xfr53.toml");
+    std::fs::write(
+        &config,
+        format!("[[zone]]\nname = \"wild.test\"\nprimaries = [\"127.0.0.1:1\"]\nrole_arn = \"{ROLE}\"\n"),
+    )
+    .unwrap();
+    // an instance metadata service that never answers
+    let imds = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let started = std::time::Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_xfr53"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://{}/", imds.local_addr().unwrap()),
+        )
+        .arg("--config")
+        .arg(&config)
+        .args(["plan", "wild.test"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line:\n{stderr}");
+    assert!(
+        stderr.starts_with(&format!("xfr53: error: zone wild.test.: finding its hosted zone in Route 53: assuming role {ROLE} for zone wild.test. needs xfr53's own credentials first: no AWS credentials found. Provide them by one of: ")),
+        "{stderr}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
