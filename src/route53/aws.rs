@@ -34,10 +34,12 @@ use crate::core::rrset::{CurrentSet, RecordSet, RrType};
 const PAGE: i32 = 300;
 
 /// aws-config's standard chains, with SDK retries off (callers pace and
-/// retry) and a region (see `region_and_credentials`).
+/// retry), a region (see `region_and_credentials`) and one HTTPS client
+/// for every client made from it.
 pub async fn sdk_config(region: Option<String>) -> aws_config::SdkConfig {
     let (region, credentials) = region_and_credentials(region).await;
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(super::https::shared())
         .region(region)
         .credentials_provider(credentials)
         .retry_config(RetryConfig::disabled())
@@ -222,8 +224,8 @@ impl AwsZones {
     }
 
     /// The client for `zone`: with `role`, one of its own whose session
-    /// names the zone (clients made from one `SdkConfig` share its HTTP
-    /// connections; each assumes the role once an hour).
+    /// names the zone (clients made from one `SdkConfig` share its HTTPS
+    /// client, see `https`; each assumes its role about once an hour).
     async fn client_for(&self, zone: &Name, role: Option<&str>) -> Client {
         let Some(role) = role else {
             return self.client.clone();

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod aws;
 pub mod credentials;
+pub mod https;
 pub mod landed;
 pub mod role;
 pub mod throttle;
