@@ -7,10 +7,15 @@
 //! account starting with ASIA: so the role's zone is found, and synced, in
 //! the role's account only when its requests are signed with the role's key.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::support::bind;
+use crate::support::daemon::{eventually, Daemon};
 use crate::support::http::{percent_decode, serve, Request, Response};
+use crate::support::programs::free_port;
 use crate::support::route53_backend::{Contents, Kind};
 use crate::support::setup::{assert_synced, expected, managed, show, Setup};
 
@@ -76,6 +81,40 @@ async fn contents_in(setup: &Setup, account: &'static str, id: &str) -> Contents
         .collect()
 }
 
+/// Creates hosted zone `name` in moto's account `account`; its ID.
+async fn create_in(setup: &Setup, account: &'static str, name: &str) -> String {
+    setup
+        .backend
+        .client()
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("{name}-{account}"))
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", account);
+        })
+        .send()
+        .await
+        .unwrap()
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string()
+}
+
+/// Gives `zone`'s section of the configuration `role_arn = role`.
+fn with_role(setup: &Setup, zone: &str, role: &str) {
+    let config = std::fs::read_to_string(setup.config_path()).unwrap();
+    let section = format!("name = \"{zone}\"\n");
+    assert!(config.contains(&section), "{config}");
+    std::fs::write(
+        setup.config_path(),
+        config.replace(&section, &format!("{section}role_arn = \"{role}\"\n")),
+    )
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_zone_with_role_arn_calls_route53_with_the_assumed_role() {
     let zones = vec![
@@ -88,32 +127,8 @@ async fn a_zone_with_role_arn_calls_route53_with_the_assumed_role() {
     let (plain, roled) = ("parent.test", "wild.test");
     // the role's account holds the role's zone; the same name in xfr53's
     // own account (made by Setup) is what a zone ignoring its role syncs
-    let role_zone_id = setup
-        .backend
-        .client()
-        .create_hosted_zone()
-        .name(roled)
-        .caller_reference("role-account")
-        .customize()
-        .mutate_request(|r| {
-            r.headers_mut().insert("x-moto-account-id", ROLE_ACCOUNT);
-        })
-        .send()
-        .await
-        .unwrap()
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
-    let config = std::fs::read_to_string(setup.config_path()).unwrap();
-    let section = format!("name = \"{roled}\"\n");
-    assert!(config.contains(&section), "{config}");
-    std::fs::write(
-        setup.config_path(),
-        config.replace(&section, &format!("{section}role_arn = \"{ROLE}\"\n")),
-    )
-    .unwrap();
+    let role_zone_id = create_in(&setup, ROLE_ACCOUNT, roled).await;
+    with_role(&setup, roled, ROLE);
 
     let mut seen = setup.backend.requests().len();
     let mut requests_of = |zone: &str| {
@@ -158,8 +173,7 @@ async fn a_zone_with_role_arn_calls_route53_with_the_assumed_role() {
         Some("xfr53-wild.test")
     );
     // ...then every Route 53 request with the one key it returned
-    let signers: std::collections::BTreeSet<(String, String)> =
-        route53.iter().map(signer).collect();
+    let signers: BTreeSet<(String, String)> = route53.iter().map(signer).collect();
     assert_eq!(signers.len(), 1, "{roled}: {signers:?}");
     let (key, service) = signers.into_iter().next().unwrap();
     assert_eq!(service, "route53");
@@ -294,4 +308,140 @@ fn without_base_credentials_a_role_zone_says_so_in_one_line_quickly() {
         "{stderr}"
     );
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+const OTHER_ROLE: &str = "arn:aws:iam::444455556666:role/xfr53-dns";
+const OTHER_ACCOUNT: &str = "444455556666";
+
+/// Whether `zone` in moto's `account` (hosted zone `id`) holds the
+/// primary's zone, within 30 s.
+async fn converges_in(setup: &Setup, account: &'static str, id: &str, zone: &str) -> bool {
+    eventually(Duration::from_secs(30), || async {
+        managed(contents_in(setup, account, id).await, zone) == expected(&setup.bind, zone).await
+    })
+    .await
+}
+
+/// The access keys that signed xfr53's requests naming hosted zone `id`
+/// (or looking `zone` up by name); the test's own name their account.
+fn keys_for(requests: &[Request], id: &str, zone: &str) -> BTreeSet<String> {
+    let by_name = format!("dnsname={zone}.");
+    requests
+        .iter()
+        .filter(|r| {
+            !r.headers
+                .iter()
+                .any(|(name, _)| name == "x-moto-account-id")
+        })
+        .filter(|r| r.target.contains(&format!("/hostedzone/{id}")) || r.target.contains(&by_name))
+        .map(|r| {
+            let (key, service) = signer(r);
+            assert_eq!(service, "route53", "{} {}", r.method, r.target);
+            key
+        })
+        .collect()
+}
+
+/// The AssumeRole requests: (signing key, RoleArn, RoleSessionName).
+fn assumed(requests: &[Request]) -> Vec<(String, String, String)> {
+    requests
+        .iter()
+        .filter(|r| signer(r).1 == "sts")
+        .map(|r| {
+            assert_eq!(form_field(r, "Action").as_deref(), Some("AssumeRole"));
+            (
+                signer(r).0,
+                form_field(r, "RoleArn").unwrap_or_default(),
+                form_field(r, "RoleSessionName").unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// In one daemon each zone calls Route 53 in its own account, and a reload
+/// that changes a zone's role moves that zone to the new role's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_keeps_each_zone_in_its_account_and_a_new_role_on_reload_moves_it() {
+    let zones = vec![
+        bind::Zone::fixture("delegation.zone"),
+        bind::Zone::fixture("wildcards.zone"),
+    ];
+    let (dns, http) = (free_port(), free_port());
+    let Some(setup) = Setup::start(Kind::Moto, zones).await else {
+        return;
+    };
+    let (plain, roled) = ("parent.test", "wild.test");
+    let first = create_in(&setup, ROLE_ACCOUNT, roled).await;
+    let second = create_in(&setup, OTHER_ACCOUNT, roled).await;
+    setup.write_config(Some((dns, http)), "", &[plain, roled]);
+    with_role(&setup, roled, ROLE);
+    let mut daemon = Daemon::start(&setup, http);
+
+    assert!(
+        converges_in(&setup, ROLE_ACCOUNT, &first, roled).await,
+        "{roled} in {ROLE_ACCOUNT}\n{}",
+        daemon.log()
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            managed(setup.contents(plain).await, plain) == expected(&setup.bind, plain).await
+        })
+        .await,
+        "{plain}\n{}",
+        daemon.log()
+    );
+    let requests = setup.backend.requests();
+    assert_eq!(
+        keys_for(&requests, setup.zone_id(plain), plain),
+        BTreeSet::from([BASE_KEY.to_string()])
+    );
+    let first_keys = keys_for(&requests, &first, roled);
+    assert_eq!(first_keys.len(), 1, "{first_keys:?}");
+    let first_key = first_keys.into_iter().next().unwrap();
+    assert!(first_key.starts_with("ASIA"), "{first_key}");
+    assert_eq!(
+        assumed(&requests),
+        [(
+            BASE_KEY.to_string(),
+            ROLE.to_string(),
+            "xfr53-wild.test".to_string()
+        )]
+    );
+
+    let before = requests.len();
+    setup.write_config(Some((dns, http)), "", &[plain, roled]);
+    with_role(&setup, roled, OTHER_ROLE);
+    daemon.signal("HUP");
+    assert!(
+        converges_in(&setup, OTHER_ACCOUNT, &second, roled).await,
+        "{roled} in {OTHER_ACCOUNT} after the reload\n{}",
+        daemon.log()
+    );
+    let requests = setup.backend.requests()[before..].to_vec();
+    assert_eq!(
+        assumed(&requests),
+        [(
+            BASE_KEY.to_string(),
+            OTHER_ROLE.to_string(),
+            "xfr53-wild.test".to_string()
+        )]
+    );
+    let second_keys = keys_for(&requests, &second, roled);
+    assert_eq!(second_keys.len(), 1, "{second_keys:?}");
+    assert!(
+        second_keys
+            .iter()
+            .all(|k| k.starts_with("ASIA") && *k != first_key),
+        "{second_keys:?}"
+    );
+    // the zone's namesake in xfr53's own account was never written to
+    assert!(managed(setup.contents(roled).await, roled).is_empty());
+
+    daemon.signal("TERM");
+    assert_eq!(
+        daemon.wait(Duration::from_secs(10)).await,
+        Some(0),
+        "{}",
+        daemon.log()
+    );
 }
