@@ -214,10 +214,14 @@ fn role_arn_is_an_iam_role_arn_and_named_with_its_zone_when_not() {
         let config = Config::parse(&zone_with(&format!("role_arn = {good:?}"))).unwrap();
         assert_eq!(config.zones[0].role_arn.as_deref(), Some(good));
     }
-    assert_eq!(
-        Config::parse(&zone_with("")).unwrap().zones[0].role_arn,
-        None
-    );
+    let without = Config::parse(&zone_with("")).unwrap();
+    assert_eq!(without.zones[0].role_arn, None);
+    // a reload restarts a zone whose ZoneConfig changed
+    let with = Config::parse(&zone_with(
+        "role_arn = \"arn:aws:iam::111122223333:role/x\"",
+    ))
+    .unwrap();
+    assert_ne!(with.zones[0], without.zones[0]);
     for bad in [
         "xfr53",
         "arn:aws:iam::111122223333:user/xfr53",

@@ -53,8 +53,9 @@ pub async fn sdk_config(region: Option<String>) -> aws_config::SdkConfig {
         .await
 }
 
-/// A Route 53 client with `shared`'s settings, at `endpoint` when set.
-fn client(
+/// A Route 53 client's configuration: `shared`'s settings, at `endpoint`
+/// when set.
+fn route53_config(
     shared: &aws_config::SdkConfig,
     endpoint: Option<&str>,
 ) -> aws_sdk_route53::config::Builder {
@@ -213,7 +214,7 @@ impl AwsZones {
         let shared = sdk_config(settings.region.clone()).await;
         let endpoint = settings.endpoint.clone();
         AwsZones {
-            client: Client::from_conf(client(&shared, endpoint.as_deref()).build()),
+            client: Client::from_conf(route53_config(&shared, endpoint.as_deref()).build()),
             shared,
             endpoint,
             throttle: Arc::new(Throttle::new(
@@ -231,8 +232,8 @@ impl AwsZones {
             return self.client.clone();
         };
         let credentials = ZoneRole::new(&self.shared, self.endpoint.as_deref(), zone, role).await;
-        let config =
-            client(&self.shared, self.endpoint.as_deref()).credentials_provider(credentials);
+        let config = route53_config(&self.shared, self.endpoint.as_deref())
+            .credentials_provider(credentials);
         Client::from_conf(config.build())
     }
 }
