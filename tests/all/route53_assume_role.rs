@@ -395,6 +395,13 @@ async fn the_daemon_keeps_each_zone_in_its_account_and_a_new_role_on_reload_move
         keys_for(&requests, setup.zone_id(plain), plain),
         BTreeSet::from([BASE_KEY.to_string()])
     );
+    // never its namesake in xfr53's own account, listed there at start
+    let decoy = format!("/hostedzone/{}", setup.zone_id(roled));
+    let strays: Vec<&str> = (requests.iter())
+        .filter(|r| r.target.contains(&decoy) && signer(r).0 != BASE_KEY)
+        .map(|r| r.target.as_str())
+        .collect();
+    assert!(strays.is_empty(), "{roled}: {strays:?}");
     let first_keys = keys_for(&requests, &first, roled);
     assert_eq!(first_keys.len(), 1, "{first_keys:?}");
     let first_key = first_keys.into_iter().next().unwrap();
