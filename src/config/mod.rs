@@ -14,12 +14,14 @@ use crate::core::name::Name;
 use crate::core::rules::{TransferLimits, ZoneRules};
 use crate::core::schedule::Clamps;
 
+mod audit;
 mod limits;
 pub mod ranges;
 mod raw;
 mod toml_error;
 mod zone;
 
+pub use audit::AuditSettings;
 pub use limits::{HttpLimits, Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
 use raw::{RawAlerts, RawConfig, RawListen, RawRoute53, RawTsig, RawZone};
@@ -128,6 +130,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     pub alerts: Option<AlertSettings>,
     pub limits: Limits,
+    /// `None`: off.
+    pub audit: Option<AuditSettings>,
     /// Settings that work but are risky; logged at every load.
     pub warnings: Vec<String>,
 }
@@ -181,6 +185,7 @@ impl Config {
             zones,
             alerts,
             limits: raw.limits.check()?,
+            audit: raw.audit.check()?,
             warnings,
         })
     }
