@@ -51,6 +51,7 @@ mod listener_hostile;
 mod nsnotifyd;
 mod primaries;
 mod route53_answer_lost;
+mod route53_assume_role;
 mod route53_double;
 mod route53_limits;
 mod state_journal;
