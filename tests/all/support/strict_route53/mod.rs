@@ -7,6 +7,7 @@
 //! Route 53, answers PENDING before INSYNC, and plays faults on demand.
 
 mod faults;
+pub mod history;
 pub mod limits;
 mod listing;
 pub mod model;
@@ -21,8 +22,9 @@ use std::sync::{Arc, Mutex};
 
 use super::http::{serve, Request, Response, Server};
 pub use faults::{Fault, Op};
+use history::{Answered, Refused};
 pub use model::Sets;
-use model::Zone;
+use model::{Key, Zone};
 use names::Name;
 use xml::{error, ok, NS};
 
@@ -42,6 +44,10 @@ struct State {
     /// Reject every change batch with this reason.
     reject_all: Option<String>,
     requests: Vec<Request>,
+    /// Every ChangeResourceRecordSets request answered, in order.
+    answered: Vec<Answered>,
+    /// The set whose values `answered` records after each accepted batch.
+    watch: Option<Key>,
 }
 
 pub struct StrictRoute53 {
@@ -61,6 +67,8 @@ impl StrictRoute53 {
             tamper: None,
             reject_all: None,
             requests: Vec::new(),
+            answered: Vec::new(),
+            watch: None,
         }));
         let shared = state.clone();
         let server = serve(move |request| {
@@ -95,6 +103,22 @@ impl StrictRoute53 {
 
     pub fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Records the values of the simple set `name` `rtype` after every
+    /// accepted change batch from now on (see `answered`).
+    pub fn watch(&self, name: &str, rtype: &str) {
+        let name = names::Name::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        self.state.lock().unwrap().watch = Some(Key {
+            name,
+            rtype: rtype.to_string(),
+            identifier: None,
+        });
+    }
+
+    /// Every ChangeResourceRecordSets request answered so far, in order.
+    pub fn answered(&self) -> Vec<Answered> {
+        self.state.lock().unwrap().answered.clone()
     }
 }
 
@@ -141,7 +165,16 @@ fn route(state: &mut State, request: &Request) -> Response {
             None => error(404, "NoSuchHostedZone", "No hosted zone found with ID"),
         },
         ("GET", ["hostedzone", id, "rrset"]) => listing::list_sets(state, id, request),
-        ("POST", ["hostedzone", id, "rrset"]) => change(state, id, request),
+        ("POST", ["hostedzone", id, "rrset"]) => {
+            let answer = change(state, id, request);
+            let sets = state.zones.iter().find(|z| z.id == *id).map(Zone::sets);
+            let answered = history::answered(request, id, &answer, state.watch.as_ref(), sets);
+            state.answered.push(answered);
+            match answer {
+                Ok(body) => ok(body),
+                Err(refused) => error(refused.status, refused.code, &refused.message),
+            }
+        }
         ("GET", ["change", id]) => {
             let left = state.changes.get_mut(*id);
             let status = match left {
@@ -228,11 +261,18 @@ fn list_zones(state: &State, request: &Request) -> Response {
     ))
 }
 
-fn change(state: &mut State, id: &str, request: &Request) -> Response {
+fn change(state: &mut State, id: &str, request: &Request) -> Result<String, Refused> {
+    let refuse = |status, code, message: String| {
+        Err(Refused {
+            status,
+            code,
+            message,
+        })
+    };
     let body = String::from_utf8_lossy(&request.body).into_owned();
     let changes = match xml::changes(&body) {
         Ok(changes) => changes,
-        Err(reason) => return error(400, "MalformedInput", &reason),
+        Err(reason) => return refuse(400, "MalformedInput", reason),
     };
     if let Some(tamper) = state.tamper.take() {
         if let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) {
@@ -242,26 +282,30 @@ fn change(state: &mut State, id: &str, request: &Request) -> Response {
         }
     }
     if let Some(reason) = &state.reject_all {
-        return error(400, "InvalidChangeBatch", &format!("[{reason}]"));
+        return refuse(400, "InvalidChangeBatch", format!("[{reason}]"));
     }
     let quota = state.quota;
     let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) else {
-        return error(404, "NoSuchHostedZone", "No hosted zone found with ID");
+        return refuse(
+            404,
+            "NoSuchHostedZone",
+            "No hosted zone found with ID".into(),
+        );
     };
     match zone.apply(&changes, quota) {
         Ok(sets) => zone.replace_sets(sets),
         Err(refused) => {
-            return error(
+            return refuse(
                 400,
                 refused.code,
-                &format!("[{}]", refused.reasons.join(", ")),
+                format!("[{}]", refused.reasons.join(", ")),
             )
         }
     }
     state.next_id += 1;
     let change_id = format!("CSTRICT{:06}", state.next_id);
     state.changes.insert(change_id.clone(), state.pending_polls);
-    ok(format!(
+    Ok(format!(
         "<ChangeResourceRecordSetsResponse xmlns=\"{NS}\"><ChangeInfo><Id>/change/{change_id}</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>"
     ))
 }
