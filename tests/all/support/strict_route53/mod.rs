@@ -19,6 +19,7 @@ mod xml;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::http::{serve, Request, Response, Server};
 pub use faults::{Fault, Op};
@@ -48,6 +49,9 @@ struct State {
     answered: Vec<Answered>,
     /// The set whose values `answered` records after each accepted batch.
     watch: Option<Key>,
+    /// Requests signed with this access key ID are held this long before
+    /// they are served: a writer farther from Route 53 than the others.
+    hold: Option<(String, Duration)>,
 }
 
 pub struct StrictRoute53 {
@@ -69,6 +73,7 @@ impl StrictRoute53 {
             requests: Vec::new(),
             answered: Vec::new(),
             watch: None,
+            hold: None,
         }));
         let shared = state.clone();
         let server = serve(move |request| {
@@ -116,6 +121,12 @@ impl StrictRoute53 {
         });
     }
 
+    /// Holds every request signed with `access_key` for `delay` before
+    /// serving it (each is served as Route 53 stands after the delay).
+    pub fn hold_requests_from(&self, access_key: &str, delay: Duration) {
+        self.state.lock().unwrap().hold = Some((access_key.to_string(), delay));
+    }
+
     /// Every ChangeResourceRecordSets request answered so far, in order.
     pub fn answered(&self) -> Vec<Answered> {
         self.state.lock().unwrap().answered.clone()
@@ -128,15 +139,21 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
         ("GET", p) if p.contains("/rrset") => Op::List,
         _ => Op::Any,
     };
-    let fault = {
+    let (fault, hold) = {
         let mut state = state.lock().unwrap();
         state.requests.push(request.clone());
+        let hold = (state.hold.clone())
+            .filter(|(key, _)| history::access_key(&request).as_ref() == Some(key))
+            .map(|(_, delay)| delay);
         let at = state
             .faults
             .iter()
             .position(|(o, _)| *o == op || *o == Op::Any);
-        at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f)
+        (at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f), hold)
     };
+    if let Some(delay) = hold {
+        tokio::time::sleep(delay).await;
+    }
     let lost = matches!(fault, Some(Fault::AnswerLost));
     if let Some(fault) = fault {
         if let Some(response) = faults::play(fault).await {
