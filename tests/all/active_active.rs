@@ -87,7 +87,12 @@ primaries = ["{primary}"]
             daemon.get("/healthz").await.map(|r| r.0) == Some(200)
         })
         .await;
-        assert!(alive, "daemon {} did not answer /healthz\n{}", self.key, daemon.log());
+        assert!(
+            alive,
+            "daemon {} did not answer /healthz\n{}",
+            self.key,
+            daemon.log()
+        );
     }
 
     /// Syncs that would alert, per this daemon's /metrics: failed, refused
@@ -125,6 +130,16 @@ fn update(i: u32) -> String {
     }
 }
 
+/// Sends update `i` to the primary. Tried a second time when nsupdate
+/// gets no answer (on a loaded machine a UDP update is sometimes lost);
+/// an update that had landed changes nothing the second time.
+fn send(primary: &bind::Bind, i: u32) {
+    if let Err(first) = primary.try_nsupdate(ZONE, &update(i)) {
+        let again = primary.try_nsupdate(ZONE, &update(i));
+        assert!(again.is_ok(), "update {i}, tried twice: {first}");
+    }
+}
+
 /// The serial Route 53 held in full after a batch, per the `_serial`
 /// value the batch left: `"N"` is N; a multi-batch apply's mark
 /// `"applying N from M"` still holds M in full; `"applying N"` none.
@@ -143,14 +158,48 @@ fn older(a: u32, b: u32) -> bool {
     a != b && b.wrapping_sub(a) < 1 << 31
 }
 
-/// (change requests, refused) that the writer signing with `key` sent.
-fn sent_by(answered: &[Answered], key: &str) -> (usize, usize) {
+/// The serial a batch proposed for `_serial`: `"N"`, or the `"applying N…"`
+/// mark of a multi-batch apply's first batches.
+fn target_serial(values: &[String]) -> Option<u32> {
+    let value = values.first()?.trim_matches('"');
+    value
+        .trim_start_matches("applying ")
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The refused batches of the writer signing with `key` that were
+/// overtaken: they proposed a `_serial` older than one Route 53 held
+/// before that writer's next change request (what it read in between, to
+/// re-plan, was ahead of the primary's answer its plan was made on).
+fn overtaken(answered: &[Answered], key: &str) -> usize {
+    let mine = |a: &Answered| a.access_key.as_deref() == Some(key);
+    let held = |a: &Answered| a.watched.as_deref().and_then(held_serial);
+    (0..answered.len())
+        .filter(|&i| mine(&answered[i]) && answered[i].refused.is_some())
+        .filter(|&i| {
+            let Some(proposed) = answered[i].proposed.as_deref().and_then(target_serial) else {
+                return false;
+            };
+            let until_next = answered[i + 1..].iter().take_while(|a| !mine(a));
+            (std::iter::once(&answered[i]).chain(until_next))
+                .filter_map(held)
+                .any(|h| older(proposed, h))
+        })
+        .count()
+}
+
+/// (change requests, refused, refused and overtaken) of the writer
+/// signing with `key`.
+fn sent_by(answered: &[Answered], key: &str) -> (usize, usize, usize) {
     let mine: Vec<&Answered> = answered
         .iter()
         .filter(|a| a.access_key.as_deref() == Some(key))
         .collect();
     let refused = mine.iter().filter(|a| a.refused.is_some()).count();
-    (mine.len(), refused)
+    (mine.len(), refused, overtaken(answered, key))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +242,7 @@ async fn two_daemons_on_one_zone_converge_and_serial_never_goes_back() {
     let mut failures_before_kill = 0.0;
     for i in 0..UPDATES {
         tokio::time::sleep_until((updates_began + PACE * i).into()).await;
-        tokio::task::block_in_place(|| setup.bind.nsupdate(ZONE, &update(i)));
+        tokio::task::block_in_place(|| send(&setup.bind, i));
         if i == UPDATES / 2 {
             failures_before_kill = b.failures().await;
             second.signal("KILL");
@@ -236,8 +285,8 @@ async fn two_daemons_on_one_zone_converge_and_serial_never_goes_back() {
         .collect();
     let history: Vec<u32> = answered
         .iter()
-        .filter_map(|x| x.watched.as_deref())
-        .filter_map(held_serial)
+        .filter(|x| x.refused.is_none())
+        .filter_map(|x| held_serial(x.watched.as_deref()?))
         .collect();
     for pair in history.windows(2) {
         assert!(
@@ -249,23 +298,19 @@ async fn two_daemons_on_one_zone_converge_and_serial_never_goes_back() {
         );
     }
     assert_eq!(history.last(), Some(&final_serial), "{history:?}");
+    assert_eq!(
+        answered
+            .iter()
+            .filter_map(|x| x.refused)
+            .find(|c| *c != "InvalidChangeBatch"),
+        None,
+        "a batch was refused for another reason than a lost compare-and-swap"
+    );
 
-    if std::env::var("AA_COUNT").is_ok() {
-        let all = logs();
-        for phrase in ["asked the primary again", "another writer already applied this", "another writer already applied the primary", "changed underneath;", "refused by a safety rule", "sync failed", "changed underneath 4"] {
-            eprintln!("COUNT {phrase}: {}", all.matches(phrase).count());
-        }
-    }
-    if std::env::var("AA_DEBUG").is_ok() {
-        for r in strict.requests() {
-            let key = crate::support::strict_route53::history::access_key(&r);
-            eprintln!("REQ {:?} {:?} {} {}", r.at.duration_since(begun), key, r.method, r.target);
-        }
-    }
-    let (sent_a, refused_a) = sent_by(&answered, a.key);
-    let (sent_b, refused_b) = sent_by(&answered, b.key);
+    let [(sent_a, refused_a, overtaken_a), (sent_b, refused_b, overtaken_b)] =
+        [a.key, b.key].map(|key| sent_by(&answered, key));
     eprintln!(
-        "active-active: {UPDATES} updates in {updates_took:?}, final serial {final_serial}; change requests: first daemon {sent_a} ({refused_a} refused), second daemon {sent_b} ({refused_b} refused, killed -9 and restarted after update {}); {} accepted in all; total {took:?}",
+        "active-active: {UPDATES} updates in {updates_took:?}, final serial {final_serial}; change requests (refused; of those, overtaken by a newer serial): first daemon {sent_a} ({refused_a}; {overtaken_a}), second daemon {sent_b} ({refused_b}; {overtaken_b}; its requests held {HOLD:?}, killed -9 and restarted after update {}); {} accepted in all; total {took:?}",
         UPDATES / 2,
         history.len()
     );
@@ -273,10 +318,11 @@ async fn two_daemons_on_one_zone_converge_and_serial_never_goes_back() {
         sent_a > 0 && sent_b > 0,
         "both daemons wrote to Route 53: first {sent_a}, second {sent_b}"
     );
-    assert_eq!(
-        answered.iter().filter_map(|x| x.refused).find(|c| *c != "InvalidChangeBatch"),
-        None,
-        "a batch was refused for another reason than a lost compare-and-swap"
+    // the race the pair must survive happened: a plan made on a primary's
+    // answer the other writer then passed reached Route 53
+    assert!(
+        overtaken_a + overtaken_b > 0,
+        "no refused plan was overtaken by a newer serial: the test did not exercise the race"
     );
 
     // no sync failed, on either daemon, in either life of the second, so
@@ -292,5 +338,9 @@ async fn two_daemons_on_one_zone_converge_and_serial_never_goes_back() {
         );
     }
     let alerts = published(moto.requests());
-    assert!(alerts.is_empty(), "alerts were sent: {alerts:?}\n{}", logs());
+    assert!(
+        alerts.is_empty(),
+        "alerts were sent: {alerts:?}\n{}",
+        logs()
+    );
 }

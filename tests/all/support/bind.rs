@@ -263,6 +263,13 @@ controls {{ }};
 
     /// Runs `nsupdate` with `commands` (each `update …` line), then `send`.
     pub fn nsupdate(&self, zone: &str, commands: &str) {
+        if let Err(e) = self.try_nsupdate(zone, commands) {
+            panic!("{e}");
+        }
+    }
+
+    /// As `nsupdate`; why it failed, with named's log.
+    pub fn try_nsupdate(&self, zone: &str, commands: &str) -> Result<(), String> {
         let script = format!(
             "server 127.0.0.1 {}\nzone {zone}\n{commands}\nsend\n",
             self.addr.port()
@@ -286,12 +293,14 @@ controls {{ }};
             .write_all(script.as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "nsupdate failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!(
+                "nsupdate failed: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                self.log()
+            )),
+        }
     }
 }
 

@@ -30,7 +30,11 @@ impl Daemon {
         access_key: &str,
         http: u16,
     ) -> Daemon {
-        Daemon::spawn(setup, setup.command_as(config, access_key, &["daemon"]), http)
+        Daemon::spawn(
+            setup,
+            setup.command_as(config, access_key, &["daemon"]),
+            http,
+        )
     }
 
     fn spawn(setup: &Setup, mut command: tokio::process::Command, http: u16) -> Daemon {

@@ -1,11 +1,13 @@
 //! What the double answered to each ChangeResourceRecordSets request: who
-//! signed it, whether the batch was accepted, and the values one watched
-//! record set held after each accepted batch. Lets a test with several
-//! writers tell them apart (each signs with its own access key ID) and
-//! check the order in which their batches landed.
+//! signed it, whether the batch was accepted, and what it meant for one
+//! watched record set. Lets a test with several writers tell them apart
+//! (each signs with its own access key ID) and check the order in which
+//! their batches landed.
 
 use super::super::http::Request;
 use super::model::{Data, Key, Sets};
+use super::names::Name;
+use super::xml;
 
 /// One ChangeResourceRecordSets request as the double answered it.
 #[derive(Clone, Debug)]
@@ -17,8 +19,11 @@ pub struct Answered {
     /// `None` when the batch was accepted, else the error code answered
     /// (`InvalidChangeBatch` when Route 53 refuses the changes).
     pub refused: Option<&'static str>,
-    /// After an accepted batch, the watched set's values (empty when the
-    /// set is absent); `None` when refused or nothing is watched.
+    /// The values the batch would CREATE or UPSERT at the watched set.
+    pub proposed: Option<Vec<String>>,
+    /// The watched set's values once the request was answered (after an
+    /// accepted batch, or as they stood when one was refused); empty when
+    /// the set is absent, `None` when nothing is watched.
     pub watched: Option<Vec<String>>,
 }
 
@@ -39,8 +44,8 @@ pub fn access_key(request: &Request) -> Option<String> {
     Some(credential.split('/').next()?.to_string())
 }
 
-/// The request's answer, for the history; `sets` is the zone after the
-/// request (unchanged when refused).
+/// The request's answer, for the history; `sets` is the zone once it was
+/// answered.
 pub fn answered(
     request: &Request,
     zone_id: &str,
@@ -48,18 +53,30 @@ pub fn answered(
     watch: Option<&Key>,
     sets: Option<&Sets>,
 ) -> Answered {
-    let watched = match (answer, watch, sets) {
-        (Ok(_), Some(key), Some(sets)) => Some(match sets.get(key).map(|h| &h.data) {
-            Some(Data::Records { values, .. }) => values.clone(),
-            Some(Data::Alias(alias)) => vec![format!("alias {}", alias.dns_name)],
-            None => Vec::new(),
-        }),
-        _ => None,
-    };
+    let watched = watch.map(|key| match sets.and_then(|s| s.get(key)).map(|h| &h.data) {
+        Some(Data::Records { values, .. }) => values.clone(),
+        Some(Data::Alias(alias)) => vec![format!("alias {}", alias.dns_name)],
+        None => Vec::new(),
+    });
     Answered {
         access_key: access_key(request),
         zone_id: zone_id.to_string(),
         refused: answer.as_ref().err().map(|r| r.code),
+        proposed: watch.and_then(|key| proposed(request, key)),
         watched,
     }
+}
+
+/// The values a batch would CREATE or UPSERT at `key`.
+fn proposed(request: &Request, key: &Key) -> Option<Vec<String>> {
+    let changes = xml::changes(&String::from_utf8_lossy(&request.body)).ok()?;
+    changes
+        .into_iter()
+        .filter(|c| c.action == "CREATE" || c.action == "UPSERT")
+        .find(|c| {
+            c.rtype == key.rtype
+                && c.identifier == key.identifier
+                && Name::parse(&c.name).ok().as_ref() == Some(&key.name)
+        })
+        .map(|c| c.values)
 }

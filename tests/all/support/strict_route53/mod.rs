@@ -110,8 +110,9 @@ impl StrictRoute53 {
         self.state.lock().unwrap().requests.clone()
     }
 
-    /// Records the values of the simple set `name` `rtype` after every
-    /// accepted change batch from now on (see `answered`).
+    /// Records, for every change batch from now on, the values of the
+    /// simple set `name` `rtype` it proposed and those held once it was
+    /// answered (see `answered`).
     pub fn watch(&self, name: &str, rtype: &str) {
         let name = names::Name::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         self.state.lock().unwrap().watch = Some(Key {
@@ -149,7 +150,10 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
             .faults
             .iter()
             .position(|(o, _)| *o == op || *o == Op::Any);
-        (at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f), hold)
+        (
+            at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f),
+            hold,
+        )
     };
     if let Some(delay) = hold {
         tokio::time::sleep(delay).await;
