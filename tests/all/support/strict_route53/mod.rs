@@ -4,7 +4,10 @@
 //! parses every value by type, enforces the documented limits and change
 //! rules (model.rs), keeps a value's first spelling, lists values in
 //! another order than written, holds alias and weighted sets and pages like
-//! Route 53, answers PENDING before INSYNC, and plays faults on demand.
+//! Route 53, answers PENDING before INSYNC, and plays faults on demand. For
+//! tests with several writers it records who signed each change batch and
+//! what the batch did to a watched set (history.rs), and holds one
+//! writer's requests on demand.
 
 mod faults;
 pub mod history;
