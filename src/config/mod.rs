@@ -14,12 +14,14 @@ use crate::core::name::Name;
 use crate::core::rules::{TransferLimits, ZoneRules};
 use crate::core::schedule::Clamps;
 
+mod audit;
 mod limits;
 pub mod ranges;
 mod raw;
 mod toml_error;
 mod zone;
 
+pub use audit::AuditSettings;
 pub use limits::{HttpLimits, Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
 use raw::{RawAlerts, RawConfig, RawListen, RawRoute53, RawTsig, RawZone};
@@ -46,6 +48,8 @@ pub struct Route53Settings {
     pub insync_timeout: Duration,
     /// Tries per request when Route 53 throttles or fails transiently.
     pub max_attempts: u32,
+    /// The share of `requests_per_second` the audit may take.
+    pub audit_share: f64,
 }
 
 impl Default for Route53Settings {
@@ -56,6 +60,7 @@ impl Default for Route53Settings {
             requests_per_second: 4.0,
             insync_timeout: Duration::from_secs(300),
             max_attempts: 8,
+            audit_share: 0.2,
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct Config {
     pub zones: Vec<ZoneConfig>,
     pub alerts: Option<AlertSettings>,
     pub limits: Limits,
+    /// `None`: off.
+    pub audit: Option<AuditSettings>,
     /// Settings that work but are risky; logged at every load.
     pub warnings: Vec<String>,
 }
@@ -175,6 +182,7 @@ impl Config {
             zones,
             alerts,
             limits: raw.limits.check()?,
+            audit: raw.audit.check()?,
             warnings,
         })
     }
@@ -248,6 +256,12 @@ fn route53(raw: &RawRoute53) -> Result<Route53Settings> {
             raw.max_attempts,
             defaults.max_attempts,
             ranges::MAX_ATTEMPTS,
+        )?,
+        audit_share: ranged_or(
+            "route53.audit_share",
+            raw.audit_share,
+            defaults.audit_share,
+            ranges::AUDIT_SHARE,
         )?,
     })
 }

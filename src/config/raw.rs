@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::audit::RawAudit;
 use super::limits::RawLimits;
 
 #[derive(Debug, Deserialize)]
@@ -23,6 +24,8 @@ pub(super) struct RawConfig {
     pub(super) alerts: Option<RawAlerts>,
     #[serde(default)]
     pub(super) limits: RawLimits,
+    #[serde(default)]
+    pub(super) audit: RawAudit,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +53,7 @@ pub(super) struct RawRoute53 {
     pub(super) requests_per_second: Option<f64>,
     pub(super) insync_timeout_seconds: Option<u64>,
     pub(super) max_attempts: Option<u32>,
+    pub(super) audit_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
