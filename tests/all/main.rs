@@ -19,6 +19,7 @@ macro_rules! both {
 }
 
 mod absurd_limits;
+mod active_active;
 mod aws_credentials;
 mod check_never_synced;
 mod cli_input;
