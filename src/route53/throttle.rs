@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,26 +43,39 @@ pub enum Lane {
 
 /// The lane of one piece of work, which may be raised while it waits: a
 /// NOTIFY for a zone whose refresh is queued behind a thousand others
-/// raises that refresh, so the NOTIFY never waits for the queue.
+/// raises that refresh, so the NOTIFY never waits for the queue. Within a
+/// lane the work started first goes first, so a thousand start-up syncs
+/// end one after another rather than all at the end (each holding its
+/// zone in memory meanwhile).
 #[derive(Clone, Debug)]
-pub struct LaneCell(Arc<AtomicU8>);
+pub struct LaneCell(Arc<(AtomicU8, u64)>);
+
+/// The order work started in.
+static STARTED: AtomicU64 = AtomicU64::new(0);
 
 impl LaneCell {
     pub fn new(lane: Lane) -> LaneCell {
-        LaneCell(Arc::new(AtomicU8::new(lane as u8)))
+        let ticket = STARTED.fetch_add(1, Ordering::Relaxed);
+        LaneCell(Arc::new((AtomicU8::new(lane as u8), ticket)))
     }
 
     /// Moves the work up to `lane`, never down.
     pub fn raise(&self, lane: Lane) {
-        self.0.fetch_min(lane as u8, Ordering::Relaxed);
+        self.0 .0.fetch_min(lane as u8, Ordering::Relaxed);
     }
 
     fn get(&self) -> Lane {
-        match self.0.load(Ordering::Relaxed) {
+        match self.0 .0.load(Ordering::Relaxed) {
             0 => Lane::Notify,
             1 => Lane::Refresh,
             _ => Lane::Audit,
         }
+    }
+
+    /// Which waiting request goes first: the highest lane, then the work
+    /// started first, then the request made first.
+    fn order(&self, arrival: usize) -> (u8, u64, usize) {
+        (self.get() as u8, self.0 .1, arrival)
     }
 }
 
@@ -184,8 +197,9 @@ impl Bucket {
     }
 }
 
-/// Hands out turns: each free slot of `all` to the oldest request of the
-/// highest lane waiting (lanes as they are at that moment), an audit
+/// Hands out turns: each free slot of `all` to the request of the highest
+/// lane waiting (lanes as they are at that moment) whose work started
+/// first, an audit
 /// request only when `audit` has a slot too. Ends when the throttle is
 /// dropped.
 async fn dispatch(mut asked: mpsc::UnboundedReceiver<Waiting>, mut all: Bucket, mut audit: Bucket) {
@@ -198,7 +212,7 @@ async fn dispatch(mut asked: mpsc::UnboundedReceiver<Waiting>, mut all: Bucket, 
         waiting.retain(|(_, turn)| !turn.is_closed());
         let now = Instant::now();
         let next = (waiting.iter().enumerate())
-            .min_by_key(|(i, (lane, _))| (lane.get() as u8, *i))
+            .min_by_key(|(i, (lane, _))| lane.order(*i))
             .map(|(i, (lane, _))| match lane.get() {
                 Lane::Audit => (i, Lane::Audit, all.free_at(now).max(audit.free_at(now))),
                 lane => (i, lane, all.free_at(now)),
@@ -324,6 +338,34 @@ mod tests {
         let turns = turns.lock().unwrap().clone();
         let raised = turns.iter().find(|t| t.1 == Lane::Notify).unwrap();
         assert_eq!(raised.0, 1250, "the next slot, not the 21st: {turns:?}");
+    }
+
+    /// Within a lane the work started first goes first: its next request
+    /// goes before the first requests of work started after it.
+    #[tokio::test(start_paused = true)]
+    async fn work_started_first_finishes_first() {
+        let throttle = Arc::new(Throttle::new(4.0, 8, 0.25));
+        let first = LaneCell::new(Lane::Refresh);
+        let started = Instant::now();
+        let turns = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (t, recorded) = (throttle.clone(), turns.clone());
+        let two_requests = tokio::spawn(in_lane(first, async move {
+            for _ in 0..2 {
+                t.pace().await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            recorded
+                .lock()
+                .unwrap()
+                .push((started.elapsed().as_millis(), Lane::Notify));
+        }));
+        tokio::task::yield_now().await;
+        queue(&throttle, Lane::Refresh, 10, started, &turns);
+        two_requests.await.unwrap();
+        let turns = turns.lock().unwrap().clone();
+        // its second request took the second slot of the burst (0 ms) or
+        // the first after it (250 ms), not the twelfth
+        assert_eq!(turns.last().unwrap().0, 260, "{turns:?}");
     }
 
     /// With nothing else waiting the audit gets its share of the rate, no
