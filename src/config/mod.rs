@@ -14,12 +14,14 @@ use crate::core::name::Name;
 use crate::core::rules::{TransferLimits, ZoneRules};
 use crate::core::schedule::Clamps;
 
+mod catalog;
 mod limits;
 pub mod ranges;
 mod raw;
 mod toml_error;
 mod zone;
 
+pub use catalog::CatalogConfig;
 pub use limits::{HttpLimits, Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
 use raw::{RawAlerts, RawConfig, RawListen, RawRoute53, RawTsig, RawZone};
@@ -120,6 +122,8 @@ pub struct Config {
     pub tsig: BTreeMap<String, TsigConfig>,
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
+    /// The `[[catalog]]` zones whose members are synced too.
+    pub catalogs: Vec<CatalogConfig>,
     pub alerts: Option<AlertSettings>,
     pub limits: Limits,
     /// Settings that work but are risky; logged at every load.
@@ -163,6 +167,7 @@ impl Config {
         let listen = listen(&raw.listen)?;
         let route53 = route53(&raw.route53)?;
         let zones = zones(&raw.zone, &keys)?;
+        let catalogs = catalog::catalogs(&raw.catalog, &keys, &zones)?;
         for zone in &zones {
             warnings.extend(sync_deadline_warning(zone, &route53));
         }
@@ -173,6 +178,7 @@ impl Config {
             tsig: keys,
             state_dir: raw.state_dir,
             zones,
+            catalogs,
             alerts,
             limits: raw.limits.check()?,
             warnings,
@@ -184,10 +190,10 @@ impl Config {
         (self.state_dir.clone()).unwrap_or_else(|| DEFAULT_STATE_DIR.into())
     }
 
-    /// Fails when no zone is configured: there is nothing to run.
+    /// Fails when no zone or catalog is configured: there is nothing to run.
     pub fn require_zones(&self) -> Result<()> {
-        if self.zones.is_empty() {
-            bail!("no [[zone]] is configured: add one (name, primaries) to keep in sync");
+        if self.zones.is_empty() && self.catalogs.is_empty() {
+            bail!("no [[zone]] or [[catalog]] is configured: add a [[zone]] (name, primaries) to keep in sync");
         }
         Ok(())
     }
