@@ -9,6 +9,7 @@ use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 
+use super::catalogs::CatalogMetrics;
 use super::collected::Collected;
 use super::families::{Families, ZoneSeries};
 use crate::core::name::Name;
@@ -203,6 +204,8 @@ pub struct Metrics {
     collected: Arc<Collected>,
     http_refused: Counter,
     http_deadline: Counter,
+    /// The `[[catalog]]` zones' figures.
+    pub catalogs: CatalogMetrics,
 }
 
 impl Default for Metrics {
@@ -223,12 +226,15 @@ impl Default for Metrics {
         );
         let collected = Arc::new(Collected::default());
         registry.register_collector(Box::new(collected.clone()));
+        let catalogs = CatalogMetrics::default();
+        catalogs.register(&mut registry);
         Metrics {
             registry,
             families,
             collected,
             http_refused,
             http_deadline,
+            catalogs,
         }
     }
 }

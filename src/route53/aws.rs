@@ -14,8 +14,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet,
-    RrType as AwsRrType,
+    Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZone as AwsZoneInfo, HostedZoneConfig,
+    ResourceRecord, ResourceRecordSet, RrType as AwsRrType,
 };
 use aws_sdk_route53::Client;
 
@@ -97,22 +97,7 @@ impl AwsHostedZone {
                 id.to_string()
             }
             None => {
-                let listed = throttle
-                    .run("ListHostedZonesByName", || async {
-                        client
-                            .list_hosted_zones_by_name()
-                            .dns_name(zone.as_str())
-                            .max_items(100)
-                            .send()
-                            .await
-                            .map_err(|e| classify("ListHostedZonesByName", e))
-                    })
-                    .await?;
-                let matching: Vec<_> = listed
-                    .hosted_zones()
-                    .iter()
-                    .filter(|z| Name::parse_route53(z.name()).ok().as_ref() == Some(zone))
-                    .collect();
+                let matching = named(&client, &throttle, zone).await?;
                 match matching.as_slice() {
                     [only] => only.id().to_string(),
                     [] => {
@@ -189,6 +174,29 @@ impl AwsHostedZone {
     }
 }
 
+/// The hosted zones named `zone`.
+async fn named(
+    client: &Client,
+    throttle: &Throttle,
+    zone: &Name,
+) -> Result<Vec<AwsZoneInfo>, Route53Error> {
+    let listed = throttle
+        .run("ListHostedZonesByName", || async {
+            client
+                .list_hosted_zones_by_name()
+                .dns_name(zone.as_str())
+                .max_items(100)
+                .send()
+                .await
+                .map_err(|e| classify("ListHostedZonesByName", e))
+        })
+        .await?;
+    Ok((listed.hosted_zones().iter())
+        .filter(|z| Name::parse_route53(z.name()).ok().as_ref() == Some(zone))
+        .cloned()
+        .collect())
+}
+
 /// Route 53 through one client and one rate limit, shared by every zone.
 #[derive(Clone)]
 pub struct AwsZones {
@@ -216,6 +224,44 @@ impl HostedZones for AwsZones {
         AwsHostedZone::find(self.client.clone(), self.throttle.clone(), zone, id)
             .await
             .with_context(|| format!("zone {zone}: finding its hosted zone in Route 53"))
+    }
+
+    async fn create(&self, zone: &Name, reference: &str) -> anyhow::Result<Option<Vec<String>>> {
+        use anyhow::Context;
+        let context = || format!("zone {zone}: creating its hosted zone in Route 53");
+        if !(named(&self.client, &self.throttle, zone).await)
+            .with_context(context)?
+            .is_empty()
+        {
+            return Ok(None);
+        }
+        let config = HostedZoneConfig::builder()
+            .comment("created by xfr53 for a catalog member zone")
+            .private_zone(false)
+            .build();
+        let created = self
+            .throttle
+            .run("CreateHostedZone", || async {
+                let request = self.client.create_hosted_zone();
+                match (request.name(zone.as_str()))
+                    .caller_reference(reference)
+                    .hosted_zone_config(config.clone())
+                    .send()
+                    .await
+                {
+                    Ok(created) => Ok(Some(created)),
+                    // this reference created it already: a retry
+                    Err(e) if e.code() == Some("HostedZoneAlreadyExists") => Ok(None),
+                    Err(e) => Err(classify("CreateHostedZone", e)),
+                }
+            })
+            .await
+            .with_context(context)?;
+        Ok(created.map(|c| {
+            (c.delegation_set())
+                .map(|d| d.name_servers().to_vec())
+                .unwrap_or_default()
+        }))
     }
 }
 

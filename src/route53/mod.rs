@@ -73,4 +73,14 @@ pub trait HostedZones: Send + Sync + 'static {
         zone: &Name,
         id: Option<&str>,
     ) -> impl Future<Output = anyhow::Result<Self::Zone>> + Send;
+
+    /// Creates a public hosted zone for `zone` unless a hosted zone of
+    /// that name exists. `reference` is Route 53's CallerReference: a
+    /// retried creation with the same one creates nothing twice. Returns
+    /// the name servers to delegate to when it created one.
+    fn create(
+        &self,
+        zone: &Name,
+        reference: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<Vec<String>>>> + Send;
 }

@@ -30,6 +30,8 @@ struct Account {
     down: Option<Outage>,
     /// Sets another writer puts into a zone just before its next `change`.
     before_change: BTreeMap<String, Vec<RecordSet>>,
+    /// The CallerReference of each zone created, as Route 53 remembers it.
+    references: BTreeMap<String, String>,
 }
 
 /// How Route 53 fails while it is down.
@@ -91,6 +93,11 @@ impl MemoryRoute53 {
             route53.0.lock().unwrap().zones.insert(key, empty);
         }
         route53
+    }
+
+    /// Whether the account holds a hosted zone named `zone`.
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.0.lock().unwrap().zones.contains_key(&key(zone))
     }
 
     /// How many `request`s were made for `zone`.
@@ -175,6 +182,24 @@ impl HostedZones for MemoryRoute53 {
             id: format!("Z{}", zone.as_str().trim_end_matches('.')),
             account: self.clone(),
         })
+    }
+
+    /// As CreateHostedZone after ListHostedZonesByName: nothing when a zone
+    /// of the name exists or the reference was used (Route 53's
+    /// HostedZoneAlreadyExists), else an empty zone and its name servers.
+    async fn create(&self, zone: &Name, reference: &str) -> Result<Option<Vec<String>>> {
+        self.note(zone, "create")?;
+        let mut account = self.0.lock().unwrap();
+        if account.zones.contains_key(zone.as_str()) || account.references.contains_key(reference) {
+            return Ok(None);
+        }
+        (account.references).insert(reference.to_string(), zone.to_string());
+        let empty = route53_model::HostedZone::new(Vec::new());
+        account.zones.insert(zone.to_string(), empty);
+        Ok(Some(vec![
+            "ns-1.memory.example.".to_string(),
+            "ns-2.memory.example.".to_string(),
+        ]))
     }
 }
 
