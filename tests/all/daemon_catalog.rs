@@ -1,0 +1,176 @@
+//! Catalog zones (RFC 9432) in-process: BIND serves a catalog as a plain
+//! zone; members added and removed with nsupdate start and stop being
+//! synced, Route 53 is left alone on a removal, and the removal is counted.
+
+use std::time::Duration;
+
+use crate::support::bind::{self, Bind};
+use crate::support::daemon::eventually;
+use crate::support::inprocess::{synced, wait_synced, InProcess};
+use crate::support::memory_route53::MemoryRoute53;
+
+const CATALOG: &str = "catz.test";
+
+/// The catalog at schema `version` listing `members` (unique ID, zone),
+/// NOTIFYing port `notify`.
+fn catalog(version: &str, members: &[(&str, &str)], notify: u16) -> bind::Zone {
+    let mut text = format!(
+        "$TTL 0\n@ SOA invalid. invalid. 1 3600 600 86400 0\n@ NS invalid.\nversion TXT \"{version}\"\n"
+    );
+    for (id, zone) in members {
+        text += &format!("{id}.zones PTR {zone}.\n");
+    }
+    let mut zone = bind::Zone::new(CATALOG, text);
+    zone.also_notify = Some(notify);
+    zone
+}
+
+fn member(name: &str, notify: u16) -> bind::Zone {
+    let mut zone = bind::Zone::new(
+        name,
+        format!(
+            "$TTL 300\n@ SOA ns1.{name}. admin.{name}. 1 3600 600 86400 300\n@ NS ns1.{name}.\nns1 A 192.0.2.1\nwww A 192.0.2.80\n"
+        ),
+    );
+    zone.also_notify = Some(notify);
+    zone
+}
+
+fn config(state: &std::path::Path, bind: &Bind, extra: &str) -> String {
+    format!(
+        "state_dir = \"{}\"\n\n[[catalog]]\nzone = \"{CATALOG}\"\nprimaries = [\"{}\"]\n{extra}\n",
+        state.display(),
+        bind.addr
+    )
+}
+
+fn members_series() -> String {
+    format!("xfr53_catalog_members{{catalog=\"{CATALOG}.\"}}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_added_are_synced_and_removed_ones_no_longer() {
+    let sockets = InProcess::bind().await;
+    let notify = sockets.dns;
+    let Some(bind) = Bind::start(vec![
+        catalog("2", &[("m1", "a.test"), ("m1-again", "a.test")], notify),
+        member("a.test", notify),
+        member("b.test", notify),
+    ]) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let route53 = MemoryRoute53::with_zones(&["a.test", "b.test"]);
+    let daemon = InProcess::run(sockets, &config(state.path(), &bind, ""), route53.clone());
+    wait_synced(&route53, &bind, "a.test").await;
+    assert_eq!(
+        daemon.metric(&members_series()).await,
+        Some(1.0),
+        "a zone under two unique IDs is one member"
+    );
+    assert_eq!(route53.count("b.test", "open"), 0, "not a member yet");
+
+    // added: its catalog's NOTIFY brings it in
+    bind.nsupdate(CATALOG, "update add m2.zones.catz.test. 0 PTR b.test.");
+    wait_synced(&route53, &bind, "b.test").await;
+    assert!(
+        daemon
+            .metric_reaches(&members_series(), 2.0, Duration::from_secs(10))
+            .await
+    );
+
+    // removed (both of its unique IDs): no longer synced, Route 53 untouched
+    bind.nsupdate(
+        CATALOG,
+        "update delete m1.zones.catz.test. PTR\nupdate delete m1-again.zones.catz.test. PTR",
+    );
+    let removed = format!("xfr53_catalog_removed_total{{catalog=\"{CATALOG}.\"}}");
+    assert!(
+        daemon
+            .metric_reaches(&removed, 1.0, Duration::from_secs(30))
+            .await,
+        "{}",
+        bind.log()
+    );
+    assert_eq!(daemon.metric(&members_series()).await, Some(1.0));
+    let before = route53.contents("a.test");
+    let changes = route53.count("a.test", "change");
+    bind.nsupdate("a.test", "update add new.a.test. 300 A 192.0.2.7");
+    // a later change of the member still synced is applied: the daemon
+    // has had the removed member's NOTIFY by then
+    bind.nsupdate("b.test", "update add new.b.test. 300 A 192.0.2.7");
+    wait_synced(&route53, &bind, "b.test").await;
+    assert!(!synced(&route53, &bind, "a.test").await);
+    assert_eq!(route53.contents("a.test"), before, "Route 53 left as it is");
+    assert_eq!(route53.count("a.test", "change"), changes);
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            daemon
+                .metric("xfr53_route53_serial{zone=\"a.test.\"}")
+                .await
+                .is_none()
+        })
+        .await,
+        "the removed member leaves /metrics"
+    );
+    assert_eq!(daemon.metric(&removed).await, Some(1.0), "counted once");
+    daemon.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_of_another_version_is_refused() {
+    let sockets = InProcess::bind().await;
+    let notify = sockets.dns;
+    let Some(bind) = Bind::start(vec![
+        catalog("1", &[("m1", "a.test")], notify),
+        member("a.test", notify),
+    ]) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let route53 = MemoryRoute53::with_zones(&["a.test"]);
+    let daemon = InProcess::run(sockets, &config(state.path(), &bind, ""), route53.clone());
+    let failures = format!("xfr53_catalog_failures_total{{catalog=\"{CATALOG}.\"}}");
+    assert!(
+        daemon
+            .metric_reaches(&failures, 1.0, Duration::from_secs(30))
+            .await
+    );
+    assert_eq!(
+        route53.count("a.test", "open"),
+        0,
+        "its member is not synced"
+    );
+    assert_eq!(daemon.metric(&members_series()).await, None);
+    // version 2 from now on: read again (its NOTIFY), and its member synced
+    bind.nsupdate(
+        CATALOG,
+        "update delete version.catz.test. TXT\nupdate add version.catz.test. 0 TXT \"2\"",
+    );
+    wait_synced(&route53, &bind, "a.test").await;
+    daemon.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_hosted_zone_is_created_when_asked() {
+    let sockets = InProcess::bind().await;
+    let notify = sockets.dns;
+    let Some(bind) = Bind::start(vec![
+        catalog("2", &[("m1", "a.test")], notify),
+        member("a.test", notify),
+    ]) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let route53 = MemoryRoute53::default();
+    let daemon = InProcess::run(
+        sockets,
+        &config(state.path(), &bind, "create_hosted_zones = true"),
+        route53.clone(),
+    );
+    let created = || async { route53.has_zone("a.test") };
+    assert!(eventually(Duration::from_secs(30), created).await);
+    wait_synced(&route53, &bind, "a.test").await;
+    assert_eq!(route53.count("a.test", "create"), 1, "checked once");
+    daemon.stop().await.unwrap();
+}
