@@ -95,6 +95,9 @@ impl<Z: HostedZones> Catalogs<Z> {
     }
 
     fn start_task(&mut self, config: &CatalogConfig, primaries: Vec<Primary>) {
+        if !self.members.contains_key(config.name()) {
+            self.metrics.unread(config.name());
+        }
         let (notify, notified) = mpsc::channel(1);
         let (shutdown, stopping) = watch::channel(false);
         let handle = tokio::spawn(catalog_task(

@@ -1,5 +1,9 @@
 //! The per-catalog metric families of `/metrics`: how many members each
-//! catalog lists, how many it removed, and how often it could not be read.
+//! catalog lists, how many it removed, and how often it could not be read;
+//! and for `/readyz`, the catalogs not read yet (their members unknown).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -26,6 +30,7 @@ pub struct CatalogMetrics {
     members: Family<CatalogLabel, Gauge>,
     removed: Family<CatalogLabel, Counter>,
     failures: Family<CatalogLabel, Counter>,
+    unread: Arc<Mutex<BTreeSet<Name>>>,
 }
 
 impl CatalogMetrics {
@@ -44,8 +49,26 @@ impl CatalogMetrics {
         );
     }
 
+    /// The catalog's members are not known yet: not ready until read.
+    pub fn unread(&self, catalog: &Name) {
+        self.unread_set().insert(catalog.clone());
+    }
+
+    /// Each catalog not read yet, with why it is not ready.
+    pub(super) fn not_ready(&self) -> Vec<String> {
+        (self.unread_set().iter())
+            .map(|catalog| format!("catalog {catalog}: not read yet, its members are unknown"))
+            .collect()
+    }
+
+    fn unread_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<Name>> {
+        // plain data: whole whatever panicked while it was held
+        self.unread.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The catalog lists `count` members; its counters show from now on.
     pub fn set_members(&self, catalog: &Name, count: usize) {
+        self.unread_set().remove(catalog);
         let label = label(catalog);
         self.members
             .get_or_create(&label)
@@ -66,6 +89,7 @@ impl CatalogMetrics {
 
     /// Takes the catalog out of every family (it left the configuration).
     pub fn remove(&self, catalog: &Name) {
+        self.unread_set().remove(catalog);
         let label = label(catalog);
         self.members.remove(&label);
         self.removed.remove(&label);

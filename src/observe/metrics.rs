@@ -278,12 +278,13 @@ impl Metrics {
         *self.collected.listener.write().expect("never poisoned") = Some(counters);
     }
 
-    /// Each zone that is not ready, with why.
+    /// Each zone (or catalog) that is not ready, with why.
     pub fn not_ready(&self, now_unix: u64) -> Vec<String> {
         let zones = self.collected.zones.read().expect("never poisoned");
         zones
             .iter()
             .filter_map(|(zone, m)| Some(format!("{zone}: {}", m.readiness(now_unix).err()?)))
+            .chain(self.catalogs.not_ready())
             .collect()
     }
 

@@ -142,12 +142,20 @@ async fn a_catalog_of_another_version_is_refused() {
         "its member is not synced"
     );
     assert_eq!(daemon.metric(&members_series()).await, None);
+    let (status, body) = daemon.get("/readyz").await.unwrap();
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("catalog catz.test.: not read yet, its members are unknown"),
+        "{body}"
+    );
     // version 2 from now on: read again (its NOTIFY), and its member synced
     bind.nsupdate(
         CATALOG,
         "update delete version.catz.test. TXT\nupdate add version.catz.test. 0 TXT \"2\"",
     );
     wait_synced(&route53, &bind, "a.test").await;
+    let ready = || async { daemon.get("/readyz").await.is_some_and(|(s, _)| s == 200) };
+    assert!(eventually(Duration::from_secs(10), ready).await);
     daemon.stop().await.unwrap();
 }
 
