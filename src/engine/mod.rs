@@ -128,12 +128,9 @@ impl<H: crate::route53::HostedZone + Send + Sync + 'static> ZoneEngine<H> {
             Ok(SyncOutcome::UpToDate(_)) => state.relisted,
             Err(_) => true,
         };
-        match &outcome {
-            // nothing was read or changed: the state on disk is still right
-            Ok(SyncOutcome::UpToDate(_)) if !state.relisted => {}
-            // on a failure the sync kept only the view it can still trust
-            _ => self.states.save(&self.zone, state),
-        }
+        // On a failure the sync kept only the view it can still trust; a
+        // save with nothing changed writes nothing.
+        self.states.save(&self.zone, state);
         if outcome.is_ok() {
             self.hosted = Some(hosted);
         }

@@ -74,8 +74,7 @@ pub struct ZoneState {
     pub route53: Option<Route53View>,
     /// Whom `zone` and `route53` were written for; `None` when empty.
     pub provenance: Option<Provenance>,
-    /// The last sync listed Route 53 in full and keeps that as the view:
-    /// worth saving even when it found Route 53 up to date.
+    /// The last sync listed Route 53 in full and keeps that as the view.
     pub relisted: bool,
     /// What this process last read or wrote for the zone: a save appends
     /// to it when nothing but deltas and batches changed since.

@@ -97,29 +97,31 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     }
 
     /// Syncs once. `force` overrides the up-to-date check and the safety rules.
+    ///
+    /// A Route 53 view kept from the last sync is trusted: nothing is read
+    /// before the change request, whose `_serial` DELETE of the exact value
+    /// the view holds is the check (a compare-and-swap: Route 53 applies a
+    /// batch whole or not at all). `xfr53 check` and the daemon's audit
+    /// verify the view; `force` trusts nothing and lists in full.
     pub async fn sync(&mut self, force: bool) -> Result<SyncOutcome> {
         let zone = self.config.rules.zone.clone();
-        let primary_serial = self.primary_serial().await?;
-        // With a cached view, one small request says whether it still holds;
-        // without one (or forced: trust nothing cached) the full listing
-        // is needed anyway and carries `_serial` too.
-        let (route53_serial, listed) = match (&self.state.route53, force) {
-            (Some(_), false) => (self.route53_serial().await?, None),
+        let mut primary_serial = self.primary_serial().await?;
+        let (route53_serial, mut current) = match (&self.state.route53, force) {
+            (Some(view), false) => (Some(view.serial()), view.sets.clone()),
             _ => {
                 let sets = Arc::new(self.list().await?);
                 self.remember(&sets);
-                (self.serial_in(&sets), Some(sets))
+                (self.serial_in(&sets), sets)
             }
         };
+        if let Some(route53) = route53_serial.filter(|r| !force && *r > primary_serial) {
+            primary_serial = self.ask_again(route53, primary_serial).await?;
+        }
         if !force && route53_serial == Some(primary_serial) {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
             return Ok(SyncOutcome::UpToDate(primary_serial));
         }
         self.transfer_held(primary_serial).await?;
-        let mut current = match listed {
-            Some(sets) => sets,
-            None => self.current(route53_serial).await?,
-        };
         let mut scope = self.baseline_for(&current);
         if let Some(baseline) = &scope {
             tracing::debug!(zone = %zone, names = baseline.dirty.len(), "planning only the names changed since the last plan landed");
@@ -150,9 +152,15 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 }) => {
                     // Earlier batches may have landed: nothing cached holds.
                     self.state.route53 = None;
+                    if landed == 0 && !force {
+                        if let Some(serial) = self.done_elsewhere(&plan, &current).await? {
+                            return Ok(SyncOutcome::UpToDate(serial));
+                        }
+                    }
                     let fresh = Arc::new(self.list().await?);
                     self.remember(&fresh);
-                    if scope.take().is_some() {
+                    // the held copy moved on when the primary had
+                    if scope.take().is_some() || self.state.zone.serial() != Some(plan.serial) {
                         desired = Arc::new(self.convert(None).await?);
                     }
                     let replanned = self.plan_off(&desired, &fresh, None, force).await??;
@@ -181,6 +189,52 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// Route 53's `_serial` is ahead of the serial the primary answered:
+    /// another writer (the other instance of a pair) got a newer answer.
+    /// The primary is asked again before anything calls it a rollback; its
+    /// new answer is the serial to sync to. One still behind is planned,
+    /// and refused by the safety rules as a rollback.
+    async fn ask_again(&mut self, route53: Serial, primary: Serial) -> Result<Serial> {
+        let again = self.primary_serial().await?;
+        tracing::info!(zone = %self.config.rules.zone, route53 = route53.0, first = primary.0, again = again.0, "Route 53's _serial is ahead of the primary's answer; asked the primary again");
+        Ok(again)
+    }
+
+    /// After the first batch of `plan` was rejected: whether another writer
+    /// syncing from the same primary (the other instance of a pair) already
+    /// did this sync's work, per `_serial`, in one small request. `_serial`
+    /// at the plan's serial means Route 53 holds what the plan would have
+    /// made; ahead of it, the primary is asked again and, when it agrees,
+    /// there is nothing to do. Otherwise the held copy is brought up to the
+    /// primary's new answer and the caller re-plans on a fresh listing.
+    async fn done_elsewhere(
+        &mut self,
+        plan: &Plan,
+        current: &Arc<HostedSets>,
+    ) -> Result<Option<Serial>> {
+        let zone = self.config.rules.zone.clone();
+        let Some(SerialMark::Complete(theirs)) = self.route53_mark().await? else {
+            return Ok(None);
+        };
+        if theirs == plan.serial {
+            tracing::info!(zone = %zone, serial = theirs.0, "another writer already applied this serial");
+            self.landed(plan, current.clone());
+            return Ok(Some(theirs));
+        }
+        if theirs < plan.serial {
+            return Ok(None);
+        }
+        let primary = self.ask_again(theirs, plan.serial).await?;
+        if primary == theirs {
+            tracing::info!(zone = %zone, serial = theirs.0, "another writer already applied the primary's newer serial");
+            return Ok(Some(theirs));
+        }
+        if primary > plan.serial {
+            self.transfer_held(primary).await?;
+        }
+        Ok(None)
     }
 
     /// Keeps the view of Route 53 after `plan` landed on `current`: updated

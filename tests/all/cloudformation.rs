@@ -1,5 +1,6 @@
 //! The CloudFormation stack: cfn-lint passes; the IAM and security-group
-//! rules hold; the stack creates in moto's CloudFormation. The checks live in
+//! rules hold; the stack creates in moto's CloudFormation with one instance
+//! and with two (`InstanceCount`). The checks live in
 //! cloudformation/test_template.py (they read the template with cfn-lint's
 //! own YAML loader); this runs them with the venv's Python.
 
@@ -45,5 +46,8 @@ async fn the_rules_hold_and_the_stack_creates_in_moto() {
     .await
     .unwrap();
     assert!(out.contains("template rules OK"), "{out}");
-    assert!(out.contains("stack created in moto"), "{out}");
+    for count in [1, 2] {
+        let shape = format!("stack created in moto with InstanceCount {count}");
+        assert!(out.contains(&shape), "{out}");
+    }
 }
