@@ -99,13 +99,11 @@ async fn read_once<Z: HostedZones>(
         }
     };
     if catalog.create_hosted_zones {
-        let serial = Serial(soa.serial());
         held.hosted.retain(|zone| members.contains(zone));
-        for zone in members.difference(&held.hosted.clone()) {
-            if create(route53.as_ref(), name, zone, serial).await {
-                held.hosted.insert(zone.clone());
-            }
-        }
+        let unknown: Vec<Name> = members.difference(&held.hosted).cloned().collect();
+        let serial = Serial(soa.serial());
+        let created = create_missing(route53.as_ref(), name, unknown, serial).await;
+        held.hosted.extend(created);
     }
     let set = MemberSet {
         catalog: name.clone(),
@@ -118,23 +116,43 @@ async fn read_once<Z: HostedZones>(
     }
 }
 
-/// Creates the public hosted zone of member `zone` when none exists.
-/// Whether one exists now.
-async fn create<Z: HostedZones>(route53: &Z, catalog: &Name, zone: &Name, serial: Serial) -> bool {
-    match route53
-        .create(zone, &caller_reference(catalog, zone, serial))
-        .await
-    {
-        Ok(Some(name_servers)) => {
-            tracing::warn!(catalog = %catalog, zone = %zone, name_servers = ?name_servers, "created a public hosted zone for the new member: delegate {zone} to these name servers");
-            true
-        }
-        Ok(None) => true,
+/// Creates a public hosted zone for each of `members` that has none (one
+/// listing of the account's zones, then one request per zone created).
+/// Returns those that have one now.
+async fn create_missing<Z: HostedZones>(
+    route53: &Z,
+    catalog: &Name,
+    members: Vec<Name>,
+    serial: Serial,
+) -> Vec<Name> {
+    if members.is_empty() {
+        return members;
+    }
+    let existing = match route53.names().await {
+        Ok(names) => names,
         Err(e) => {
-            tracing::error!(catalog = %catalog, zone = %zone, "creating the member's hosted zone failed; its syncs fail until one exists, and the next read of the catalog tries again: {e:#}");
-            false
+            tracing::error!(catalog = %catalog, "listing the hosted zones failed; members without one are created at the next read of the catalog: {e:#}");
+            return Vec::new();
+        }
+    };
+    let mut hosted = Vec::new();
+    for zone in members {
+        if existing.contains(&zone) {
+            hosted.push(zone);
+            continue;
+        }
+        let reference = caller_reference(catalog, &zone, serial);
+        match route53.create(&zone, &reference).await {
+            Ok(name_servers) => {
+                tracing::warn!(catalog = %catalog, zone = %zone, name_servers = ?name_servers, "created a public hosted zone for the new member: delegate the zone to these name servers (none listed: created by an earlier request with the same reference)");
+                hosted.push(zone);
+            }
+            Err(e) => {
+                tracing::error!(catalog = %catalog, zone = %zone, "creating the member's hosted zone failed; its syncs fail until one exists, and the next read of the catalog tries again: {e:#}")
+            }
         }
     }
+    hosted
 }
 
 /// Brings `held` to the catalog's serial at the first primary that

@@ -4,6 +4,7 @@
 //! and the SDK's own retries off: `Throttle` paces and retries every
 //! request it may.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZone as AwsZoneInfo, HostedZoneConfig,
-    ResourceRecord, ResourceRecordSet, RrType as AwsRrType,
+    Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZoneConfig, ResourceRecord,
+    ResourceRecordSet, RrType as AwsRrType,
 };
 use aws_sdk_route53::Client;
 
@@ -97,7 +98,22 @@ impl AwsHostedZone {
                 id.to_string()
             }
             None => {
-                let matching = named(&client, &throttle, zone).await?;
+                let listed = throttle
+                    .run("ListHostedZonesByName", || async {
+                        client
+                            .list_hosted_zones_by_name()
+                            .dns_name(zone.as_str())
+                            .max_items(100)
+                            .send()
+                            .await
+                            .map_err(|e| classify("ListHostedZonesByName", e))
+                    })
+                    .await?;
+                let matching: Vec<_> = listed
+                    .hosted_zones()
+                    .iter()
+                    .filter(|z| Name::parse_route53(z.name()).ok().as_ref() == Some(zone))
+                    .collect();
                 match matching.as_slice() {
                     [only] => only.id().to_string(),
                     [] => {
@@ -174,29 +190,6 @@ impl AwsHostedZone {
     }
 }
 
-/// The hosted zones named `zone`.
-async fn named(
-    client: &Client,
-    throttle: &Throttle,
-    zone: &Name,
-) -> Result<Vec<AwsZoneInfo>, Route53Error> {
-    let listed = throttle
-        .run("ListHostedZonesByName", || async {
-            client
-                .list_hosted_zones_by_name()
-                .dns_name(zone.as_str())
-                .max_items(100)
-                .send()
-                .await
-                .map_err(|e| classify("ListHostedZonesByName", e))
-        })
-        .await?;
-    Ok((listed.hosted_zones().iter())
-        .filter(|z| Name::parse_route53(z.name()).ok().as_ref() == Some(zone))
-        .cloned()
-        .collect())
-}
-
 /// Route 53 through one client and one rate limit, shared by every zone.
 #[derive(Clone)]
 pub struct AwsZones {
@@ -226,15 +219,36 @@ impl HostedZones for AwsZones {
             .with_context(|| format!("zone {zone}: finding its hosted zone in Route 53"))
     }
 
+    async fn names(&self) -> anyhow::Result<BTreeSet<Name>> {
+        use anyhow::Context;
+        let mut names = BTreeSet::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .throttle
+                .run("ListHostedZones", || async {
+                    (self.client.list_hosted_zones())
+                        .max_items(100)
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify("ListHostedZones", e))
+                })
+                .await
+                .context("listing the account's hosted zones")?;
+            names.extend(
+                (page.hosted_zones().iter()).filter_map(|z| Name::parse_route53(z.name()).ok()),
+            );
+            marker = page.next_marker().map(str::to_string);
+            if !page.is_truncated() || marker.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
     async fn create(&self, zone: &Name, reference: &str) -> anyhow::Result<Option<Vec<String>>> {
         use anyhow::Context;
         let context = || format!("zone {zone}: creating its hosted zone in Route 53");
-        if !(named(&self.client, &self.throttle, zone).await)
-            .with_context(context)?
-            .is_empty()
-        {
-            return Ok(None);
-        }
         let config = HostedZoneConfig::builder()
             .comment("created by xfr53 for a catalog member zone")
             .private_zone(false)

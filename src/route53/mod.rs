@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod landed;
 pub mod throttle;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use crate::core::name::Name;
@@ -74,10 +75,13 @@ pub trait HostedZones: Send + Sync + 'static {
         id: Option<&str>,
     ) -> impl Future<Output = anyhow::Result<Self::Zone>> + Send;
 
-    /// Creates a public hosted zone for `zone` unless a hosted zone of
-    /// that name exists. `reference` is Route 53's CallerReference: a
-    /// retried creation with the same one creates nothing twice. Returns
-    /// the name servers to delegate to when it created one.
+    /// The names of every hosted zone in the account.
+    fn names(&self) -> impl Future<Output = anyhow::Result<BTreeSet<Name>>> + Send;
+
+    /// Creates a public hosted zone for `zone`. `reference` is Route 53's
+    /// CallerReference: a retried creation with the same one creates
+    /// nothing twice (and returns `None`). Returns the name servers to
+    /// delegate to.
     fn create(
         &self,
         zone: &Name,

@@ -4,7 +4,7 @@
 //! write a zone as another writer would (at once, or just before the
 //! daemon's next change), and take Route 53 down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Result};
@@ -184,14 +184,26 @@ impl HostedZones for MemoryRoute53 {
         })
     }
 
-    /// As CreateHostedZone after ListHostedZonesByName: nothing when a zone
-    /// of the name exists or the reference was used (Route 53's
-    /// HostedZoneAlreadyExists), else an empty zone and its name servers.
+    async fn names(&self) -> Result<BTreeSet<Name>> {
+        self.note(&Name::parse_route53(".").unwrap(), "names")?;
+        let account = self.0.lock().unwrap();
+        Ok((account.zones.keys())
+            .map(|z| Name::parse_route53(z).unwrap())
+            .collect())
+    }
+
+    /// As CreateHostedZone: nothing when the reference was used (Route
+    /// 53's HostedZoneAlreadyExists), else an empty zone and its name
+    /// servers. A second zone of one name (which Route 53 would create)
+    /// is an error here: xfr53 must never ask for one.
     async fn create(&self, zone: &Name, reference: &str) -> Result<Option<Vec<String>>> {
         self.note(zone, "create")?;
         let mut account = self.0.lock().unwrap();
-        if account.zones.contains_key(zone.as_str()) || account.references.contains_key(reference) {
+        if account.references.contains_key(reference) {
             return Ok(None);
+        }
+        if account.zones.contains_key(zone.as_str()) {
+            bail!("a second hosted zone named {zone} was asked for");
         }
         (account.references).insert(reference.to_string(), zone.to_string());
         let empty = route53_model::HostedZone::new(Vec::new());
