@@ -48,6 +48,8 @@ pub struct Route53Settings {
     pub insync_timeout: Duration,
     /// Tries per request when Route 53 throttles or fails transiently.
     pub max_attempts: u32,
+    /// The share of `requests_per_second` the audit may take.
+    pub audit_share: f64,
 }
 
 impl Default for Route53Settings {
@@ -58,6 +60,7 @@ impl Default for Route53Settings {
             requests_per_second: 4.0,
             insync_timeout: Duration::from_secs(300),
             max_attempts: 8,
+            audit_share: 0.2,
         }
     }
 }
@@ -254,6 +257,12 @@ fn route53(raw: &RawRoute53) -> Result<Route53Settings> {
             raw.max_attempts,
             defaults.max_attempts,
             ranges::MAX_ATTEMPTS,
+        )?,
+        audit_share: ranged_or(
+            "route53.audit_share",
+            raw.audit_share,
+            defaults.audit_share,
+            ranges::AUDIT_SHARE,
         )?,
     })
 }

@@ -13,6 +13,8 @@ pub const REQUESTS_PER_SECOND: RangeInclusive<f64> = 0.1..=100.0;
 /// 0: do not wait for INSYNC.
 pub const INSYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 0..=86_400;
 pub const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
+/// 0 leaves the audit one request an hour.
+pub const AUDIT_SHARE: RangeInclusive<f64> = 0.0..=1.0;
 pub const GRACE_SECONDS: RangeInclusive<u64> = 0..=2_592_000;
 pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=300;
 /// Up to BIND's largest max-refresh-time (4 weeks).

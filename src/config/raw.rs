@@ -52,6 +52,7 @@ pub(super) struct RawRoute53 {
     pub(super) requests_per_second: Option<f64>,
     pub(super) insync_timeout_seconds: Option<u64>,
     pub(super) max_attempts: Option<u32>,
+    pub(super) audit_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

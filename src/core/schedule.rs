@@ -82,8 +82,9 @@ pub enum Event {
 /// What the driver must do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// Start a sync now.
-    Sync,
+    /// Start a sync now; `notified` when a NOTIFY asked for it (its Route 53
+    /// requests go before those of refreshes).
+    Sync { notified: bool },
     /// Fire `Event::Timer` at this time (replacing any earlier timer).
     TimerAt(Now),
 }
@@ -95,6 +96,8 @@ pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 pub struct Schedule {
     running: bool,
     queued: bool,
+    /// A NOTIFY is among what the queued sync serves.
+    queued_notify: bool,
     failures: u32,
     timers: Timers,
 }
@@ -105,6 +108,7 @@ impl Schedule {
         Schedule {
             running: false,
             queued: false,
+            queued_notify: false,
             failures: 0,
             timers,
         }
@@ -113,12 +117,14 @@ impl Schedule {
     pub fn handle(&mut self, event: Event, now: Now) -> Vec<Step> {
         match event {
             Event::Start | Event::Notify | Event::Timer => {
+                let notified = event == Event::Notify;
                 if self.running {
                     self.queued = true;
+                    self.queued_notify |= notified;
                     Vec::new()
                 } else {
                     self.running = true;
-                    vec![Step::Sync]
+                    vec![Step::Sync { notified }]
                 }
             }
             Event::Succeeded { timers } => {
@@ -136,6 +142,7 @@ impl Schedule {
                     .min(self.timers.retry);
                 // a queued NOTIFY is served by the retry, not by a tight loop
                 self.queued = false;
+                self.queued_notify = false;
                 let factor = 0.5 + jitter.clamp(0.0, 1.0) / 2.0;
                 let delay = Duration::try_from_secs_f64(ceiling.as_secs_f64() * factor)
                     .map_or(ceiling, |d| d.min(ceiling));
@@ -147,7 +154,9 @@ impl Schedule {
     fn after_sync(&mut self, next: Now) -> Vec<Step> {
         if std::mem::take(&mut self.queued) {
             self.running = true;
-            vec![Step::Sync]
+            vec![Step::Sync {
+                notified: std::mem::take(&mut self.queued_notify),
+            }]
         } else {
             vec![Step::TimerAt(next)]
         }
@@ -239,6 +248,27 @@ mod tests {
     use super::*;
 
     const S: fn(u64) -> Duration = Duration::from_secs;
+    const REFRESH_SYNC: Step = Step::Sync { notified: false };
+    const NOTIFIED_SYNC: Step = Step::Sync { notified: true };
+
+    /// A sync queued behind the running one is a NOTIFY's when a NOTIFY is
+    /// among what queued it, whatever came with it.
+    #[test]
+    fn a_queued_sync_is_notified_when_a_notify_queued_it() {
+        let mut s = Schedule::new(timers());
+        s.handle(Event::Start, S(0));
+        assert!(s.handle(Event::Timer, S(1)).is_empty());
+        let done = Event::Succeeded { timers: timers() };
+        assert_eq!(s.handle(done, S(2)), [REFRESH_SYNC]);
+        s.handle(Event::Timer, S(3));
+        s.handle(Event::Notify, S(3));
+        assert_eq!(s.handle(done, S(4)), [NOTIFIED_SYNC]);
+        // a failure drops what was queued, its NOTIFY too
+        s.handle(Event::Notify, S(5));
+        s.handle(Event::Failed { jitter: 0.5 }, S(6));
+        assert_eq!(s.handle(Event::Timer, S(7)), [REFRESH_SYNC]);
+        assert_eq!(s.handle(done, S(8)), [Step::TimerAt(S(8) + S(3600))]);
+    }
 
     fn timers() -> Timers {
         Timers::from_soa(3600, 600, 86_400, Clamps::default())
@@ -255,14 +285,14 @@ mod tests {
     #[test]
     fn a_burst_of_notifies_coalesces_into_one_queued_sync() {
         let mut s = Schedule::new(timers());
-        assert_eq!(s.handle(Event::Start, S(0)), [Step::Sync]);
+        assert_eq!(s.handle(Event::Start, S(0)), [REFRESH_SYNC]);
         for i in 0..100 {
             assert!(s.handle(Event::Notify, S(i)).is_empty());
         }
         // the running sync ends: exactly one more runs
         assert_eq!(
             s.handle(Event::Succeeded { timers: timers() }, S(1)),
-            [Step::Sync]
+            [NOTIFIED_SYNC]
         );
         assert_eq!(
             s.handle(Event::Succeeded { timers: timers() }, S(2)),
@@ -280,7 +310,7 @@ mod tests {
                 panic!("a failure sets a timer");
             };
             delays.push(at.as_secs());
-            assert_eq!(s.handle(Event::Timer, at), [Step::Sync]);
+            assert_eq!(s.handle(Event::Timer, at), [REFRESH_SYNC]);
         }
         assert_eq!(delays, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]);
         // jitter spreads retries between half and all of the ceiling
@@ -382,6 +412,6 @@ mod tests {
         let mut s = Schedule::new(timers());
         s.handle(Event::Start, S(0));
         s.handle(Event::Succeeded { timers: timers() }, S(1));
-        assert_eq!(s.handle(Event::Notify, S(5)), [Step::Sync]);
+        assert_eq!(s.handle(Event::Notify, S(5)), [NOTIFIED_SYNC]);
     }
 }

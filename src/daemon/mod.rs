@@ -127,6 +127,7 @@ pub async fn run<B: Backends>(
 /// Route 53 and the alerter for `config`'s settings.
 async fn connect<B: Backends>(backends: &B, config: &Config) -> (B::Zones, Option<Arc<Alerter>>) {
     let route53 = backends.route53(&config.route53).await;
+    route53.prefetch(config.zones.len()).await;
     let alerter = match &config.alerts {
         Some(alerts) => Some(Arc::new(Alerter::new(backends.alerts(alerts).await))),
         None => None,

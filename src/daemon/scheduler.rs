@@ -87,7 +87,8 @@ impl<T> Future for AbortOnDrop<T> {
 }
 
 /// Runs `schedule` until `shutdown` changes: each `Step::Sync` calls
-/// `start_sync`, whose task's event is fed back. Returns the sync still
+/// `start_sync` (with whether a NOTIFY asked for it), whose task's event
+/// is fed back. Returns the sync still
 /// running at shutdown, for the caller to finish or abandon. The sync
 /// task is aborted with this future (its zone task died or was aborted),
 /// so a restarted zone task never syncs beside an orphan of the old one.
@@ -98,7 +99,7 @@ pub async fn drive<F>(
     mut start_sync: F,
 ) -> Option<AbortOnDrop<Event>>
 where
-    F: FnMut() -> JoinHandle<Event>,
+    F: FnMut(bool) -> JoinHandle<Event>,
 {
     let origin = Instant::now();
     let mut running: Option<AbortOnDrop<Event>> = None;
@@ -107,7 +108,7 @@ where
     loop {
         for step in steps.drain(..) {
             match step {
-                Step::Sync => running = Some(AbortOnDrop(start_sync())),
+                Step::Sync { notified } => running = Some(AbortOnDrop(start_sync(notified))),
                 // a time past what the clock can hold never comes
                 Step::TimerAt(at) => timer = origin.checked_add(at),
             }
@@ -170,7 +171,7 @@ mod tests {
                 Schedule::new(timers()),
                 &mut notified,
                 stopping,
-                move || {
+                move |_| {
                     counter.fetch_add(1, Ordering::SeqCst);
                     let fail = fail.clone();
                     tokio::spawn(async move {
@@ -260,7 +261,7 @@ mod tests {
         let (shutdown, stopping) = watch::channel(false);
         let counter = syncs.clone();
         let driver = tokio::spawn(async move {
-            drive(Schedule::new(huge), &mut notified, stopping, move || {
+            drive(Schedule::new(huge), &mut notified, stopping, move |_| {
                 counter.fetch_add(1, Ordering::SeqCst);
                 tokio::spawn(async move { Event::Succeeded { timers: huge } })
             })
@@ -367,7 +368,7 @@ mod tests {
                 async move {
                     let (_notify, mut notified) = mpsc::channel(1);
                     // a sync that never ends by itself
-                    let task = drive(Schedule::new(timers()), &mut notified, stop, || {
+                    let task = drive(Schedule::new(timers()), &mut notified, stop, |_| {
                         let live = Live::new(&live);
                         tokio::spawn(async move {
                             let _live = live;

@@ -20,6 +20,7 @@ use crate::engine::sync::SyncOutcome;
 use crate::engine::{SyncOptions, SyncReport, ZoneEngine};
 use crate::observe::alerts::ZoneAlerts;
 use crate::observe::metrics::{SyncResult, ZoneMetrics};
+use crate::route53::throttle::{in_lane, Lane};
 use crate::route53::HostedZones;
 
 /// How long a running sync may take to finish once the daemon stops.
@@ -98,15 +99,27 @@ async fn zone_task<Z: HostedZones>(
         name.clone(),
     )));
     let (zone, primaries) = (Arc::new(zone), Arc::new(primaries));
-    let running = drive(schedule, &mut notified, links.shutdown.clone(), || {
-        tokio::spawn(sync_once(
-            zone.clone(),
-            primaries.clone(),
-            shared.clone(),
-            links.clone(),
-            engine.clone(),
-        ))
-    })
+    let running = drive(
+        schedule,
+        &mut notified,
+        links.shutdown.clone(),
+        |notified| {
+            let lane = match notified {
+                true => Lane::Notify,
+                false => Lane::Refresh,
+            };
+            tokio::spawn(in_lane(
+                lane,
+                sync_once(
+                    zone.clone(),
+                    primaries.clone(),
+                    shared.clone(),
+                    links.clone(),
+                    engine.clone(),
+                ),
+            ))
+        },
+    )
     .await;
     if let Some(task) = running {
         // `stop` is set: no further batch; the request in flight may finish

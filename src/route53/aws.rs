@@ -21,6 +21,7 @@ use aws_sdk_route53::types::{
 use aws_sdk_route53::Client;
 
 use super::credentials::{credentials_error, describe, region_and_credentials};
+use super::directory::{only, Directory, Listed};
 use super::landed::landed;
 use super::throttle::Throttle;
 use super::{HostedZone, HostedZones, Route53Error, Submitted};
@@ -109,37 +110,16 @@ impl AwsHostedZone {
                             .map_err(|e| classify("ListHostedZonesByName", e))
                     })
                     .await?;
-                let matching: Vec<_> = listed
+                let matching: Vec<Listed> = listed
                     .hosted_zones()
                     .iter()
                     .filter(|z| Name::parse_route53(z.name()).ok().as_ref() == Some(zone))
+                    .map(|z| Listed {
+                        id: z.id().to_string(),
+                        private: z.config().is_some_and(|c| c.private_zone()),
+                    })
                     .collect();
-                match matching.as_slice() {
-                    [only] => only.id().to_string(),
-                    [] => {
-                        return Err(Route53Error::Fatal(format!(
-                            "no hosted zone is named {zone}: create it, or set hosted_zone_id"
-                        )))
-                    }
-                    several => {
-                        let ids: Vec<String> = several
-                            .iter()
-                            .map(|z| {
-                                let private = z.config().is_some_and(|c| c.private_zone());
-                                format!(
-                                    "{} ({})",
-                                    z.id(),
-                                    if private { "private" } else { "public" }
-                                )
-                            })
-                            .collect();
-                        return Err(Route53Error::Fatal(format!(
-                            "{} hosted zones are named {zone}: {}; set hosted_zone_id to the one to keep in sync",
-                            several.len(),
-                            ids.join(", ")
-                        )));
-                    }
-                }
+                only(zone, &matching)?
             }
         };
         Ok(AwsHostedZone {
@@ -195,6 +175,7 @@ impl AwsHostedZone {
 pub struct AwsZones {
     client: Client,
     throttle: Arc<Throttle>,
+    directory: Arc<Directory>,
 }
 
 impl AwsZones {
@@ -204,7 +185,9 @@ impl AwsZones {
             throttle: Arc::new(Throttle::new(
                 settings.requests_per_second,
                 settings.max_attempts,
+                settings.audit_share,
             )),
+            directory: Arc::default(),
         }
     }
 }
@@ -212,11 +195,20 @@ impl AwsZones {
 impl HostedZones for AwsZones {
     type Zone = AwsHostedZone;
 
+    async fn prefetch(&self, zones: usize) {
+        self.directory
+            .fill(&self.client, &self.throttle, zones)
+            .await;
+    }
+
     async fn open(&self, zone: &Name, id: Option<&str>) -> anyhow::Result<AwsHostedZone> {
         use anyhow::Context;
-        AwsHostedZone::find(self.client.clone(), self.throttle.clone(), zone, id)
-            .await
-            .with_context(|| format!("zone {zone}: finding its hosted zone in Route 53"))
+        let (client, throttle) = (self.client.clone(), self.throttle.clone());
+        let found = match self.directory.take(zone, id) {
+            Some(listed) => listed.map(|id| AwsHostedZone::known(client, throttle, zone, &id)),
+            None => AwsHostedZone::find(client, throttle, zone, id).await,
+        };
+        found.with_context(|| format!("zone {zone}: finding its hosted zone in Route 53"))
     }
 
     async fn names(&self) -> anyhow::Result<BTreeSet<Name>> {
@@ -467,7 +459,7 @@ fn aws_change(action: Action, set: &RecordSet) -> Result<Change, Route53Error> {
 /// Sorts an SDK error into transient, rejected or fatal, naming the IAM
 /// action when access is denied. Missing credentials are fatal: a retry
 /// seconds later finds none either.
-fn classify<E, R>(action: &str, error: SdkError<E, R>) -> Route53Error
+pub(super) fn classify<E, R>(action: &str, error: SdkError<E, R>) -> Route53Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod aws;
 pub mod credentials;
+mod directory;
 pub mod landed;
 pub mod throttle;
 
@@ -65,6 +66,12 @@ pub trait HostedZone {
 /// account.
 pub trait HostedZones: Send + Sync + 'static {
     type Zone: HostedZone + Send + Sync + 'static;
+
+    /// Lists every hosted zone ahead of opening `zones` zones, when that
+    /// costs fewer requests than opening them one by one.
+    fn prefetch(&self, _zones: usize) -> impl Future<Output = ()> + Send {
+        async {}
+    }
 
     /// The hosted zone of `zone`: `id` when configured, else found by name.
     /// Never the one a state directory remembers: that one may have been

@@ -5,13 +5,17 @@
 //!
 //! The limit is a token bucket (GCRA): `requests_per_second` sustained, and
 //! after a quiet spell a burst of `BURST` at once, so the one or two
-//! requests of a small sync are not delayed.
+//! requests of a small sync are not delayed. Each free slot goes to the
+//! highest lane with a request waiting: a NOTIFY's sync before refreshes,
+//! refreshes before the audit, which also never takes more than its share
+//! of the rate.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::Mutex;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::Route53Error;
@@ -23,40 +27,64 @@ const BURST: u32 = 2;
 /// request would take longer is taken as one request an hour.
 const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// What a request is for, highest priority first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// A sync a NOTIFY asked for, or an operator's command.
+    Notify,
+    /// Start-up syncs, refresh timers and retries.
+    Refresh,
+    /// The audit: what is left, up to its share.
+    Audit,
+}
+
+tokio::task_local! {
+    static LANE: Lane;
+}
+
+/// Runs `work` with every Route 53 request it makes in `lane`.
+pub async fn in_lane<F: Future>(lane: Lane, work: F) -> F::Output {
+    LANE.scope(lane, work).await
+}
+
+/// The running task's lane: an operator's command waits for nobody.
+fn current_lane() -> Lane {
+    LANE.try_with(|lane| *lane).unwrap_or(Lane::Notify)
+}
+
 pub struct Throttle {
-    interval: Duration,
-    /// When the next request would be due at the sustained rate.
-    due: Mutex<Instant>,
+    /// Each request's turn is asked of the dispatcher, which owns the
+    /// buckets and the queues.
+    turns: mpsc::UnboundedSender<(Lane, oneshot::Sender<()>)>,
     max_attempts: u32,
     base_delay: Duration,
     max_delay: Duration,
 }
 
 impl Throttle {
-    pub fn new(requests_per_second: f64, max_attempts: u32) -> Throttle {
+    /// A limit of `requests_per_second`, of which the audit lane may take
+    /// `audit_share` (0 to 1). Starts its dispatcher on the running
+    /// runtime; it ends with the throttle.
+    pub fn new(requests_per_second: f64, max_attempts: u32, audit_share: f64) -> Throttle {
+        let (turns, asked) = mpsc::unbounded_channel();
+        let all = Bucket::new(interval(requests_per_second), BURST);
+        let audit = Bucket::new(interval(requests_per_second * audit_share), 1);
+        tokio::spawn(dispatch(asked, all, audit));
         Throttle {
-            interval: interval(requests_per_second),
-            due: Mutex::new(Instant::now()),
+            turns,
             max_attempts,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(20),
         }
     }
 
-    /// Waits for this request's turn under the rate limit.
+    /// Waits for this request's turn under the rate limit, in its lane.
     async fn pace(&self) {
-        let slot = {
-            let mut due = self.due.lock().await;
-            let now = Instant::now();
-            let ahead = self.interval * (BURST - 1);
-            let slot = match *due > now + ahead {
-                true => *due - ahead,
-                false => now,
-            };
-            *due = (*due).max(slot) + self.interval;
-            slot
-        };
-        tokio::time::sleep_until(slot).await;
+        let (turn, granted) = oneshot::channel();
+        // the dispatcher lives as long as `self`: both always succeed
+        if self.turns.send((current_lane(), turn)).is_ok() {
+            let _ = granted.await;
+        }
     }
 
     /// Runs `request` under the rate limit, retrying transient failures
@@ -92,6 +120,89 @@ impl Throttle {
     }
 }
 
+/// A token bucket (GCRA): one request every `interval`, `burst` at once
+/// after a quiet spell.
+struct Bucket {
+    interval: Duration,
+    burst: u32,
+    /// When the next request would be due at the sustained rate.
+    due: Instant,
+}
+
+impl Bucket {
+    fn new(interval: Duration, burst: u32) -> Bucket {
+        Bucket {
+            interval,
+            burst,
+            due: Instant::now(),
+        }
+    }
+
+    /// When the next request may go, asked at `now`.
+    fn free_at(&self, now: Instant) -> Instant {
+        let ahead = self.interval * (self.burst - 1);
+        match self.due > now + ahead {
+            true => self.due - ahead,
+            false => now,
+        }
+    }
+
+    fn take(&mut self, now: Instant) {
+        self.due = self.due.max(self.free_at(now)) + self.interval;
+    }
+}
+
+/// Hands out turns: each free slot of `all` to the oldest request of the
+/// highest lane waiting, an audit request only when `audit` has a slot
+/// too. Ends when the throttle is dropped.
+async fn dispatch(
+    mut asked: mpsc::UnboundedReceiver<(Lane, oneshot::Sender<()>)>,
+    mut all: Bucket,
+    mut audit: Bucket,
+) {
+    let mut queues: [VecDeque<oneshot::Sender<()>>; 3] = Default::default();
+    let index = |lane: Lane| lane as usize;
+    loop {
+        while let Ok((lane, turn)) = asked.try_recv() {
+            queues[index(lane)].push_back(turn);
+        }
+        // a request dropped while waiting (its sync's deadline) takes no slot
+        for queue in &mut queues {
+            queue.retain(|turn| !turn.is_closed());
+        }
+        let now = Instant::now();
+        let next = [Lane::Notify, Lane::Refresh, Lane::Audit]
+            .into_iter()
+            .find(|lane| !queues[index(*lane)].is_empty())
+            .map(|lane| match lane {
+                Lane::Audit => (lane, all.free_at(now).max(audit.free_at(now))),
+                _ => (lane, all.free_at(now)),
+            });
+        let wake = match next {
+            Some((lane, at)) if at <= now => {
+                let turn = queues[index(lane)].pop_front().expect("not empty");
+                if turn.send(()).is_ok() {
+                    all.take(now);
+                    if lane == Lane::Audit {
+                        audit.take(now);
+                    }
+                }
+                continue;
+            }
+            Some((_, at)) => at,
+            // nothing waits: a time that never comes
+            None => now + MAX_INTERVAL * 24,
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(wake) => {}
+            asked_more = asked.recv() => match asked_more {
+                Some((lane, turn)) => queues[index(lane)].push_back(turn),
+                None => return,
+            },
+        }
+    }
+}
+
 /// The time between requests at `requests_per_second`, for any number:
 /// infinity means no wait, zero, negative or NaN the longest wait.
 fn interval(requests_per_second: f64) -> Duration {
@@ -106,10 +217,11 @@ fn interval(requests_per_second: f64) -> Duration {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_then_the_sustained_rate() {
-        let throttle = Throttle::new(4.0, 8);
+        let throttle = Throttle::new(4.0, 8, 0.25);
         let started = Instant::now();
         let mut starts = Vec::new();
         for _ in 0..6 {
@@ -125,12 +237,78 @@ mod tests {
         assert_eq!(again.elapsed(), Duration::ZERO);
     }
 
+    /// Starts `count` requests in `lane` at once; each records when it got
+    /// its turn (ms since `started`) and its lane.
+    fn queue(
+        throttle: &Arc<Throttle>,
+        lane: Lane,
+        count: usize,
+        started: Instant,
+        turns: &Arc<std::sync::Mutex<Vec<(u128, Lane)>>>,
+    ) {
+        for _ in 0..count {
+            let (throttle, turns) = (throttle.clone(), turns.clone());
+            tokio::spawn(in_lane(lane, async move {
+                throttle.pace().await;
+                let at = started.elapsed().as_millis();
+                turns.lock().unwrap().push((at, lane));
+            }));
+        }
+    }
+
+    /// A NOTIFY's request waits behind no queued refresh or audit request:
+    /// it takes the next free slot.
+    #[tokio::test(start_paused = true)]
+    async fn a_notify_goes_before_everything_queued() {
+        let throttle = Arc::new(Throttle::new(4.0, 8, 0.25));
+        let started = Instant::now();
+        let turns = Arc::new(std::sync::Mutex::new(Vec::new()));
+        queue(&throttle, Lane::Audit, 5, started, &turns);
+        queue(&throttle, Lane::Refresh, 20, started, &turns);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        queue(&throttle, Lane::Notify, 1, started, &turns);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let turns = turns.lock().unwrap().clone();
+        assert_eq!(turns.len(), 26);
+        let notify = turns.iter().position(|t| t.1 == Lane::Notify).unwrap();
+        assert_eq!(
+            turns[notify].0, 1250,
+            "the next slot after it asked: {turns:?}"
+        );
+        let first_audit = turns.iter().position(|t| t.1 == Lane::Audit).unwrap();
+        assert_eq!(first_audit, 21, "audit after every refresh: {turns:?}");
+    }
+
+    /// With nothing else waiting the audit gets its share of the rate, no
+    /// more: 4 a second, a quarter of them, is one a second.
+    #[tokio::test(start_paused = true)]
+    async fn the_audit_keeps_to_its_share() {
+        let throttle = Arc::new(Throttle::new(4.0, 8, 0.25));
+        let started = Instant::now();
+        let turns = Arc::new(std::sync::Mutex::new(Vec::new()));
+        queue(&throttle, Lane::Audit, 10, started, &turns);
+        tokio::time::sleep(Duration::from_millis(9500)).await;
+        let at: Vec<u128> = turns.lock().unwrap().iter().map(|t| t.0).collect();
+        assert_eq!(
+            at,
+            [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000]
+        );
+        // the slots between are anyone else's
+        queue(&throttle, Lane::Refresh, 3, started, &turns);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            turns.lock().unwrap().len(),
+            13,
+            "the rest of the rate is free"
+        );
+    }
+
     /// 1e-30 and 1e-300 passed `config check` and then panicked here.
     #[tokio::test(start_paused = true)]
     async fn any_rate_paces_without_panicking() {
         for rate in [1e-30, 1e-300, 0.0, -1.0, f64::NAN, f64::MIN_POSITIVE] {
-            let throttle = Throttle::new(rate, 1);
-            assert_eq!(throttle.interval, MAX_INTERVAL, "{rate}");
+            let throttle = Throttle::new(rate, 1, 0.25);
+            assert_eq!(interval(rate), MAX_INTERVAL, "{rate}");
             let started = Instant::now();
             for _ in 0..3 {
                 throttle.pace().await;
@@ -148,7 +326,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn paces_requests_and_retries_only_transient_failures() {
-        let throttle = Throttle::new(4.0, 8);
+        let throttle = Throttle::new(4.0, 8, 0.25);
         let started = Instant::now();
         let calls = AtomicU32::new(0);
         let result = throttle

@@ -39,6 +39,7 @@ mod daemon_responsive;
 mod daemon_route53_view;
 mod daemon_schedule;
 mod daemon_stall;
+mod daemon_warm_start;
 mod dns_faults;
 mod dns_fuzz;
 mod dns_ixfr_split;

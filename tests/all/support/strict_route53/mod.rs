@@ -133,6 +133,10 @@ fn route(state: &mut State, request: &Request) -> Response {
     match (request.method.as_str(), segments.as_slice()) {
         ("POST", ["hostedzone"]) => create_zone(state, request),
         ("GET", ["hostedzonesbyname"]) => list_zones(state, request),
+        ("GET", ["hostedzonecount"]) => ok(format!(
+            "<GetHostedZoneCountResponse xmlns=\"{NS}\"><HostedZoneCount>{}</HostedZoneCount></GetHostedZoneCountResponse>",
+            state.zones.len()
+        )),
         ("GET", ["hostedzone", id]) => match state.zones.iter().find(|z| z.id == *id) {
             Some(zone) => ok(format!(
                 "<GetHostedZoneResponse xmlns=\"{NS}\">{}<DelegationSet><NameServers><NameServer>ns-1.strict.test</NameServer></NameServers></DelegationSet></GetHostedZoneResponse>",
@@ -207,6 +211,10 @@ fn create_zone(state: &mut State, request: &Request) -> Response {
     Response::Reply { status: 201, body }
 }
 
+/// ListHostedZonesByName as the API reference has it: zones in order of
+/// their names with labels reversed (then by ID), from `dnsname` (and
+/// `hostedzoneid`) on, at most `maxitems` (default and most 100) a page,
+/// with the next zone's name and ID when truncated.
 fn list_zones(state: &State, request: &Request) -> Response {
     let from = match request
         .query("dnsname")
@@ -216,15 +224,38 @@ fn list_zones(state: &State, request: &Request) -> Response {
         Ok(from) => from.map(|n| n.order_key()),
         Err(reason) => return error(400, "InvalidDomainName", &reason),
     };
+    let from_id = request.query("hostedzoneid");
+    if from_id.is_some() && from.is_none() {
+        return error(400, "InvalidInput", "hostedzoneid needs dnsname");
+    }
+    let max = match request.query("maxitems").map(|m| m.parse::<usize>()) {
+        None => 100,
+        Some(Ok(m)) if (1..=100).contains(&m) => m,
+        Some(_) => return error(400, "InvalidInput", "maxitems must be 1 to 100"),
+    };
     let mut zones: Vec<&Zone> = state.zones.iter().collect();
-    zones.sort_by_key(|z| z.name.order_key());
-    let listed: String = zones
-        .iter()
-        .filter(|z| from.as_ref().is_none_or(|f| z.name.order_key() >= *f))
-        .map(|z| xml::zone(z))
+    zones.sort_by_key(|z| (z.name.order_key(), z.id.clone()));
+    let mut after: Vec<&Zone> = zones
+        .into_iter()
+        .filter(|z| match (&from, &from_id) {
+            (None, _) => true,
+            (Some(f), None) => z.name.order_key() >= *f,
+            (Some(f), Some(id)) => (z.name.order_key(), z.id.clone()) >= (f.clone(), id.clone()),
+        })
         .collect();
+    let next = after.get(max).map(|z| {
+        format!(
+            "<NextDNSName>{}</NextDNSName><NextHostedZoneId>{}</NextHostedZoneId>",
+            z.name.render(),
+            z.id
+        )
+    });
+    after.truncate(max);
+    let listed: String = after.iter().map(|z| xml::zone(z)).collect();
     ok(format!(
-        "<ListHostedZonesByNameResponse xmlns=\"{NS}\"><HostedZones>{listed}</HostedZones><IsTruncated>false</IsTruncated><MaxItems>100</MaxItems></ListHostedZonesByNameResponse>"
+        "<ListHostedZonesByNameResponse xmlns=\"{NS}\"><HostedZones>{listed}</HostedZones><IsTruncated>{}</IsTruncated>{}<MaxItems>{max}</MaxItems></ListHostedZonesByNameResponse>",
+        next.is_some(),
+        next.unwrap_or_default()
     ))
 }
 
