@@ -38,6 +38,8 @@ struct Held {
     zone: Zone,
     /// Members whose hosted zone is known to exist (create_hosted_zones).
     hosted: BTreeSet<Name>,
+    /// The members last sent.
+    sent: BTreeSet<Name>,
 }
 
 /// Runs `catalog`'s schedule until `shutdown` changes, sending each member
@@ -54,11 +56,12 @@ pub async fn catalog_task<Z: HostedZones>(
     let held = Arc::new(Mutex::new(Held {
         zone: Zone::new(catalog.name().clone()),
         hosted: BTreeSet::new(),
+        sent: BTreeSet::new(),
     }));
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, catalog.zone.clamps));
     // a read still running at shutdown is aborted with it: it writes nothing
-    drive(schedule, &mut notified, shutdown, || {
+    drive(schedule, &mut notified, shutdown, |_notified| {
         tokio::spawn(read_once(
             catalog.clone(),
             primaries.clone(),
@@ -105,6 +108,12 @@ async fn read_once<Z: HostedZones>(
         let created = create_missing(route53.as_ref(), name, unknown, serial).await;
         held.hosted.extend(created);
     }
+    // the new members' tasks find their hosted zones in one listing of the
+    // account when that is cheaper than a lookup each
+    route53
+        .prefetch(members.difference(&held.sent).count())
+        .await;
+    held.sent = members.clone();
     let set = MemberSet {
         catalog: name.clone(),
         members,
