@@ -182,3 +182,62 @@ async fn a_missing_hosted_zone_is_created_when_asked() {
     assert_eq!(route53.count("a.test", "create"), 1, "checked once");
     daemon.stop().await.unwrap();
 }
+
+/// A reload that changes only the catalog's own task keeps its members
+/// running; one without the catalog stops them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_members_until_the_catalog_goes() {
+    let sockets = InProcess::bind().await;
+    let notify = sockets.dns;
+    let Some(bind) = Bind::start(vec![
+        catalog("2", &[("m1", "a.test")], notify),
+        member("a.test", notify),
+        member("b.test", notify),
+    ]) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let route53 = MemoryRoute53::with_zones(&["a.test", "b.test"]);
+    // b.test, a [[zone]] throughout, shows when the daemon has had a NOTIFY
+    let b = format!(
+        "[[zone]]\nname = \"b.test\"\nprimaries = [\"{}\"]\n",
+        bind.addr
+    );
+    let with = |extra: &str| format!("{}\n{b}", config(state.path(), &bind, extra));
+    let daemon = InProcess::run(sockets, &with(""), route53.clone());
+    wait_synced(&route53, &bind, "a.test").await;
+    daemon.reload(&with("create_hosted_zones = true")).await;
+    // the restarted catalog task read the catalog: it looked for hosted zones
+    let listed = || async { route53.count(".", "names") == 1 };
+    assert!(eventually(Duration::from_secs(30), listed).await);
+    bind.nsupdate("a.test", "update add new.a.test. 300 A 192.0.2.7");
+    wait_synced(&route53, &bind, "a.test").await;
+    assert_eq!(
+        route53.count("a.test", "open"),
+        1,
+        "the member's task was kept"
+    );
+
+    daemon
+        .reload(&format!("state_dir = \"{}\"\n{b}", state.path().display()))
+        .await;
+    let gone = || async { daemon.metric(&members_series()).await.is_none() };
+    assert!(eventually(Duration::from_secs(10), gone).await);
+    let stopped = || async {
+        (daemon
+            .metric("xfr53_route53_serial{zone=\"a.test.\"}")
+            .await)
+            .is_none()
+    };
+    assert!(eventually(Duration::from_secs(10), stopped).await);
+    let changes = route53.count("a.test", "change");
+    bind.nsupdate("a.test", "update add newer.a.test. 300 A 192.0.2.8");
+    bind.nsupdate("b.test", "update add new.b.test. 300 A 192.0.2.8");
+    wait_synced(&route53, &bind, "b.test").await;
+    assert_eq!(
+        route53.count("a.test", "change"),
+        changes,
+        "no longer synced"
+    );
+    daemon.stop().await.unwrap();
+}
