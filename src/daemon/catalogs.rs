@@ -161,8 +161,8 @@ impl<Z: HostedZones> Catalogs<Z> {
             }
         };
         for zone in added {
-            if let Some(owner) = self.claimed(zone, &catalog, loaded) {
-                tracing::info!(catalog = %catalog, zone = %zone, "the member zone is {owner}, which it is synced by");
+            if let Some(why) = self.claimed(zone, &catalog, loaded) {
+                tracing::info!(catalog = %catalog, zone = %zone, "member zone not taken from this catalog: {why}");
             }
         }
         true
@@ -174,11 +174,11 @@ impl<Z: HostedZones> Catalogs<Z> {
     fn claimed(&self, zone: &Name, catalog: &Name, loaded: &Loaded) -> Option<String> {
         let config = &loaded.config;
         if config.zones.iter().any(|z| z.rules.zone == *zone) {
-            return Some("also configured as a [[zone]]".into());
+            return Some("it is also a [[zone]], synced with that section's settings".into());
         }
         for other in &config.catalogs {
             if other.name() == zone {
-                return Some(format!("the catalog {zone}, never synced,"));
+                return Some("it is a catalog, never synced".into());
             }
             if other.name() == catalog {
                 return None;
@@ -189,7 +189,7 @@ impl<Z: HostedZones> Catalogs<Z> {
                 .is_some_and(|m| m.contains(zone))
             {
                 return Some(format!(
-                    "also a member of the earlier catalog {}",
+                    "it is also a member of the earlier catalog {}, which syncs it",
                     other.name()
                 ));
             }
@@ -197,29 +197,9 @@ impl<Z: HostedZones> Catalogs<Z> {
         None
     }
 
-    /// `loaded` with every catalog member as a zone of its own, each once:
-    /// a `[[zone]]` of that name keeps its own settings, and a zone in two
-    /// catalogs is the first one's.
+    /// `loaded` with every catalog member as a zone of its own.
     pub fn effective(&self, loaded: &Loaded) -> Loaded {
-        let mut effective = loaded.clone();
-        let config = &mut effective.config;
-        let mut taken: BTreeSet<Name> = (config.zones.iter().map(|z| z.rules.zone.clone()))
-            .chain(config.catalogs.iter().map(|c| c.name().clone()))
-            .collect();
-        for catalog in &loaded.config.catalogs {
-            for zone in self.members.get(catalog.name()).into_iter().flatten() {
-                if !taken.insert(zone.clone()) {
-                    continue;
-                }
-                match catalog.member(zone) {
-                    Ok(member) => config.zones.push(member),
-                    Err(e) => {
-                        tracing::error!(catalog = %catalog.name(), zone = %zone, "the member zone is not synced: {e:#}")
-                    }
-                }
-            }
-        }
-        effective
+        effective(loaded, &self.members)
     }
 
     /// Stops every catalog task.
@@ -236,5 +216,72 @@ impl CatalogTask {
     fn stop(self) {
         let _ = self.shutdown.send(true);
         self.handle.abort();
+    }
+}
+
+/// `loaded` with each of `members` (by catalog) as a zone of its own, each
+/// once: a `[[zone]]` of that name keeps its own settings, a catalog's
+/// name is never synced, and a zone in two catalogs is the first one's.
+fn effective(loaded: &Loaded, members: &BTreeMap<Name, BTreeSet<Name>>) -> Loaded {
+    let mut effective = loaded.clone();
+    let config = &mut effective.config;
+    let mut taken: BTreeSet<Name> = (config.zones.iter().map(|z| z.rules.zone.clone()))
+        .chain(config.catalogs.iter().map(|c| c.name().clone()))
+        .collect();
+    for catalog in &loaded.config.catalogs {
+        for zone in members.get(catalog.name()).into_iter().flatten() {
+            if !taken.insert(zone.clone()) {
+                continue;
+            }
+            match catalog.member(zone) {
+                Ok(member) => config.zones.push(member),
+                Err(e) => {
+                    tracing::error!(catalog = %catalog.name(), zone = %zone, "the member zone is not synced: {e:#}")
+                }
+            }
+        }
+    }
+    effective
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn name(text: &str) -> Name {
+        Name::parse_route53(text).unwrap()
+    }
+
+    #[test]
+    fn an_explicit_zone_wins_and_a_zone_is_the_first_catalogs() {
+        let text = "[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.9\"]\n\n[[catalog]]\nzone = \"one.cat\"\nprimaries = [\"192.0.2.1\"]\n\n[[catalog]]\nzone = \"two.cat\"\nprimaries = [\"192.0.2.2\"]\n";
+        let loaded = Loaded::resolve(Config::parse(text).unwrap()).unwrap();
+        let members = BTreeMap::from([
+            (
+                name("one.cat"),
+                BTreeSet::from([name("a.test"), name("b.test"), name("two.cat")]),
+            ),
+            (
+                name("two.cat"),
+                BTreeSet::from([name("b.test"), name("c.test")]),
+            ),
+            // a catalog no longer configured lists nothing
+            (name("gone.cat"), BTreeSet::from([name("d.test")])),
+        ]);
+        let zones = effective(&loaded, &members).config.zones;
+        let primary = |zone: &str| {
+            let found = zones.iter().find(|z| z.rules.zone == name(zone));
+            found.map(|z| z.primaries[0].to_string())
+        };
+        assert_eq!(zones.len(), 3, "{zones:?}");
+        assert_eq!(primary("a.test").unwrap(), "192.0.2.9:53", "explicit");
+        assert_eq!(
+            primary("b.test").unwrap(),
+            "192.0.2.1:53",
+            "the first catalog's"
+        );
+        assert_eq!(primary("c.test").unwrap(), "192.0.2.2:53");
+        assert_eq!(primary("two.cat"), None, "a catalog is never synced");
     }
 }
