@@ -23,7 +23,7 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
     let options = SyncOptions {
         insync_timeout: config.route53.insync_timeout,
         force: args.force,
-        stop: None,
+        ..SyncOptions::default()
     };
     let described = source.describe();
     let report = engine.sync(zone_config, source, &zones, options).await;
@@ -48,6 +48,19 @@ pub async fn run(args: &SyncArgs, common: &Common) -> Result<Exit> {
         SyncOutcome::Refused(plan) => {
             out!("{plan}")?;
             return Ok(Exit::Refused);
+        }
+        // an audit's outcome: a sync finds no drift at an unchanged serial
+        SyncOutcome::Drifted { plan, repaired } => {
+            let s = &plan.summary;
+            let differ = s.create + s.delete + s.modify;
+            outln!(
+                "{zone}: {differ} record set(s) drifted at serial {}; repaired: {repaired}",
+                plan.serial
+            )?;
+            if !repaired {
+                return Ok(Exit::Refused);
+            }
+            plan.serial
         }
     };
     Ok(match args.serial.map(Serial) {

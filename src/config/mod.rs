@@ -14,6 +14,7 @@ use crate::core::name::Name;
 use crate::core::rules::{TransferLimits, ZoneRules};
 use crate::core::schedule::Clamps;
 
+mod audit;
 mod catalog;
 mod limits;
 pub mod ranges;
@@ -21,6 +22,7 @@ mod raw;
 mod toml_error;
 mod zone;
 
+pub use audit::AuditSettings;
 pub use catalog::CatalogConfig;
 pub use limits::{HttpLimits, Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
@@ -129,6 +131,8 @@ pub struct Config {
     pub catalogs: Vec<CatalogConfig>,
     pub alerts: Option<AlertSettings>,
     pub limits: Limits,
+    /// `None`: off.
+    pub audit: Option<AuditSettings>,
     /// Settings that work but are risky; logged at every load.
     pub warnings: Vec<String>,
 }
@@ -184,6 +188,7 @@ impl Config {
             catalogs,
             alerts,
             limits: raw.limits.check()?,
+            audit: raw.audit.check()?,
             warnings,
         })
     }

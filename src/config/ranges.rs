@@ -15,6 +15,9 @@ pub const INSYNC_TIMEOUT_SECONDS: RangeInclusive<u64> = 0..=86_400;
 pub const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
 /// 0 leaves the audit one request an hour.
 pub const AUDIT_SHARE: RangeInclusive<f64> = 0.0..=1.0;
+/// 0 turns the audit off; at most one pass a week.
+pub const AUDIT_PERIOD_SECONDS: RangeInclusive<u64> = 0..=604_800;
+pub const AUDIT_DEEP_EVERY: RangeInclusive<u32> = 1..=10_000;
 pub const GRACE_SECONDS: RangeInclusive<u64> = 0..=2_592_000;
 pub const TIMEOUT_SECONDS: RangeInclusive<u64> = 1..=300;
 /// Up to BIND's largest max-refresh-time (4 weeks).

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::audit::RawAudit;
 use super::limits::RawLimits;
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +26,8 @@ pub(super) struct RawConfig {
     pub(super) alerts: Option<RawAlerts>,
     #[serde(default)]
     pub(super) limits: RawLimits,
+    #[serde(default)]
+    pub(super) audit: RawAudit,
 }
 
 #[derive(Debug, Deserialize)]

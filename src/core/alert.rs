@@ -1,7 +1,8 @@
 //! When to alert about a zone, as a pure state machine: one message when it
 //! has been failing for longer than the grace (or at once when its task
 //! died: a bug), one when it recovers after that; never more, however
-//! often the syncs fail or the task dies.
+//! often the syncs fail or the task dies. Drift an audit finds is alerted
+//! once too, until an audit finds the zone clean again.
 
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ pub enum Alert {
     /// The zone's task died (a bug) and is being restarted.
     TaskDied,
     Recovered,
+    /// An audit found Route 53 differing from the primary's zone.
+    Drift,
 }
 
 #[derive(Clone, Debug)]
@@ -21,6 +24,8 @@ pub struct Alerting {
     grace: Duration,
     failing_since: Option<Now>,
     alerted: bool,
+    /// The last audit that compared the zone found drift.
+    drifting: bool,
 }
 
 impl Alerting {
@@ -29,6 +34,7 @@ impl Alerting {
             grace,
             failing_since: None,
             alerted: false,
+            drifting: false,
         }
     }
 
@@ -44,6 +50,13 @@ impl Alerting {
             return Some(Alert::Failing);
         }
         None
+    }
+
+    /// Records what an audit that compared the zone found; the alert to
+    /// send, if any: one for each spell of drift.
+    pub fn audited(&mut self, drift: bool) -> Option<Alert> {
+        let was = std::mem::replace(&mut self.drifting, drift);
+        (drift && !was).then_some(Alert::Drift)
     }
 
     /// Records that the zone's task died; the alert to send, if any. Not
@@ -71,6 +84,16 @@ mod tests {
         }
         assert_eq!(a.observe(true, S(200)), Some(Alert::Recovered));
         assert_eq!(a.observe(true, S(201)), None);
+    }
+
+    #[test]
+    fn drift_alerts_once_until_an_audit_finds_the_zone_clean() {
+        let mut a = Alerting::new(S(60));
+        assert_eq!(a.audited(false), None);
+        assert_eq!(a.audited(true), Some(Alert::Drift));
+        assert_eq!(a.audited(true), None, "the same spell");
+        assert_eq!(a.audited(false), None);
+        assert_eq!(a.audited(true), Some(Alert::Drift), "a new spell");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::dns::soa::query_soa;
 use crate::dns::transfer::refresh;
 use crate::engine::PrimarySoa;
 use crate::observe::catalogs::CatalogMetrics;
+use crate::route53::throttle::in_lane;
 use crate::route53::HostedZones;
 
 /// A catalog's member zones, as last read.
@@ -61,14 +62,19 @@ pub async fn catalog_task<Z: HostedZones>(
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, catalog.zone.clamps));
     // a read still running at shutdown is aborted with it: it writes nothing
-    drive(schedule, &mut notified, shutdown, |_notified| {
-        tokio::spawn(read_once(
-            catalog.clone(),
-            primaries.clone(),
-            route53.clone(),
-            updates.clone(),
-            metrics.clone(),
-            held.clone(),
+    // its Route 53 requests (create_hosted_zones, the listing for new
+    // members) in the lane of what started the read, like a zone's sync
+    drive(schedule, &mut notified, shutdown, |lane| {
+        tokio::spawn(in_lane(
+            lane,
+            read_once(
+                catalog.clone(),
+                primaries.clone(),
+                route53.clone(),
+                updates.clone(),
+                metrics.clone(),
+                held.clone(),
+            ),
         ))
     })
     .await;

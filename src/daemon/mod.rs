@@ -6,6 +6,7 @@
 //! finishes or is abandoned within a bound. A reload keeps the listening
 //! sockets and every unchanged zone's task.
 
+mod audit;
 mod catalog_task;
 mod catalogs;
 mod listen;

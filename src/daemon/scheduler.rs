@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::core::name::Name;
 use crate::core::schedule::{Event, Schedule, Step};
 use crate::observe::metrics::ZoneMetrics;
+use crate::route53::throttle::{Lane, LaneCell};
 
 /// The wait before a dead zone task's first restart; doubled for each
 /// death in a row, up to `MAX_RESTART_DELAY`.
@@ -67,7 +68,7 @@ pub async fn supervise<F, Fut, D>(
 
 /// A task aborted when its handle is dropped: a zone task with its
 /// supervisor, a sync with its zone task.
-pub struct AbortOnDrop<T>(JoinHandle<T>);
+pub struct AbortOnDrop<T>(pub JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
@@ -87,8 +88,9 @@ impl<T> Future for AbortOnDrop<T> {
 }
 
 /// Runs `schedule` until `shutdown` changes: each `Step::Sync` calls
-/// `start_sync` (with whether a NOTIFY asked for it), whose task's event
-/// is fed back. Returns the sync still
+/// `start_sync` with the lane of its Route 53 requests (a NOTIFY's, or a
+/// refresh's raised by a NOTIFY that comes while it runs), whose task's
+/// event is fed back. Returns the sync still
 /// running at shutdown, for the caller to finish or abandon. The sync
 /// task is aborted with this future (its zone task died or was aborted),
 /// so a restarted zone task never syncs beside an orphan of the old one.
@@ -99,16 +101,24 @@ pub async fn drive<F>(
     mut start_sync: F,
 ) -> Option<AbortOnDrop<Event>>
 where
-    F: FnMut(bool) -> JoinHandle<Event>,
+    F: FnMut(LaneCell) -> JoinHandle<Event>,
 {
     let origin = Instant::now();
     let mut running: Option<AbortOnDrop<Event>> = None;
     let mut timer: Option<Instant> = None;
     let mut steps = schedule.handle(Event::Start, origin.elapsed());
+    // the running sync's lane, raised by a NOTIFY while it runs
+    let mut lane = LaneCell::new(Lane::Refresh);
     loop {
         for step in steps.drain(..) {
             match step {
-                Step::Sync { notified } => running = Some(AbortOnDrop(start_sync(notified))),
+                Step::Sync { notified } => {
+                    lane = LaneCell::new(match notified {
+                        true => Lane::Notify,
+                        false => Lane::Refresh,
+                    });
+                    running = Some(AbortOnDrop(start_sync(lane.clone())));
+                }
                 // a time past what the clock can hold never comes
                 Step::TimerAt(at) => timer = origin.checked_add(at),
             }
@@ -126,7 +136,10 @@ where
                 let event = finished.unwrap_or(Event::Failed { jitter: rand::random() });
                 steps = schedule.handle(event, origin.elapsed());
             }
-            Some(()) = notified.recv() => steps = schedule.handle(Event::Notify, origin.elapsed()),
+            Some(()) = notified.recv() => {
+                lane.raise(Lane::Notify);
+                steps = schedule.handle(Event::Notify, origin.elapsed());
+            }
             () = sleep => {
                 timer = None;
                 steps = schedule.handle(Event::Timer, origin.elapsed());

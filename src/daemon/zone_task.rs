@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use super::audit::{audit_zone, Auditing};
 use super::notify_gate::SyncedSerial;
-use super::scheduler::{drive, supervise};
+use super::scheduler::{drive, supervise, AbortOnDrop};
 use crate::config::ZoneConfig;
 use crate::core::schedule::{Event, Schedule, Timers};
 use crate::dns::primary::Primary;
@@ -20,7 +21,7 @@ use crate::engine::sync::SyncOutcome;
 use crate::engine::{SyncOptions, SyncReport, ZoneEngine};
 use crate::observe::alerts::ZoneAlerts;
 use crate::observe::metrics::{SyncResult, ZoneMetrics};
-use crate::route53::throttle::{in_lane, Lane};
+use crate::route53::throttle::in_lane;
 use crate::route53::HostedZones;
 
 /// How long a running sync may take to finish once the daemon stops.
@@ -32,7 +33,12 @@ pub struct ZoneShared<Z> {
     pub zones: Arc<Z>,
     pub insync_timeout: Duration,
     pub states: StateDir,
+    /// `None`: no audit.
+    pub audit: Option<Arc<Auditing>>,
 }
+
+/// A zone's engine, shared by its syncs and its audits (one at a time).
+pub type Engine<Z> = Arc<tokio::sync::Mutex<ZoneEngine<<Z as HostedZones>::Zone>>>;
 
 /// A zone task's links to the daemon: its metrics and alerts, the
 /// NOTIFYs passed to it (kept by the supervisor across restarts), the
@@ -94,32 +100,30 @@ async fn zone_task<Z: HostedZones>(
     let mut notified = links.notified.clone().lock_owned().await;
     // until the first SOA is seen: a day's expire, the configured clamps
     let schedule = Schedule::new(Timers::from_soa(3600, 600, 86_400, zone.clamps));
-    let engine = Arc::new(tokio::sync::Mutex::new(ZoneEngine::new(
+    let engine: Engine<Z> = Arc::new(tokio::sync::Mutex::new(ZoneEngine::new(
         shared.states.clone(),
         name.clone(),
     )));
     let (zone, primaries) = (Arc::new(zone), Arc::new(primaries));
-    let running = drive(
-        schedule,
-        &mut notified,
-        links.shutdown.clone(),
-        |notified| {
-            let lane = match notified {
-                true => Lane::Notify,
-                false => Lane::Refresh,
-            };
-            tokio::spawn(in_lane(
-                lane,
-                sync_once(
-                    zone.clone(),
-                    primaries.clone(),
-                    shared.clone(),
-                    links.clone(),
-                    engine.clone(),
-                ),
-            ))
-        },
-    )
+    let _audit = AbortOnDrop(tokio::spawn(audit_zone(
+        zone.clone(),
+        primaries.clone(),
+        shared.clone(),
+        links.clone(),
+        engine.clone(),
+    )));
+    let running = drive(schedule, &mut notified, links.shutdown.clone(), |lane| {
+        tokio::spawn(in_lane(
+            lane,
+            sync_once(
+                zone.clone(),
+                primaries.clone(),
+                shared.clone(),
+                links.clone(),
+                engine.clone(),
+            ),
+        ))
+    })
     .await;
     if let Some(task) = running {
         // `stop` is set: no further batch; the request in flight may finish
@@ -137,22 +141,16 @@ async fn sync_once<Z: HostedZones>(
     primaries: Arc<Vec<Primary>>,
     shared: Arc<ZoneShared<Z>>,
     links: ZoneLinks,
-    engine: Arc<tokio::sync::Mutex<ZoneEngine<Z::Zone>>>,
+    engine: Engine<Z>,
 ) -> Event {
     let mut engine = engine.lock().await;
     let metrics = &links.metrics;
     let started = std::time::Instant::now();
     metrics.sync_started(u64::from(unix_now()), zone.sync_timeout);
-    // the zone's metrics count the transfers that hit a limit
-    let counting = |p: &Primary| Primary {
-        limit_hits: Some(metrics.transfer_limits()),
-        ..p.clone()
-    };
-    let source = Source::Primaries(primaries.iter().map(counting).collect());
     let options = SyncOptions {
         insync_timeout: shared.insync_timeout,
-        force: false,
         stop: Some(links.stop.clone()),
+        ..SyncOptions::default()
     };
     // One deadline for the whole sync, so a primary trickling its transfer
     // or a Route 53 that never answers cannot hold the zone. Dropping the
@@ -160,7 +158,12 @@ async fn sync_once<Z: HostedZones>(
     // batch is atomic, and an unfinished apply is marked in `_serial`.
     let ran = tokio::time::timeout(
         zone.sync_timeout,
-        engine.sync(&zone, source, shared.zones.as_ref(), options),
+        engine.sync(
+            &zone,
+            source(&primaries, metrics),
+            shared.zones.as_ref(),
+            options,
+        ),
     )
     .await;
     let (event, detail) = match ran {
@@ -183,6 +186,16 @@ async fn sync_once<Z: HostedZones>(
         .alerts
         .sync_ended(matches!(event, Event::Succeeded { .. }), detail);
     event
+}
+
+/// The zone's primaries as a source, whose transfers count the limits
+/// they hit in the zone's metrics.
+pub fn source(primaries: &[Primary], metrics: &ZoneMetrics) -> Source {
+    let counting = |p: &Primary| Primary {
+        limit_hits: Some(metrics.transfer_limits()),
+        ..p.clone()
+    };
+    Source::Primaries(primaries.iter().map(counting).collect())
 }
 
 fn failed() -> Event {
@@ -231,7 +244,16 @@ fn record(
             tracing::info!(zone = %name, serial = serial.0, duration_ms, "in sync");
             (succeeded, format!("in sync at serial {serial}"))
         }
-        Ok(SyncOutcome::Applied(plan)) => {
+        // (drift is an audit's finding, recorded by the audit; a sync never
+        // reports it, but a repaired one is an applied plan and one left
+        // a plan not applied)
+        Ok(
+            SyncOutcome::Applied(plan)
+            | SyncOutcome::Drifted {
+                plan,
+                repaired: true,
+            },
+        ) => {
             metrics.count_plan(plan.changed_names.is_some());
             let s = plan.summary;
             synced.set(plan.serial);
@@ -245,7 +267,13 @@ fn record(
             tracing::info!(zone = %name, serial = plan.serial.0, created = s.create, deleted = s.delete, modified = s.modify, batches = s.batches, duration_ms, "synced");
             (succeeded, format!("synced serial {}", plan.serial))
         }
-        Ok(SyncOutcome::Refused(plan)) => {
+        Ok(
+            SyncOutcome::Refused(plan)
+            | SyncOutcome::Drifted {
+                plan,
+                repaired: false,
+            },
+        ) => {
             metrics.count_plan(plan.changed_names.is_some());
             metrics.record(SyncResult::Refused, took, (0, 0, 0), now);
             tracing::error!(zone = %name, serial = plan.serial.0, refusals = ?plan.refusals, "plan refused by a safety rule; run `xfr53 plan` to see it and `xfr53 sync --force` to apply it");

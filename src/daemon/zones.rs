@@ -9,9 +9,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::audit::Auditing;
 use super::notify_gate::{NotifyGate, SyncedSerial};
 use super::zone_task::{supervised, ZoneLinks, ZoneShared, SHUTDOWN_GRACE};
-use crate::config::{AlertSettings, Config, Route53Settings, ZoneConfig};
+use crate::config::{AlertSettings, AuditSettings, Config, Route53Settings, ZoneConfig};
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::primary::Primary;
@@ -42,6 +43,7 @@ struct Common {
     route53: Route53Settings,
     alerts: Option<AlertSettings>,
     state_dir: StateDir,
+    audit: Option<AuditSettings>,
 }
 
 impl Common {
@@ -50,6 +52,7 @@ impl Common {
             route53: config.route53.clone(),
             alerts: config.alerts.clone(),
             state_dir: StateDir::new(config.state_path()),
+            audit: config.audit,
         }
     }
 }
@@ -59,6 +62,7 @@ fn shared<Z>(common: &Common, zones: Z) -> Arc<ZoneShared<Z>> {
         zones: Arc::new(zones),
         insync_timeout: common.route53.insync_timeout,
         states: common.state_dir.clone(),
+        audit: common.audit.map(|a| Arc::new(Auditing::new(a))),
     })
 }
 

@@ -33,6 +33,17 @@ pub struct SyncOptions {
     pub force: bool,
     /// Once set, no further batch is sent (the daemon is stopping).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Audit the zone rather than sync it (`ZoneSync::audit`).
+    pub audit: Option<AuditPass>,
+}
+
+/// One audit of a zone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuditPass {
+    /// List the zone in full, not only `_serial`.
+    pub deep: bool,
+    /// Apply the plan that repairs drift found.
+    pub repair: bool,
 }
 
 /// One zone's engine: what it keeps from one sync to the next.
@@ -119,12 +130,17 @@ impl<H: crate::route53::HostedZone + Send + Sync + 'static> ZoneEngine<H> {
         if let Some(stop) = options.stop {
             sync = sync.stopping(stop);
         }
-        let outcome = sync.sync(options.force).await;
+        let outcome = match options.audit {
+            Some(pass) => sync.audit(pass.deep, pass.repair).await,
+            None => sync.sync(options.force).await,
+        };
         let primary = sync.soa().map(PrimarySoa::from);
         let whole_zone = match &outcome {
-            Ok(SyncOutcome::Applied(plan) | SyncOutcome::Refused(plan)) => {
-                plan.changed_names.is_none()
-            }
+            Ok(
+                SyncOutcome::Applied(plan)
+                | SyncOutcome::Refused(plan)
+                | SyncOutcome::Drifted { plan, .. },
+            ) => plan.changed_names.is_none(),
             Ok(SyncOutcome::UpToDate(_)) => state.relisted,
             Err(_) => true,
         };

@@ -30,6 +30,8 @@ use crate::dns::transfer::{Stats, Transferred};
 use crate::route53::apply::{apply, Stopped};
 use crate::route53::{HostedZone, Route53Error};
 
+mod audit;
+
 /// How many times a batch rejected because Route 53 changed underneath is
 /// re-read, re-planned and retried.
 const MAX_REPLANS: usize = 3;
@@ -43,6 +45,10 @@ pub enum SyncOutcome {
     Applied(Plan),
     /// A safety rule refused the plan; nothing was changed.
     Refused(Plan),
+    /// An audit found Route 53 at the primary's serial yet differing from
+    /// its zone (a hand edit, another tool): the plan that repairs it,
+    /// applied when `repaired`.
+    Drifted { plan: Plan, repaired: bool },
 }
 
 /// Everything one zone's sync needs.

@@ -87,6 +87,10 @@ impl Alerter {
                 format!("xfr53: {zone}: its task died"),
                 format!("xfr53's task syncing zone {zone} died: {detail}\nThis is a bug in xfr53; please report it with the daemon's log. The task is restarted with backoff, and the zone is not ready until it syncs again; a message follows when it does."),
             ),
+            Alert::Drift => (
+                format!("xfr53: {zone} drifted in Route 53"),
+                format!("xfr53's audit found Route 53 differing from the primary's zone {zone} at the serial its _serial record holds (a hand edit, or another tool writing the hosted zone): {detail}"),
+            ),
             Alert::Recovered => (
                 format!("xfr53: {zone} recovered"),
                 format!("xfr53 synced zone {zone} again: {detail}"),
@@ -132,6 +136,13 @@ impl ZoneAlerts {
     pub fn task_died(&self, why: String) -> Option<Alert> {
         let alert = self.rules().task_died(self.origin.elapsed());
         self.send(alert, why)
+    }
+
+    /// An audit compared the zone and found `drift` or not; as
+    /// `sync_ended`.
+    pub fn audited(&self, drift: bool, detail: String) -> Option<Alert> {
+        let alert = self.rules().audited(drift);
+        self.send(alert, detail)
     }
 
     fn rules(&self) -> std::sync::MutexGuard<'_, Alerting> {

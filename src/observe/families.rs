@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::metrics::SyncResult;
+use super::metrics::{AuditResult, SyncResult};
 
 /// Upper bounds of the sync duration histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -52,6 +52,7 @@ pub(super) struct Families {
     route53_serial: PerZone<Gauge>,
     drift: PerZone<Gauge>,
     syncs: Family<ResultLabels, Counter>,
+    audits: Family<ResultLabels, Counter>,
     changes: Family<ActionLabels, Counter>,
     plans: Family<ScopeLabels, Counter>,
     sync_duration: Family<ZoneLabel, Histogram, fn() -> Histogram>,
@@ -69,6 +70,7 @@ impl Default for Families {
             route53_serial: Family::default(),
             drift: Family::default(),
             syncs: Family::default(),
+            audits: Family::default(),
             changes: Family::default(),
             plans: Family::default(),
             sync_duration: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
@@ -100,6 +102,7 @@ impl Families {
             f.drift,
         );
         registry.register("syncs", "Syncs by result", f.syncs);
+        registry.register("audits", "Audits by result: clean, synced (Route 53 was off the primary's serial), drift (found and left), repaired, failed", f.audits);
         registry.register("changes", "Record sets changed, by action", f.changes);
         registry.register("plans", "Plans made, by what they covered: the names changed since the last plan landed, or the whole zone (after a start, a whole transfer, a full listing or a failure)", f.plans);
         registry.register(
@@ -138,6 +141,12 @@ impl Families {
                 };
                 self.syncs.get_or_create_owned(&labels)
             }),
+            audits: AuditResult::ALL.map(|r| {
+                self.audits.get_or_create_owned(&ResultLabels {
+                    zone: zone(),
+                    result: r.as_str(),
+                })
+            }),
             changes: ACTIONS.map(|action| {
                 let labels = ActionLabels {
                     zone: zone(),
@@ -170,6 +179,7 @@ pub(super) struct ZoneSeries {
     families: Families,
     label: ZoneLabel,
     pub(super) syncs: [Counter; SyncResult::ALL.len()],
+    pub(super) audits: [Counter; AuditResult::ALL.len()],
     /// Record sets created, deleted, modified.
     pub(super) changes: [Counter; 3],
     /// Plans over changed names, over the whole zone.
@@ -216,6 +226,12 @@ impl ZoneSeries {
         f.sync_duration.remove(label);
         for result in SyncResult::ALL {
             f.syncs.remove(&ResultLabels {
+                zone: zone(),
+                result: result.as_str(),
+            });
+        }
+        for result in AuditResult::ALL {
+            f.audits.remove(&ResultLabels {
                 zone: zone(),
                 result: result.as_str(),
             });

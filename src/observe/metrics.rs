@@ -51,6 +51,39 @@ impl SyncResult {
     }
 }
 
+/// How an audit of a zone ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuditResult {
+    /// Route 53 is what the kept view (or the primary's zone) says.
+    Clean,
+    /// Route 53 was off the primary's serial: the audit synced it.
+    Synced,
+    /// Drift found and left (`repair_drift` off, or a safety rule refused).
+    Drift,
+    Repaired,
+    Failed,
+}
+
+impl AuditResult {
+    pub(super) const ALL: [AuditResult; 5] = [
+        AuditResult::Clean,
+        AuditResult::Synced,
+        AuditResult::Drift,
+        AuditResult::Repaired,
+        AuditResult::Failed,
+    ];
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            AuditResult::Clean => "clean",
+            AuditResult::Synced => "synced",
+            AuditResult::Drift => "drift",
+            AuditResult::Repaired => "repaired",
+            AuditResult::Failed => "failed",
+        }
+    }
+}
+
 /// Unix seconds, as the readiness record counts time.
 fn unix(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
@@ -145,6 +178,11 @@ impl ZoneMetrics {
             SyncResult::Refused | SyncResult::Failed => {}
         }
         self.series.duration.observe(took.as_secs_f64());
+    }
+
+    /// Counts a finished audit.
+    pub fn count_audit(&self, result: AuditResult) {
+        self.series.audits[result as usize].inc();
     }
 
     /// Counts a plan: `scoped` when it covered only the names changed since

@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
@@ -29,6 +31,7 @@ const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// What a request is for, highest priority first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Lane {
     /// A sync a NOTIFY asked for, or an operator's command.
     Notify,
@@ -38,24 +41,53 @@ pub enum Lane {
     Audit,
 }
 
+/// The lane of one piece of work, which may be raised while it waits: a
+/// NOTIFY for a zone whose refresh is queued behind a thousand others
+/// raises that refresh, so the NOTIFY never waits for the queue.
+#[derive(Clone, Debug)]
+pub struct LaneCell(Arc<AtomicU8>);
+
+impl LaneCell {
+    pub fn new(lane: Lane) -> LaneCell {
+        LaneCell(Arc::new(AtomicU8::new(lane as u8)))
+    }
+
+    /// Moves the work up to `lane`, never down.
+    pub fn raise(&self, lane: Lane) {
+        self.0.fetch_min(lane as u8, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Lane {
+        match self.0.load(Ordering::Relaxed) {
+            0 => Lane::Notify,
+            1 => Lane::Refresh,
+            _ => Lane::Audit,
+        }
+    }
+}
+
 tokio::task_local! {
-    static LANE: Lane;
+    static LANE: LaneCell;
 }
 
 /// Runs `work` with every Route 53 request it makes in `lane`.
-pub async fn in_lane<F: Future>(lane: Lane, work: F) -> F::Output {
+pub async fn in_lane<F: Future>(lane: LaneCell, work: F) -> F::Output {
     LANE.scope(lane, work).await
 }
 
 /// The running task's lane: an operator's command waits for nobody.
-fn current_lane() -> Lane {
-    LANE.try_with(|lane| *lane).unwrap_or(Lane::Notify)
+fn current_lane() -> LaneCell {
+    LANE.try_with(LaneCell::clone)
+        .unwrap_or_else(|_| LaneCell::new(Lane::Notify))
 }
+
+/// A request waiting for its turn.
+type Waiting = (LaneCell, oneshot::Sender<()>);
 
 pub struct Throttle {
     /// Each request's turn is asked of the dispatcher, which owns the
     /// buckets and the queues.
-    turns: mpsc::UnboundedSender<(Lane, oneshot::Sender<()>)>,
+    turns: mpsc::UnboundedSender<Waiting>,
     max_attempts: u32,
     base_delay: Duration,
     max_delay: Duration,
@@ -153,34 +185,27 @@ impl Bucket {
 }
 
 /// Hands out turns: each free slot of `all` to the oldest request of the
-/// highest lane waiting, an audit request only when `audit` has a slot
-/// too. Ends when the throttle is dropped.
-async fn dispatch(
-    mut asked: mpsc::UnboundedReceiver<(Lane, oneshot::Sender<()>)>,
-    mut all: Bucket,
-    mut audit: Bucket,
-) {
-    let mut queues: [VecDeque<oneshot::Sender<()>>; 3] = Default::default();
-    let index = |lane: Lane| lane as usize;
+/// highest lane waiting (lanes as they are at that moment), an audit
+/// request only when `audit` has a slot too. Ends when the throttle is
+/// dropped.
+async fn dispatch(mut asked: mpsc::UnboundedReceiver<Waiting>, mut all: Bucket, mut audit: Bucket) {
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
     loop {
-        while let Ok((lane, turn)) = asked.try_recv() {
-            queues[index(lane)].push_back(turn);
+        while let Ok(request) = asked.try_recv() {
+            waiting.push_back(request);
         }
         // a request dropped while waiting (its sync's deadline) takes no slot
-        for queue in &mut queues {
-            queue.retain(|turn| !turn.is_closed());
-        }
+        waiting.retain(|(_, turn)| !turn.is_closed());
         let now = Instant::now();
-        let next = [Lane::Notify, Lane::Refresh, Lane::Audit]
-            .into_iter()
-            .find(|lane| !queues[index(*lane)].is_empty())
-            .map(|lane| match lane {
-                Lane::Audit => (lane, all.free_at(now).max(audit.free_at(now))),
-                _ => (lane, all.free_at(now)),
+        let next = (waiting.iter().enumerate())
+            .min_by_key(|(i, (lane, _))| (lane.get() as u8, *i))
+            .map(|(i, (lane, _))| match lane.get() {
+                Lane::Audit => (i, Lane::Audit, all.free_at(now).max(audit.free_at(now))),
+                lane => (i, lane, all.free_at(now)),
             });
         let wake = match next {
-            Some((lane, at)) if at <= now => {
-                let turn = queues[index(lane)].pop_front().expect("not empty");
+            Some((i, lane, at)) if at <= now => {
+                let (_, turn) = waiting.remove(i).expect("found");
                 if turn.send(()).is_ok() {
                     all.take(now);
                     if lane == Lane::Audit {
@@ -189,14 +214,14 @@ async fn dispatch(
                 }
                 continue;
             }
-            Some((_, at)) => at,
+            Some((_, _, at)) => at,
             // nothing waits: a time that never comes
             None => now + MAX_INTERVAL * 24,
         };
         tokio::select! {
             () = tokio::time::sleep_until(wake) => {}
             asked_more = asked.recv() => match asked_more {
-                Some((lane, turn)) => queues[index(lane)].push_back(turn),
+                Some(request) => waiting.push_back(request),
                 None => return,
             },
         }
@@ -216,8 +241,7 @@ fn interval(requests_per_second: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::AtomicU32;
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_then_the_sustained_rate() {
@@ -248,7 +272,7 @@ mod tests {
     ) {
         for _ in 0..count {
             let (throttle, turns) = (throttle.clone(), turns.clone());
-            tokio::spawn(in_lane(lane, async move {
+            tokio::spawn(in_lane(LaneCell::new(lane), async move {
                 throttle.pace().await;
                 let at = started.elapsed().as_millis();
                 turns.lock().unwrap().push((at, lane));
@@ -277,6 +301,29 @@ mod tests {
         );
         let first_audit = turns.iter().position(|t| t.1 == Lane::Audit).unwrap();
         assert_eq!(first_audit, 21, "audit after every refresh: {turns:?}");
+    }
+
+    /// Work raised to the NOTIFY lane while it waits goes next.
+    #[tokio::test(start_paused = true)]
+    async fn raised_work_goes_before_the_queue() {
+        let throttle = Arc::new(Throttle::new(4.0, 8, 0.25));
+        let started = Instant::now();
+        let turns = Arc::new(std::sync::Mutex::new(Vec::new()));
+        queue(&throttle, Lane::Refresh, 20, started, &turns);
+        let late = LaneCell::new(Lane::Refresh);
+        let (t, recorded) = (throttle.clone(), turns.clone());
+        tokio::spawn(in_lane(late.clone(), async move {
+            t.pace().await;
+            let at = started.elapsed().as_millis();
+            recorded.lock().unwrap().push((at, Lane::Notify));
+        }));
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        late.raise(Lane::Notify);
+        late.raise(Lane::Audit);
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let turns = turns.lock().unwrap().clone();
+        let raised = turns.iter().find(|t| t.1 == Lane::Notify).unwrap();
+        assert_eq!(raised.0, 1250, "the next slot, not the 21st: {turns:?}");
     }
 
     /// With nothing else waiting the audit gets its share of the rate, no

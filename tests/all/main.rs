@@ -29,6 +29,7 @@ mod core_props;
 mod core_safety;
 mod core_scoped;
 mod core_svcb;
+mod daemon_audit;
 mod daemon_catalog;
 mod daemon_change_cost;
 mod daemon_e2e;
