@@ -1,6 +1,7 @@
 //! Catalog zones (RFC 9432) in-process: BIND serves a catalog as a plain
-//! zone; members added and removed with nsupdate start and stop being
-//! synced, Route 53 is left alone on a removal, and the removal is counted.
+//! zone (transferred with TSIG, NOTIFYing); members added and removed with
+//! nsupdate start and stop being synced, Route 53 is left alone on a
+//! removal, and the removal is counted.
 
 use std::time::Duration;
 
@@ -52,16 +53,28 @@ fn members_series() -> String {
 async fn members_added_are_synced_and_removed_ones_no_longer() {
     let sockets = InProcess::bind().await;
     let notify = sockets.dns;
+    // the catalog is transferred only with the key
+    let mut signed = catalog("2", &[("m1", "a.test"), ("m1-again", "a.test")], notify);
+    signed.transfer_key = Some(bind::KEY_SHA256);
     let Some(bind) = Bind::start(vec![
-        catalog("2", &[("m1", "a.test"), ("m1-again", "a.test")], notify),
+        signed,
         member("a.test", notify),
         member("b.test", notify),
     ]) else {
         return;
     };
     let state = tempfile::tempdir().unwrap();
+    let secret = state.path().join("xfr.key");
+    std::fs::write(&secret, bind::KEY_SHA256.secret).unwrap();
+    let key = format!(
+        "[tsig.k]\nname = \"{}\"\nalgorithm = \"{}\"\nsecret_file = \"{}\"\n",
+        bind::KEY_SHA256.name,
+        bind::KEY_SHA256.algorithm,
+        secret.display()
+    );
+    let text = format!("{}\n{key}", config(state.path(), &bind, "tsig = \"k\""));
     let route53 = MemoryRoute53::with_zones(&["a.test", "b.test"]);
-    let daemon = InProcess::run(sockets, &config(state.path(), &bind, ""), route53.clone());
+    let daemon = InProcess::run(sockets, &text, route53.clone());
     wait_synced(&route53, &bind, "a.test").await;
     assert_eq!(
         daemon.metric(&members_series()).await,
