@@ -24,7 +24,7 @@ pub const VERSION: &str = "2";
 pub enum CatalogError {
     #[error("catalog {catalog}: no version.{catalog} TXT record: RFC 9432 catalogs have one holding \"2\"; is this zone a catalog? Check the [[catalog]] zone name")]
     NoVersion { catalog: Name },
-    #[error("catalog {catalog}: version.{catalog} TXT holds {found}: xfr53 reads catalog zones of schema version \"2\" (RFC 9432) only; have the primary produce version 2 (BIND: catalog-zones version 2 is the default since 9.18)")]
+    #[error("catalog {catalog}: version.{catalog} TXT holds {found}: xfr53 reads catalog zones of schema version \"2\" (RFC 9432) only; publish the catalog in that format: version TXT \"2\", each member as <unique-id>.zones PTR <zone>")]
     Version { catalog: Name, found: String },
     #[error("catalog {catalog}: {owner} holds {count} PTR records: RFC 9432 allows one member zone per unique ID, so the catalog is broken and not processed; remove all but one on the primary")]
     SeveralPtr {
@@ -195,7 +195,7 @@ coo.nfwxa33sorqw45bo.zones.catz.example.org. PTR catz2.example.org.
         let error = members(&catalog(&text)).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "catalog catz.example.org.: version.catz.example.org. TXT holds \"1\": xfr53 reads catalog zones of schema version \"2\" (RFC 9432) only; have the primary produce version 2 (BIND: catalog-zones version 2 is the default since 9.18)"
+            "catalog catz.example.org.: version.catz.example.org. TXT holds \"1\": xfr53 reads catalog zones of schema version \"2\" (RFC 9432) only; publish the catalog in that format: version TXT \"2\", each member as <unique-id>.zones PTR <zone>"
         );
     }
 
