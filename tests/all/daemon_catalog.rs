@@ -254,3 +254,70 @@ async fn a_reload_keeps_members_until_the_catalog_goes() {
     );
     daemon.stop().await.unwrap();
 }
+
+/// The real binary with moto as Route 53: a member without a hosted zone
+/// gets one through the SDK (ListHostedZones, CreateHostedZone), is
+/// synced into it, and the name servers to delegate to are logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_creates_a_missing_hosted_zone_in_moto() {
+    use crate::support::daemon::Daemon;
+    use crate::support::programs::free_port;
+    use crate::support::route53_backend::{Backend, Kind};
+    use crate::support::setup::{expected, managed, Setup};
+
+    let (dns, http) = (free_port(), free_port());
+    let Some(bind) = Bind::start(vec![
+        catalog("2", &[("m1", "a.test")], dns),
+        member("a.test", dns),
+    ]) else {
+        return;
+    };
+    let Some(backend) = Backend::start(Kind::Moto).await else {
+        return;
+    };
+    let setup = Setup {
+        bind,
+        backend,
+        dir: tempfile::tempdir().unwrap(),
+        zone_ids: Default::default(),
+    };
+    let text = format!(
+        "{}\n[route53]\nendpoint = \"{}\"\nrequests_per_second = 50\ninsync_timeout_seconds = 30\n\n[listen]\ndns = [\"127.0.0.1:{dns}\"]\nhttp = \"127.0.0.1:{http}\"\n",
+        config(setup.dir.path(), &setup.bind, "create_hosted_zones = true"),
+        setup.backend.endpoint()
+    );
+    std::fs::write(setup.config_path(), text).unwrap();
+    let daemon = Daemon::start(&setup, http);
+    let client = setup.backend.client();
+    let hosted = || async {
+        let listed = client.list_hosted_zones().send().await.ok()?;
+        let zones = listed.hosted_zones();
+        let found: Vec<_> = zones.iter().filter(|z| z.name() == "a.test.").collect();
+        assert!(found.len() <= 1, "one hosted zone created: {found:?}");
+        Some(
+            found
+                .first()?
+                .id()
+                .trim_start_matches("/hostedzone/")
+                .to_string(),
+        )
+    };
+    let created = || async { hosted().await.is_some() };
+    assert!(
+        eventually(Duration::from_secs(60), created).await,
+        "{}",
+        daemon.log()
+    );
+    let id = hosted().await.unwrap();
+    let want = expected(&setup.bind, "a.test").await;
+    let synced = eventually(Duration::from_secs(60), || async {
+        managed(setup.backend.contents(&id).await, "a.test") == want
+    })
+    .await;
+    assert!(synced, "{}", daemon.log());
+    let log = daemon.log();
+    assert!(
+        log.contains("created a public hosted zone for the new member"),
+        "{log}"
+    );
+}
