@@ -21,7 +21,7 @@ use crate::core::serial::Serial;
 use crate::core::zone::Zone;
 use crate::dns::primary::Primary;
 use crate::dns::soa::query_soa;
-use crate::dns::transfer::refresh;
+use crate::dns::transfer::{refresh, Transferred};
 use crate::engine::PrimarySoa;
 use crate::observe::catalogs::CatalogMetrics;
 use crate::route53::throttle::in_lane;
@@ -200,8 +200,13 @@ async fn transfer(name: &Name, primaries: &[Primary], held: &mut Zone) -> Result
             *held = Zone::new(name.clone());
         }
         match refresh(primary, held).await {
-            Ok((_, stats)) if !behind(held) => {
-                tracing::info!(catalog = %name, primary = %primary.addr, serial = serial.0, records = stats.records, "catalog transferred");
+            Ok((outcome, stats)) if !behind(held) => {
+                let kind = match outcome {
+                    Transferred::UpToDate => "none",
+                    Transferred::Incremental(_) => "IXFR",
+                    Transferred::Full { .. } => "AXFR",
+                };
+                tracing::info!(catalog = %name, primary = %primary.addr, serial = serial.0, records = stats.records, kind, "catalog transferred");
                 return Ok(soa);
             }
             Ok(_) => errors.push(format!(
