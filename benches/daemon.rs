@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use support::bind;
 use support::daemon::{eventually, Daemon};
 use support::programs::free_port;
+use support::relay::relay;
 use support::route53_backend::{change_requests, Kind};
 use support::setup::Setup;
 
@@ -37,37 +38,6 @@ fn usage(pid: u32) -> (u64, u64) {
         .collect();
     let ticks = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
     (rss, ticks)
-}
-
-/// A UDP relay from `port` to the daemon on `to`, noting when each message
-/// from BIND arrives.
-async fn relay(port: u16, to: u16) -> std::sync::Arc<std::sync::Mutex<Vec<Instant>>> {
-    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let noted = arrivals.clone();
-    let outside = tokio::net::UdpSocket::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let inside = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    inside.connect(("127.0.0.1", to)).await.unwrap();
-    tokio::spawn(async move {
-        let (mut from_bind, mut from_daemon) = ([0u8; 4096], [0u8; 4096]);
-        let mut bind_addr = None;
-        loop {
-            tokio::select! {
-                Ok((n, source)) = outside.recv_from(&mut from_bind) => {
-                    noted.lock().unwrap().push(Instant::now());
-                    bind_addr = Some(source);
-                    let _ = inside.send(&from_bind[..n]).await;
-                }
-                Ok(n) = inside.recv(&mut from_daemon) => {
-                    if let Some(addr) = bind_addr {
-                        let _ = outside.send_to(&from_daemon[..n], addr).await;
-                    }
-                }
-            }
-        }
-    });
-    arrivals
 }
 
 /// Bytes and modification times of the files in the state directory.

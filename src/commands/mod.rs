@@ -91,6 +91,10 @@ pub fn load_config(common: &Common) -> Result<Loaded> {
 pub async fn hosted_zone(config: &Config, zone: &ZoneConfig) -> Result<AwsHostedZone> {
     AwsZones::connect(&config.route53)
         .await
-        .open(&zone.rules.zone, zone.hosted_zone_id.as_deref())
+        .open(
+            &zone.rules.zone,
+            zone.hosted_zone_id.as_deref(),
+            zone.role_arn.as_deref(),
+        )
         .await
 }

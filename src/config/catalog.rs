@@ -59,6 +59,9 @@ pub(super) fn catalog_config(
         tsig: raw.tsig.clone(),
         notify_tsig: raw.notify_tsig.clone(),
         hosted_zone_id: None,
+        // members are synced with the daemon's own credentials, those
+        // create_hosted_zones creates with
+        role_arn: None,
         serial_record: members.serial_record.clone(),
         serial_ttl: members.serial_ttl,
         ignore: members.ignore.clone(),

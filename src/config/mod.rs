@@ -100,6 +100,9 @@ pub struct ZoneConfig {
     /// What one transfer may take.
     pub transfer: TransferLimits,
     pub hosted_zone_id: Option<String>,
+    /// Route 53 requests for this zone use this role's credentials
+    /// (assumed with the standard chain's), else the chain's own.
+    pub role_arn: Option<String>,
     pub clamps: Clamps,
     /// A sync still running after this is abandoned and counted failed.
     pub sync_timeout: Duration,

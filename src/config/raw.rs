@@ -79,6 +79,9 @@ pub(super) struct RawZone {
     /// "optional" (default): unsigned NOTIFY accepted; "required": refused.
     pub(super) notify_tsig: Option<String>,
     pub(super) hosted_zone_id: Option<String>,
+    /// An IAM role (often in another account) to assume for this zone's
+    /// Route 53 requests.
+    pub(super) role_arn: Option<String>,
     pub(super) serial_record: Option<String>,
     pub(super) serial_ttl: Option<u32>,
     #[serde(default)]

@@ -264,3 +264,43 @@ fn catalog_errors_name_the_section_and_the_fix() {
         assert!(error.contains(expected), "{error:?} lacks {expected:?}");
     }
 }
+
+#[test]
+fn role_arn_is_an_iam_role_arn_and_named_with_its_zone_when_not() {
+    for good in [
+        "arn:aws:iam::111122223333:role/xfr53",
+        "arn:aws-us-gov:iam::111122223333:role/dns/xfr53-target",
+        "arn:aws-cn:iam::111122223333:role/x",
+    ] {
+        let config = Config::parse(&zone_with(&format!("role_arn = {good:?}"))).unwrap();
+        assert_eq!(config.zones[0].role_arn.as_deref(), Some(good));
+    }
+    let without = Config::parse(&zone_with("")).unwrap();
+    assert_eq!(without.zones[0].role_arn, None);
+    // a reload restarts a zone whose ZoneConfig changed
+    let with = Config::parse(&zone_with(
+        "role_arn = \"arn:aws:iam::111122223333:role/x\"",
+    ))
+    .unwrap();
+    assert_ne!(with.zones[0], without.zones[0]);
+    for bad in [
+        "xfr53",
+        "arn:aws:iam::111122223333:user/xfr53",
+        "arn:aws:iam::11112222333:role/xfr53",
+        "arn:aws:iam::1111222233334:role/xfr53",
+        "arn:aws:iam::11112222333x:role/xfr53",
+        "arn:aws:iam:us-east-1:111122223333:role/xfr53",
+        "arn:aws:sts::111122223333:role/xfr53",
+        "arn:AWS:iam::111122223333:role/xfr53",
+        "arn:aws:iam::111122223333:role/",
+    ] {
+        let error = format!(
+            "{:#}",
+            Config::parse(&zone_with(&format!("role_arn = {bad:?}"))).unwrap_err()
+        );
+        assert!(
+            error.contains(&format!("zone[0] (a.test): role_arn: {bad:?} is not an IAM role ARN like \"arn:aws:iam::123456789012:role/xfr53\"")),
+            "{error}"
+        );
+    }
+}

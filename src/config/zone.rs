@@ -72,6 +72,7 @@ pub(super) fn zone_config(
         timeout,
         transfer,
         hosted_zone_id: raw.hosted_zone_id.clone(),
+        role_arn: raw.role_arn.as_deref().map(role_arn).transpose()?,
         clamps,
         sync_timeout: Duration::from_secs(ranged_or(
             "sync_timeout_seconds",
@@ -212,6 +213,30 @@ fn check_serial_record(rules: &ZoneRules) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `role_arn`: an IAM role's ARN, `arn:<partition>:iam::<account>:role/<path and name>`.
+fn role_arn(text: &str) -> Result<String> {
+    let parts: Vec<&str> = text.splitn(6, ':').collect();
+    let partition_ok = |p: &str| {
+        p.strip_prefix("aws")
+            .is_some_and(|rest| rest.chars().all(|c| c == '-' || c.is_ascii_lowercase()))
+    };
+    let valid = match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource] => {
+            partition_ok(partition)
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && resource
+                    .strip_prefix("role/")
+                    .is_some_and(|r| !r.is_empty())
+        }
+        _ => false,
+    };
+    if !valid {
+        bail!("role_arn: {text:?} is not an IAM role ARN like \"arn:aws:iam::123456789012:role/xfr53\" (the role in the account holding the hosted zone)");
+    }
+    Ok(text.to_string())
 }
 
 /// `192.0.2.1:53`, `[2001:db8::1]:53`, or an address alone (port 53).

@@ -128,7 +128,9 @@ pub async fn run<B: Backends>(
 /// Route 53 and the alerter for `config`'s settings.
 async fn connect<B: Backends>(backends: &B, config: &Config) -> (B::Zones, Option<Arc<Alerter>>) {
     let route53 = backends.route53(&config.route53).await;
-    route53.prefetch(config.zones.len()).await;
+    // zones with a role are found in their role's account, not listed
+    let own = config.zones.iter().filter(|z| z.role_arn.is_none());
+    route53.prefetch(own.count()).await;
     let alerter = match &config.alerts {
         Some(alerts) => Some(Arc::new(Alerter::new(backends.alerts(alerts).await))),
         None => None,

@@ -109,7 +109,11 @@ impl<H: crate::route53::HostedZone + Send + Sync + 'static> ZoneEngine<H> {
         let hosted = match self.hosted.take() {
             Some(hosted) => hosted,
             None => match zones
-                .open(&config.rules.zone, config.hosted_zone_id.as_deref())
+                .open(
+                    &config.rules.zone,
+                    config.hosted_zone_id.as_deref(),
+                    config.role_arn.as_deref(),
+                )
                 .await
             {
                 Ok(hosted) => Arc::new(hosted),

@@ -1,6 +1,7 @@
 //! The hosted zone through aws-sdk-route53: credentials from aws-config's
 //! standard chain (environment, profile, SSO, EC2 instance role through
-//! IMDSv2; see `credentials`), an optional endpoint override for emulators,
+//! IMDSv2; see `credentials`) or, for a zone with `role_arn`, its role's
+//! (see `role`), an optional endpoint override for emulators,
 //! and the SDK's own retries off: `Throttle` paces and retries every
 //! request it may.
 
@@ -23,6 +24,7 @@ use aws_sdk_route53::Client;
 use super::credentials::{credentials_error, describe, region_and_credentials};
 use super::directory::{only, Directory, Listed};
 use super::landed::landed;
+use super::role::ZoneRole;
 use super::throttle::Throttle;
 use super::{HostedZone, HostedZones, Route53Error, Submitted};
 use crate::config::Route53Settings;
@@ -34,10 +36,12 @@ use crate::core::rrset::{CurrentSet, RecordSet, RrType};
 const PAGE: i32 = 300;
 
 /// aws-config's standard chains, with SDK retries off (callers pace and
-/// retry) and a region (see `region_and_credentials`).
+/// retry), a region (see `region_and_credentials`) and one HTTPS client
+/// for every client made from it.
 pub async fn sdk_config(region: Option<String>) -> aws_config::SdkConfig {
     let (region, credentials) = region_and_credentials(region).await;
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(super::https::shared())
         .region(region)
         .credentials_provider(credentials)
         .retry_config(RetryConfig::disabled())
@@ -51,14 +55,17 @@ pub async fn sdk_config(region: Option<String>) -> aws_config::SdkConfig {
         .await
 }
 
-/// A Route 53 client for `settings`.
-pub async fn client(settings: &Route53Settings) -> Client {
-    let shared = sdk_config(settings.region.clone()).await;
-    let mut config = aws_sdk_route53::config::Builder::from(&shared);
-    if let Some(endpoint) = &settings.endpoint {
+/// A Route 53 client's configuration: `shared`'s settings, at `endpoint`
+/// when set.
+fn route53_config(
+    shared: &aws_config::SdkConfig,
+    endpoint: Option<&str>,
+) -> aws_sdk_route53::config::Builder {
+    let mut config = aws_sdk_route53::config::Builder::from(shared);
+    if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint);
     }
-    Client::from_conf(config.build())
+    config
 }
 
 /// One hosted zone, found by ID or by name.
@@ -170,18 +177,28 @@ impl AwsHostedZone {
     }
 }
 
-/// Route 53 through one client and one rate limit, shared by every zone.
+/// Route 53 through one client with the standard chain's credentials, a
+/// client of its own for each zone with a role, and one rate limit shared
+/// by every zone.
 #[derive(Clone)]
 pub struct AwsZones {
+    shared: aws_config::SdkConfig,
+    endpoint: Option<String>,
     client: Client,
+    /// Route 53's limit is per account, so zones of other accounts could go
+    /// faster; one limit for all is simple and never over any account's.
     throttle: Arc<Throttle>,
     directory: Arc<Directory>,
 }
 
 impl AwsZones {
     pub async fn connect(settings: &Route53Settings) -> AwsZones {
+        let shared = sdk_config(settings.region.clone()).await;
+        let endpoint = settings.endpoint.clone();
         AwsZones {
-            client: client(settings).await,
+            client: Client::from_conf(route53_config(&shared, endpoint.as_deref()).build()),
+            shared,
+            endpoint,
             throttle: Arc::new(Throttle::new(
                 settings.requests_per_second,
                 settings.max_attempts,
@@ -189,6 +206,19 @@ impl AwsZones {
             )),
             directory: Arc::default(),
         }
+    }
+
+    /// The client for `zone`: with `role`, one of its own whose session
+    /// names the zone (clients made from one `SdkConfig` share its HTTPS
+    /// client, see `https`; each assumes its role about once an hour).
+    async fn client_for(&self, zone: &Name, role: Option<&str>) -> Client {
+        let Some(role) = role else {
+            return self.client.clone();
+        };
+        let credentials = ZoneRole::new(&self.shared, self.endpoint.as_deref(), zone, role).await;
+        let config = route53_config(&self.shared, self.endpoint.as_deref())
+            .credentials_provider(credentials);
+        Client::from_conf(config.build())
     }
 }
 
@@ -201,10 +231,20 @@ impl HostedZones for AwsZones {
             .await;
     }
 
-    async fn open(&self, zone: &Name, id: Option<&str>) -> anyhow::Result<AwsHostedZone> {
+    async fn open(
+        &self,
+        zone: &Name,
+        id: Option<&str>,
+        role: Option<&str>,
+    ) -> anyhow::Result<AwsHostedZone> {
         use anyhow::Context;
-        let (client, throttle) = (self.client.clone(), self.throttle.clone());
-        let found = match self.directory.take(zone, id) {
+        let (client, throttle) = (self.client_for(zone, role).await, self.throttle.clone());
+        // the directory lists xfr53's own account, not a role's
+        let listed = role
+            .is_none()
+            .then(|| self.directory.take(zone, id))
+            .flatten();
+        let found = match listed {
             Some(listed) => listed.map(|id| AwsHostedZone::known(client, throttle, zone, &id)),
             None => AwsHostedZone::find(client, throttle, zone, id).await,
         };

@@ -16,6 +16,8 @@ use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::Region;
 use aws_credential_types::provider::error::CredentialsError;
 
+use super::role::RoleError;
+
 /// On EC2 IMDS answers in milliseconds; elsewhere one short try each for
 /// the region and the credentials, so a missing role is told within a
 /// second even where nothing answers at all.
@@ -65,8 +67,12 @@ pub fn credentials_error<'a>(error: &'a (dyn Error + 'static)) -> Option<&'a Cre
     None
 }
 
-/// One line: what went wrong and the ways to provide credentials.
+/// One line: what went wrong and the ways to provide credentials, or
+/// why a zone's role could not be assumed (see `role`).
 pub fn describe(error: &CredentialsError) -> String {
+    if let Some(role) = error.source().and_then(|e| e.downcast_ref::<RoleError>()) {
+        return role.to_string();
+    }
     let what = match error {
         CredentialsError::CredentialsNotLoaded(_) => "no AWS credentials found".to_string(),
         other => format!(
@@ -82,7 +88,7 @@ pub fn describe(error: &CredentialsError) -> String {
 }
 
 /// `error` and its causes, each as its own short text.
-fn causes(error: &(dyn Error + 'static)) -> String {
+pub(super) fn causes(error: &(dyn Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cause = Some(error);
     while let Some(error) = cause {

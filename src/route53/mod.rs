@@ -5,7 +5,9 @@ pub mod apply;
 pub mod aws;
 pub mod credentials;
 mod directory;
+pub mod https;
 pub mod landed;
+pub mod role;
 pub mod throttle;
 
 use std::collections::BTreeSet;
@@ -75,11 +77,13 @@ pub trait HostedZones: Send + Sync + 'static {
 
     /// The hosted zone of `zone`: `id` when configured, else found by name.
     /// Never the one a state directory remembers: that one may have been
-    /// deleted, or joined by another of the same name.
+    /// deleted, or joined by another of the same name. With `role_arn`, in
+    /// the account where that role is assumed.
     fn open(
         &self,
         zone: &Name,
         id: Option<&str>,
+        role_arn: Option<&str>,
     ) -> impl Future<Output = anyhow::Result<Self::Zone>> + Send;
 
     /// The names of every hosted zone in the account.

@@ -19,6 +19,7 @@ macro_rules! both {
 }
 
 mod absurd_limits;
+mod active_active;
 mod aws_credentials;
 mod check_never_synced;
 mod cli_input;
@@ -52,6 +53,7 @@ mod listener_hostile;
 mod nsnotifyd;
 mod primaries;
 mod route53_answer_lost;
+mod route53_assume_role;
 mod route53_double;
 mod route53_limits;
 mod state_journal;

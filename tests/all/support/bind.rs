@@ -46,6 +46,8 @@ pub struct Zone {
     pub transfer_key: Option<Key>,
     /// Where BIND sends NOTIFY, signed with `notify_key` when set.
     pub also_notify: Option<u16>,
+    /// Further ports BIND also NOTIFYs (BIND only; the other servers ignore it).
+    pub more_notify: Vec<u16>,
     pub notify_key: Option<Key>,
 }
 
@@ -63,6 +65,7 @@ impl Zone {
             text,
             transfer_key: None,
             also_notify: None,
+            more_notify: Vec::new(),
             notify_key: None,
         }
     }
@@ -117,15 +120,16 @@ impl Bind {
                 Some(k) => format!("key \"{}\";", k.name),
                 None => "any;".into(),
             };
-            let notify = match (zone.also_notify, &zone.notify_key) {
-                (Some(p), Some(k)) => format!(
-                    "notify explicit; also-notify {{ 127.0.0.1 port {p} key \"{}\"; }};",
-                    k.name
-                ),
-                (Some(p), None) => {
-                    format!("notify explicit; also-notify {{ 127.0.0.1 port {p}; }};")
-                }
-                (None, _) => "notify no;".into(),
+            let ports = zone.also_notify.iter().chain(&zone.more_notify);
+            let targets: String = match &zone.notify_key {
+                Some(k) => ports
+                    .map(|p| format!("127.0.0.1 port {p} key \"{}\"; ", k.name))
+                    .collect(),
+                None => ports.map(|p| format!("127.0.0.1 port {p}; ")).collect(),
+            };
+            let notify = match targets.is_empty() {
+                false => format!("notify explicit; also-notify {{ {targets}}};"),
+                true => "notify no;".into(),
             };
             writeln!(
                 zone_clauses,
@@ -259,6 +263,13 @@ controls {{ }};
 
     /// Runs `nsupdate` with `commands` (each `update …` line), then `send`.
     pub fn nsupdate(&self, zone: &str, commands: &str) {
+        if let Err(e) = self.try_nsupdate(zone, commands) {
+            panic!("{e}");
+        }
+    }
+
+    /// As `nsupdate`; why it failed, with named's log.
+    pub fn try_nsupdate(&self, zone: &str, commands: &str) -> Result<(), String> {
         let script = format!(
             "server 127.0.0.1 {}\nzone {zone}\n{commands}\nsend\n",
             self.addr.port()
@@ -282,12 +293,14 @@ controls {{ }};
             .write_all(script.as_bytes())
             .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "nsupdate failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            self.log()
-        );
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(format!(
+                "nsupdate failed: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                self.log()
+            )),
+        }
     }
 }
 

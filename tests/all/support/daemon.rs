@@ -19,12 +19,30 @@ pub struct Daemon {
 impl Daemon {
     /// Starts the daemon on `setup`'s configuration (which must listen).
     pub fn start(setup: &Setup, http: u16) -> Daemon {
+        Daemon::spawn(setup, setup.command(&["daemon"]), http)
+    }
+
+    /// Starts the daemon on the configuration `config` (which must listen
+    /// with HTTP on `http`), signing with the access key ID `access_key`.
+    pub fn start_as(
+        setup: &Setup,
+        config: &std::path::Path,
+        access_key: &str,
+        http: u16,
+    ) -> Daemon {
+        Daemon::spawn(
+            setup,
+            setup.command_as(config, access_key, &["daemon"]),
+            http,
+        )
+    }
+
+    fn spawn(setup: &Setup, mut command: tokio::process::Command, http: u16) -> Daemon {
         let log = setup
             .dir
             .path()
             .join(format!("daemon-{}.log", rand::random::<u32>()));
-        let child = setup
-            .command(&["daemon"])
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())

@@ -143,7 +143,8 @@ pub async fn read_request<S: tokio::io::AsyncRead + Unpin>(
     })
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%XX` and `+` decoded (query strings and form bodies).
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -172,7 +172,12 @@ impl MemoryRoute53 {
 impl HostedZones for MemoryRoute53 {
     type Zone = MemoryZone;
 
-    async fn open(&self, zone: &Name, _id: Option<&str>) -> Result<MemoryZone> {
+    async fn open(
+        &self,
+        zone: &Name,
+        _id: Option<&str>,
+        _role_arn: Option<&str>,
+    ) -> Result<MemoryZone> {
         self.note(zone, "open")?;
         if !self.0.lock().unwrap().zones.contains_key(zone.as_str()) {
             bail!("zone {zone}: no hosted zone of that name");

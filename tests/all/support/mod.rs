@@ -15,6 +15,7 @@ pub mod nsd;
 pub mod pdns;
 pub mod programs;
 pub mod ready;
+pub mod relay;
 pub mod route53_backend;
 pub mod route53_model;
 pub mod server;

@@ -76,12 +76,23 @@ impl Setup {
 
     /// `xfr53 ARGS --config …` with test credentials, killed on drop.
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        self.command_as(&self.config_path(), "testing", args)
+    }
+
+    /// `xfr53 ARGS --config CONFIG` signing with the access key ID
+    /// `access_key` (a double tells writers apart by it), killed on drop.
+    pub fn command_as(
+        &self,
+        config: &std::path::Path,
+        access_key: &str,
+        args: &[&str],
+    ) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_xfr53"));
         command
             .args(args)
             .arg("--config")
-            .arg(self.config_path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
+            .arg(config)
+            .env("AWS_ACCESS_KEY_ID", access_key)
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -4,9 +4,13 @@
 //! parses every value by type, enforces the documented limits and change
 //! rules (model.rs), keeps a value's first spelling, lists values in
 //! another order than written, holds alias and weighted sets and pages like
-//! Route 53, answers PENDING before INSYNC, and plays faults on demand.
+//! Route 53, answers PENDING before INSYNC, and plays faults on demand. For
+//! tests with several writers it records who signed each change batch and
+//! what the batch did to a watched set (history.rs), and holds one
+//! writer's requests on demand.
 
 mod faults;
+pub mod history;
 pub mod limits;
 mod listing;
 pub mod model;
@@ -18,11 +22,13 @@ mod xml;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::http::{serve, Request, Response, Server};
 pub use faults::{Fault, Op};
+use history::{Answered, Refused};
 pub use model::Sets;
-use model::Zone;
+use model::{Key, Zone};
 use names::Name;
 use xml::{error, ok, NS};
 
@@ -42,6 +48,13 @@ struct State {
     /// Reject every change batch with this reason.
     reject_all: Option<String>,
     requests: Vec<Request>,
+    /// Every ChangeResourceRecordSets request answered, in order.
+    answered: Vec<Answered>,
+    /// The set whose values `answered` records after each accepted batch.
+    watch: Option<Key>,
+    /// Requests signed with this access key ID are held this long before
+    /// they are served: a writer farther from Route 53 than the others.
+    hold: Option<(String, Duration)>,
 }
 
 pub struct StrictRoute53 {
@@ -61,6 +74,9 @@ impl StrictRoute53 {
             tamper: None,
             reject_all: None,
             requests: Vec::new(),
+            answered: Vec::new(),
+            watch: None,
+            hold: None,
         }));
         let shared = state.clone();
         let server = serve(move |request| {
@@ -96,6 +112,29 @@ impl StrictRoute53 {
     pub fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().requests.clone()
     }
+
+    /// Records, for every change batch from now on, the values of the
+    /// simple set `name` `rtype` it proposed and those held once it was
+    /// answered (see `answered`).
+    pub fn watch(&self, name: &str, rtype: &str) {
+        let name = names::Name::parse(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        self.state.lock().unwrap().watch = Some(Key {
+            name,
+            rtype: rtype.to_string(),
+            identifier: None,
+        });
+    }
+
+    /// Holds every request signed with `access_key` for `delay` before
+    /// serving it (each is served as Route 53 stands after the delay).
+    pub fn hold_requests_from(&self, access_key: &str, delay: Duration) {
+        self.state.lock().unwrap().hold = Some((access_key.to_string(), delay));
+    }
+
+    /// Every ChangeResourceRecordSets request answered so far, in order.
+    pub fn answered(&self) -> Vec<Answered> {
+        self.state.lock().unwrap().answered.clone()
+    }
 }
 
 async fn handle(state: &Mutex<State>, request: Request) -> Response {
@@ -104,15 +143,24 @@ async fn handle(state: &Mutex<State>, request: Request) -> Response {
         ("GET", p) if p.contains("/rrset") => Op::List,
         _ => Op::Any,
     };
-    let fault = {
+    let (fault, hold) = {
         let mut state = state.lock().unwrap();
         state.requests.push(request.clone());
+        let hold = (state.hold.clone())
+            .filter(|(key, _)| history::access_key(&request).as_ref() == Some(key))
+            .map(|(_, delay)| delay);
         let at = state
             .faults
             .iter()
             .position(|(o, _)| *o == op || *o == Op::Any);
-        at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f)
+        (
+            at.and_then(|i| state.faults.remove(i)).map(|(_, f)| f),
+            hold,
+        )
     };
+    if let Some(delay) = hold {
+        tokio::time::sleep(delay).await;
+    }
     let lost = matches!(fault, Some(Fault::AnswerLost));
     if let Some(fault) = fault {
         if let Some(response) = faults::play(fault).await {
@@ -145,7 +193,16 @@ fn route(state: &mut State, request: &Request) -> Response {
             None => error(404, "NoSuchHostedZone", "No hosted zone found with ID"),
         },
         ("GET", ["hostedzone", id, "rrset"]) => listing::list_sets(state, id, request),
-        ("POST", ["hostedzone", id, "rrset"]) => change(state, id, request),
+        ("POST", ["hostedzone", id, "rrset"]) => {
+            let answer = change(state, id, request);
+            let sets = state.zones.iter().find(|z| z.id == *id).map(Zone::sets);
+            let answered = history::answered(request, id, &answer, state.watch.as_ref(), sets);
+            state.answered.push(answered);
+            match answer {
+                Ok(body) => ok(body),
+                Err(refused) => error(refused.status, refused.code, &refused.message),
+            }
+        }
         ("GET", ["change", id]) => {
             let left = state.changes.get_mut(*id);
             let status = match left {
@@ -259,11 +316,18 @@ fn list_zones(state: &State, request: &Request) -> Response {
     ))
 }
 
-fn change(state: &mut State, id: &str, request: &Request) -> Response {
+fn change(state: &mut State, id: &str, request: &Request) -> Result<String, Refused> {
+    let refuse = |status, code, message: String| {
+        Err(Refused {
+            status,
+            code,
+            message,
+        })
+    };
     let body = String::from_utf8_lossy(&request.body).into_owned();
     let changes = match xml::changes(&body) {
         Ok(changes) => changes,
-        Err(reason) => return error(400, "MalformedInput", &reason),
+        Err(reason) => return refuse(400, "MalformedInput", reason),
     };
     if let Some(tamper) = state.tamper.take() {
         if let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) {
@@ -273,26 +337,30 @@ fn change(state: &mut State, id: &str, request: &Request) -> Response {
         }
     }
     if let Some(reason) = &state.reject_all {
-        return error(400, "InvalidChangeBatch", &format!("[{reason}]"));
+        return refuse(400, "InvalidChangeBatch", format!("[{reason}]"));
     }
     let quota = state.quota;
     let Some(zone) = state.zones.iter_mut().find(|z| z.id == id) else {
-        return error(404, "NoSuchHostedZone", "No hosted zone found with ID");
+        return refuse(
+            404,
+            "NoSuchHostedZone",
+            "No hosted zone found with ID".into(),
+        );
     };
     match zone.apply(&changes, quota) {
         Ok(sets) => zone.replace_sets(sets),
         Err(refused) => {
-            return error(
+            return refuse(
                 400,
                 refused.code,
-                &format!("[{}]", refused.reasons.join(", ")),
+                format!("[{}]", refused.reasons.join(", ")),
             )
         }
     }
     state.next_id += 1;
     let change_id = format!("CSTRICT{:06}", state.next_id);
     state.changes.insert(change_id.clone(), state.pending_polls);
-    ok(format!(
+    Ok(format!(
         "<ChangeResourceRecordSetsResponse xmlns=\"{NS}\"><ChangeInfo><Id>/change/{change_id}</Id><Status>PENDING</Status><SubmittedAt>2026-01-01T00:00:00.000Z</SubmittedAt></ChangeInfo></ChangeResourceRecordSetsResponse>"
     ))
 }
