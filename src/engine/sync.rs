@@ -112,12 +112,12 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     pub async fn sync(&mut self, force: bool) -> Result<SyncOutcome> {
         let zone = self.config.rules.zone.clone();
         let mut primary_serial = self.primary_serial().await?;
-        let (route53_serial, mut current) = match (&self.state.route53, force) {
-            (Some(view), false) => (Some(view.serial()), view.sets.clone()),
+        let (route53_serial, mut current, mut listed_now) = match (&self.state.route53, force) {
+            (Some(view), false) => (Some(view.serial()), view.sets.clone(), false),
             _ => {
                 let sets = Arc::new(self.list().await?);
                 self.remember(&sets);
-                (self.serial_in(&sets), sets)
+                (self.serial_in(&sets), sets, true)
             }
         };
         if let Some(route53) = route53_serial.filter(|r| !force && *r > primary_serial) {
@@ -138,7 +138,21 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 .plan_off(&desired, &current, scope.as_ref(), force)
                 .await??;
             if plan.is_refused() {
-                return Ok(SyncOutcome::Refused(plan));
+                if force || listed_now {
+                    return Ok(SyncOutcome::Refused(plan));
+                }
+                // Judged on the kept view, which may be what is wrong (a
+                // batch that landed before a crash could save it, another
+                // writer): judged again on a listing before it stands.
+                tracing::info!(zone = %zone, "the plan on the kept Route 53 view breaks a safety rule; judging it again on a fresh listing");
+                let fresh = self.relist().await?;
+                if let Some(serial) = self.overtaken(&plan, &fresh).await? {
+                    return Ok(SyncOutcome::UpToDate(serial));
+                }
+                scope = None;
+                desired = Arc::new(self.convert(None).await?);
+                (current, listed_now) = (fresh, true);
+                continue;
             }
             match apply(
                 self.hosted,
@@ -158,13 +172,15 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 }) => {
                     // Earlier batches may have landed: nothing cached holds.
                     self.state.route53 = None;
-                    if landed == 0 && !force {
-                        if let Some(serial) = self.done_elsewhere(&plan, &current).await? {
+                    if landed == 0 && !force && self.landed_elsewhere(&plan, &current).await? {
+                        return Ok(SyncOutcome::UpToDate(plan.serial));
+                    }
+                    let fresh = self.relist().await?;
+                    if !force {
+                        if let Some(serial) = self.overtaken(&plan, &fresh).await? {
                             return Ok(SyncOutcome::UpToDate(serial));
                         }
                     }
-                    let fresh = Arc::new(self.list().await?);
-                    self.remember(&fresh);
                     // the held copy moved on when the primary had
                     if scope.take().is_some() || self.state.zone.serial() != Some(plan.serial) {
                         desired = Arc::new(self.convert(None).await?);
@@ -178,7 +194,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                         );
                     }
                     tracing::warn!(zone = %zone, %reason, attempt = attempt + 1, "Route 53 changed underneath; re-planning on a fresh listing");
-                    current = fresh;
+                    (current, listed_now) = (fresh, true);
                 }
                 Err(Stopped { error, .. }) => {
                     // The view stays trusted only while `_serial` says what
@@ -194,6 +210,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 }
             }
         }
+        // a refusal is judged again only on the kept view, at most once
         unreachable!("the last attempt returns")
     }
 
@@ -208,39 +225,46 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(again)
     }
 
-    /// After the first batch of `plan` was rejected: whether another writer
-    /// syncing from the same primary (the other instance of a pair) already
-    /// did this sync's work, per `_serial`, in one small request. `_serial`
-    /// at the plan's serial means Route 53 holds what the plan would have
-    /// made; ahead of it, the primary is asked again and, when it agrees,
-    /// there is nothing to do. Otherwise the held copy is brought up to the
-    /// primary's new answer and the caller re-plans on a fresh listing.
-    async fn done_elsewhere(
-        &mut self,
-        plan: &Plan,
-        current: &Arc<HostedSets>,
-    ) -> Result<Option<Serial>> {
-        let zone = self.config.rules.zone.clone();
-        let Some(SerialMark::Complete(theirs)) = self.route53_mark().await? else {
+    /// After the first batch of `plan`, made on `current`, was rejected:
+    /// whether another writer syncing from the same primary (the other
+    /// instance of a pair, NOTIFYed at the same time) landed the same
+    /// serial, per `_serial` in one small request. Route 53 then holds
+    /// what the plan would have made, kept as the view.
+    async fn landed_elsewhere(&mut self, plan: &Plan, current: &Arc<HostedSets>) -> Result<bool> {
+        let theirs = self.route53_serial().await?;
+        if theirs != Some(plan.serial) {
+            return Ok(false);
+        }
+        tracing::info!(zone = %self.config.rules.zone, serial = plan.serial.0, "another writer already applied this serial");
+        self.landed(plan, current.clone());
+        Ok(true)
+    }
+
+    /// Whether `fresh`'s `_serial` is ahead of `plan`'s serial with the
+    /// primary agreeing (asked again): another writer did the work, and
+    /// that serial is the one Route 53 holds. When the primary is newer
+    /// still, the held copy is brought up to it for the re-plan.
+    async fn overtaken(&mut self, plan: &Plan, fresh: &HostedSets) -> Result<Option<Serial>> {
+        let Some(theirs) = self.serial_in(fresh).filter(|t| *t > plan.serial) else {
             return Ok(None);
         };
-        if theirs == plan.serial {
-            tracing::info!(zone = %zone, serial = theirs.0, "another writer already applied this serial");
-            self.landed(plan, current.clone());
-            return Ok(Some(theirs));
-        }
-        if theirs < plan.serial {
-            return Ok(None);
-        }
         let primary = self.ask_again(theirs, plan.serial).await?;
         if primary == theirs {
-            tracing::info!(zone = %zone, serial = theirs.0, "another writer already applied the primary's newer serial");
+            tracing::info!(zone = %self.config.rules.zone, serial = theirs.0, "another writer already applied the primary's newer serial");
             return Ok(Some(theirs));
         }
         if primary > plan.serial {
             self.transfer_held(primary).await?;
         }
         Ok(None)
+    }
+
+    /// Lists Route 53 afresh and keeps the listing as the view.
+    async fn relist(&mut self) -> Result<Arc<HostedSets>> {
+        self.state.route53 = None;
+        let fresh = Arc::new(self.list().await?);
+        self.remember(&fresh);
+        Ok(fresh)
     }
 
     /// Keeps the view of Route 53 after `plan` landed on `current`: updated

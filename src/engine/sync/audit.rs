@@ -27,9 +27,7 @@ impl<Z: HostedZone> ZoneSync<'_, Z> {
             }
         }
         let primary_serial = self.primary_serial().await?;
-        self.state.route53 = None;
-        let listed = Arc::new(self.list().await?);
-        self.remember(&listed);
+        let listed = self.relist().await?;
         if self.serial_in(&listed) != Some(primary_serial) {
             return self.sync(false).await;
         }
