@@ -68,17 +68,24 @@ impl Loaded {
             .collect()
     }
 
-    /// Who may NOTIFY which zone.
+    /// Who may NOTIFY which zone (a catalog too).
     pub fn notify_policy(&self) -> NotifyPolicy {
-        NotifyPolicy::new(self.config.zones.iter().map(|zone| NotifyZone {
-            zone: zone.rules.zone.clone(),
-            notify_from: zone.notify_from.clone(),
-            key: self.key(zone).cloned(),
-            tsig: match zone.notify_tsig_required {
-                true => NotifyTsig::Required,
-                false => NotifyTsig::Optional,
-            },
-        }))
+        let catalogs = self.config.catalogs.iter().map(|c| &c.zone);
+        NotifyPolicy::new(
+            self.config
+                .zones
+                .iter()
+                .chain(catalogs)
+                .map(|zone| NotifyZone {
+                    zone: zone.rules.zone.clone(),
+                    notify_from: zone.notify_from.clone(),
+                    key: self.key(zone).cloned(),
+                    tsig: match zone.notify_tsig_required {
+                        true => NotifyTsig::Required,
+                        false => NotifyTsig::Optional,
+                    },
+                }),
+        )
     }
 }
 

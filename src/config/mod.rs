@@ -15,6 +15,7 @@ use crate::core::rules::{TransferLimits, ZoneRules};
 use crate::core::schedule::Clamps;
 
 mod audit;
+mod catalog;
 mod limits;
 pub mod ranges;
 mod raw;
@@ -22,6 +23,7 @@ mod toml_error;
 mod zone;
 
 pub use audit::AuditSettings;
+pub use catalog::CatalogConfig;
 pub use limits::{HttpLimits, Limits, NotifyLimits};
 use ranges::{hint, ranged_or};
 use raw::{RawAlerts, RawConfig, RawListen, RawRoute53, RawTsig, RawZone};
@@ -128,6 +130,8 @@ pub struct Config {
     pub tsig: BTreeMap<String, TsigConfig>,
     pub state_dir: Option<PathBuf>,
     pub zones: Vec<ZoneConfig>,
+    /// The `[[catalog]]` zones whose members are synced too.
+    pub catalogs: Vec<CatalogConfig>,
     pub alerts: Option<AlertSettings>,
     pub limits: Limits,
     /// `None`: off.
@@ -173,6 +177,7 @@ impl Config {
         let listen = listen(&raw.listen)?;
         let route53 = route53(&raw.route53)?;
         let zones = zones(&raw.zone, &keys)?;
+        let catalogs = catalog::catalogs(&raw.catalog, &keys, &zones)?;
         for zone in &zones {
             warnings.extend(sync_deadline_warning(zone, &route53));
         }
@@ -183,6 +188,7 @@ impl Config {
             tsig: keys,
             state_dir: raw.state_dir,
             zones,
+            catalogs,
             alerts,
             limits: raw.limits.check()?,
             audit: raw.audit.check()?,
@@ -195,10 +201,10 @@ impl Config {
         (self.state_dir.clone()).unwrap_or_else(|| DEFAULT_STATE_DIR.into())
     }
 
-    /// Fails when no zone is configured: there is nothing to run.
+    /// Fails when no zone or catalog is configured: there is nothing to run.
     pub fn require_zones(&self) -> Result<()> {
-        if self.zones.is_empty() {
-            bail!("no [[zone]] is configured: add one (name, primaries) to keep in sync");
+        if self.zones.is_empty() && self.catalogs.is_empty() {
+            bail!("no [[zone]] or [[catalog]] is configured: add a [[zone]] (name, primaries) to keep in sync");
         }
         Ok(())
     }

@@ -20,6 +20,8 @@ pub(super) struct RawConfig {
     pub(super) tsig: BTreeMap<String, RawTsig>,
     #[serde(default)]
     pub(super) zone: Vec<RawZone>,
+    #[serde(default)]
+    pub(super) catalog: Vec<RawCatalog>,
     pub(super) state_dir: Option<PathBuf>,
     pub(super) alerts: Option<RawAlerts>,
     #[serde(default)]
@@ -98,4 +100,47 @@ pub(super) struct RawZone {
     pub(super) max_transfer_records: Option<usize>,
     pub(super) max_transfer_bytes: Option<usize>,
     pub(super) transfer_timeout_seconds: Option<u64>,
+}
+
+/// A `[[catalog]]`: the catalog zone is transferred like a `[[zone]]`
+/// (these keys mean what they mean there) and never synced; its members
+/// are, with the same primaries, key and limits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCatalog {
+    /// The catalog zone's name.
+    pub(super) zone: String,
+    #[serde(default)]
+    pub(super) primaries: Vec<String>,
+    pub(super) notify_from: Option<Vec<String>>,
+    pub(super) tsig: Option<String>,
+    pub(super) notify_tsig: Option<String>,
+    pub(super) min_refresh_seconds: Option<u64>,
+    pub(super) max_refresh_seconds: Option<u64>,
+    pub(super) timeout_seconds: Option<u64>,
+    pub(super) max_transfer_records: Option<usize>,
+    pub(super) max_transfer_bytes: Option<usize>,
+    pub(super) transfer_timeout_seconds: Option<u64>,
+    /// A member with no hosted zone gets a public one.
+    #[serde(default)]
+    pub(super) create_hosted_zones: bool,
+    /// A removed member's hosted zone is deleted.
+    #[serde(default)]
+    pub(super) delete_removed: bool,
+    /// What every member is synced with.
+    #[serde(default)]
+    pub(super) members: RawMembers,
+}
+
+/// `[catalog.members]`: the per-zone rules every member of a catalog gets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMembers {
+    pub(super) serial_record: Option<String>,
+    pub(super) serial_ttl: Option<u32>,
+    #[serde(default)]
+    pub(super) ignore: Vec<String>,
+    pub(super) max_change: Option<String>,
+    pub(super) record_set_quota: Option<usize>,
+    pub(super) sync_timeout_seconds: Option<u64>,
 }

@@ -205,6 +205,67 @@ fn toml_errors_never_show_a_secret() {
 }
 
 #[test]
+fn a_catalog_and_what_its_members_get() {
+    let config = Config::parse(
+        "[[catalog]]\nzone = \"catz.test\"\nprimaries = [\"192.0.2.1\"]\ncreate_hosted_zones = true\nmax_refresh_seconds = 600\n[catalog.members]\nserial_record = \"_serial\"\nmax_change = \"5\"\n",
+    )
+    .unwrap();
+    config.require_zones().unwrap();
+    let catalog = &config.catalogs[0];
+    assert_eq!(catalog.name().as_str(), "catz.test.");
+    assert!(catalog.create_hosted_zones);
+    let member = catalog
+        .member(&Name::parse_route53("a.example").unwrap())
+        .unwrap();
+    assert_eq!(member.rules.zone.as_str(), "a.example.");
+    assert_eq!(member.rules.serial_name.as_str(), "_serial.a.example.");
+    assert_eq!(
+        member.rules.max_change,
+        crate::core::rules::MaxChange::Count(5)
+    );
+    assert_eq!(member.primaries, catalog.zone.primaries);
+    assert_eq!(member.clamps.max, Duration::from_secs(600));
+    assert_eq!(member.hosted_zone_id, None);
+    let long = Name::parse_route53(&format!("{}.test", vec!["a".repeat(60); 4].join("."))).unwrap();
+    assert!(
+        catalog.member(&long).is_err(),
+        "its serial record is no name"
+    );
+}
+
+#[test]
+fn catalog_errors_name_the_section_and_the_fix() {
+    let catalog = "[[catalog]]\nzone = \"catz.test\"\nprimaries = [\"192.0.2.1\"]\n";
+    let cases = [
+        (
+            format!("{catalog}delete_removed = true\n"),
+            "catalog[0] (catz.test): delete_removed = true is not supported yet",
+        ),
+        (
+            format!("{catalog}{catalog}"),
+            "catalog[1]: catz.test. is configured twice",
+        ),
+        (
+            format!("{catalog}[[zone]]\nname = \"catz.test\"\nprimaries = [\"192.0.2.1\"]\n"),
+            "catalog[0]: catz.test. is also a [[zone]]",
+        ),
+        (
+            format!("{catalog}[catalog.members]\nserial_record = \"_s.other.\"\n"),
+            "members.serial_record = \"_s.other.\": give a name relative to each member",
+        ),
+        (format!("{catalog}name = \"x\"\n"), "unknown field `name`"),
+        (
+            "[[catalog]]\nzone = \"catz.test\"\n".to_string(),
+            "catalog[0] (catz.test): primaries: list at least one primary",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = format!("{:#}", Config::parse(&text).unwrap_err());
+        assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+    }
+}
+
+#[test]
 fn role_arn_is_an_iam_role_arn_and_named_with_its_zone_when_not() {
     for good in [
         "arn:aws:iam::111122223333:role/xfr53",

@@ -2,6 +2,7 @@
 //! No async, sockets, clocks or AWS SDK types live here.
 
 pub mod alert;
+pub mod catalog;
 pub mod convert;
 pub mod diff;
 pub mod edits;

@@ -395,6 +395,18 @@ impl Zone {
         Ok(zone)
     }
 
+    /// The records of type `rtype` (the apex SOA aside): owner and data,
+    /// or why the data held does not decode.
+    pub fn records_of(
+        &self,
+        rtype: RecordType,
+    ) -> impl Iterator<Item = (&Name, Result<RData, String>)> + '_ {
+        let rtype = u16::from(rtype);
+        (self.records.keys())
+            .filter(move |rr| rr.rtype == rtype)
+            .map(|rr| (&*rr.owner, read_data(rr.rtype, &rr.data)))
+    }
+
     /// The record sets Route 53 should hold for this zone.
     pub fn convert(&self) -> Result<Converted, ConvertError> {
         self.convert_records(self.records.iter())

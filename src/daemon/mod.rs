@@ -7,6 +7,8 @@
 //! sockets and every unchanged zone's task.
 
 mod audit;
+mod catalog_task;
+mod catalogs;
 mod listen;
 mod notify_gate;
 mod scheduler;
@@ -25,6 +27,7 @@ use crate::loaded::Loaded;
 use crate::observe::alerts::{Alerter, Publish};
 use crate::observe::metrics::Metrics;
 use crate::route53::HostedZones;
+use catalogs::Catalogs;
 pub use listen::Listeners;
 use zones::Zones;
 
@@ -40,7 +43,9 @@ pub trait Backends {
 }
 
 /// Runs the daemon for `loaded` on `listeners` until `shutdown` completes;
-/// each configuration from `reloads` replaces the running one.
+/// each configuration from `reloads` replaces the running one. The zones
+/// run are the configuration's and its catalogs' members
+/// (`Catalogs::effective`), followed as either changes.
 pub async fn run<B: Backends>(
     listeners: Listeners,
     mut loaded: Loaded,
@@ -69,11 +74,23 @@ pub async fn run<B: Backends>(
     metrics.set_notify_counters(listener.counters().clone());
     let (route53, alerter) = connect(&backends, config).await;
     let mut zones = Zones::start(&loaded, route53, alerter, metrics.clone());
-    tracing::info!(zones = zones.count(), dns = ?config.listen.dns, http = ?config.listen.http, "xfr53 daemon running");
+    let (members_tx, mut members) = mpsc::channel(16);
+    let catalogs = metrics.catalogs.clone();
+    let mut catalogs = Catalogs::start(&loaded, zones.route53(), catalogs, members_tx);
+    tracing::info!(zones = zones.count(), catalogs = config.catalogs.len(), dns = ?config.listen.dns, http = ?config.listen.http, "xfr53 daemon running");
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            Some(event) = notifies.recv() => zones.notify(&event),
+            Some(event) = notifies.recv() => if !catalogs.notify(&event) {
+                zones.notify(&event);
+            },
+            Some(set) = members.recv() => if catalogs.update(set, &loaded) {
+                let effective = catalogs.effective(&loaded);
+                listener.set_policy(effective.notify_policy());
+                zones.reload(&effective);
+                metrics.retain(&zones.names());
+                tracing::info!(zones = zones.count(), "catalog members changed");
+            },
             Some(new) = reloads.recv() => {
                 let (config, now) = (&loaded.config, &new.config);
                 if now.listen.dns != config.listen.dns || now.listen.http != config.listen.http {
@@ -82,15 +99,17 @@ pub async fn run<B: Backends>(
                 if now.limits != config.limits {
                     tracing::warn!("[limits] change only on a restart; keeping the running ones");
                 }
-                listener.set_policy(new.notify_policy());
-                if zones.shares_with(&new) {
-                    zones.reload(&new);
+                let effective = catalogs.effective(&new);
+                listener.set_policy(effective.notify_policy());
+                if zones.shares_with(&effective) {
+                    zones.reload(&effective);
                 } else {
                     // Route 53, alerts or the state directory changed:
                     // every zone starts again with them
                     let (route53, alerter) = connect(&backends, now).await;
-                    zones.restart(&new, route53, alerter);
+                    zones.restart(&effective, route53, alerter);
                 }
+                catalogs.reload(&new, zones.route53());
                 metrics.retain(&zones.names());
                 tracing::info!(zones = zones.count(), "configuration reloaded");
                 loaded = new;
@@ -100,6 +119,7 @@ pub async fn run<B: Backends>(
     }
     tracing::info!("stopping: no new change batch will be sent");
     listener.stop().await;
+    catalogs.stop();
     zones.stop().await;
     tracing::info!("stopped");
     Ok(())

@@ -222,6 +222,11 @@ impl<Z: HostedZones> Zones<Z> {
         self.tasks.insert(name, task);
     }
 
+    /// Route 53 as every zone task reaches it.
+    pub fn route53(&self) -> Arc<Z> {
+        self.shared.zones.clone()
+    }
+
     /// How many zones run.
     pub fn count(&self) -> usize {
         self.tasks.len()

@@ -9,6 +9,7 @@ use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::registry::Registry;
 
+use super::catalogs::CatalogMetrics;
 use super::collected::Collected;
 use super::families::{Families, ZoneSeries};
 use crate::core::name::Name;
@@ -241,6 +242,8 @@ pub struct Metrics {
     collected: Arc<Collected>,
     http_refused: Counter,
     http_deadline: Counter,
+    /// The `[[catalog]]` zones' figures.
+    pub catalogs: CatalogMetrics,
 }
 
 impl Default for Metrics {
@@ -261,12 +264,15 @@ impl Default for Metrics {
         );
         let collected = Arc::new(Collected::default());
         registry.register_collector(Box::new(collected.clone()));
+        let catalogs = CatalogMetrics::default();
+        catalogs.register(&mut registry);
         Metrics {
             registry,
             families,
             collected,
             http_refused,
             http_deadline,
+            catalogs,
         }
     }
 }
@@ -310,12 +316,13 @@ impl Metrics {
         *self.collected.listener.write().expect("never poisoned") = Some(counters);
     }
 
-    /// Each zone that is not ready, with why.
+    /// Each zone (or catalog) that is not ready, with why.
     pub fn not_ready(&self, now_unix: u64) -> Vec<String> {
         let zones = self.collected.zones.read().expect("never poisoned");
         zones
             .iter()
             .filter_map(|(zone, m)| Some(format!("{zone}: {}", m.readiness(now_unix).err()?)))
+            .chain(self.catalogs.not_ready())
             .collect()
     }
 

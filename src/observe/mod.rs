@@ -2,6 +2,7 @@
 //! endpoints (`/metrics`, `/healthz`, `/readyz`) and its SNS alerts.
 
 pub mod alerts;
+pub mod catalogs;
 pub mod http;
 pub mod metrics;
 

@@ -5,6 +5,7 @@
 //! and the SDK's own retries off: `Throttle` paces and retries every
 //! request it may.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +16,8 @@ use aws_config::BehaviorVersion;
 use aws_sdk_route53::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError;
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet,
-    RrType as AwsRrType,
+    Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZoneConfig, ResourceRecord,
+    ResourceRecordSet, RrType as AwsRrType,
 };
 use aws_sdk_route53::Client;
 
@@ -248,6 +249,65 @@ impl HostedZones for AwsZones {
             None => AwsHostedZone::find(client, throttle, zone, id).await,
         };
         found.with_context(|| format!("zone {zone}: finding its hosted zone in Route 53"))
+    }
+
+    async fn names(&self) -> anyhow::Result<BTreeSet<Name>> {
+        use anyhow::Context;
+        let mut names = BTreeSet::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .throttle
+                .run("ListHostedZones", || async {
+                    (self.client.list_hosted_zones())
+                        .max_items(100)
+                        .set_marker(marker.clone())
+                        .send()
+                        .await
+                        .map_err(|e| classify("ListHostedZones", e))
+                })
+                .await
+                .context("listing the account's hosted zones")?;
+            names.extend(
+                (page.hosted_zones().iter()).filter_map(|z| Name::parse_route53(z.name()).ok()),
+            );
+            marker = page.next_marker().map(str::to_string);
+            if !page.is_truncated() || marker.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
+    async fn create(&self, zone: &Name, reference: &str) -> anyhow::Result<Option<Vec<String>>> {
+        use anyhow::Context;
+        let context = || format!("zone {zone}: creating its hosted zone in Route 53");
+        let config = HostedZoneConfig::builder()
+            .comment("created by xfr53 for a catalog member zone")
+            .private_zone(false)
+            .build();
+        let created = self
+            .throttle
+            .run("CreateHostedZone", || async {
+                let request = self.client.create_hosted_zone();
+                match (request.name(zone.as_str()))
+                    .caller_reference(reference)
+                    .hosted_zone_config(config.clone())
+                    .send()
+                    .await
+                {
+                    Ok(created) => Ok(Some(created)),
+                    // this reference created it already: a retry
+                    Err(e) if e.code() == Some("HostedZoneAlreadyExists") => Ok(None),
+                    Err(e) => Err(classify("CreateHostedZone", e)),
+                }
+            })
+            .await
+            .with_context(context)?;
+        Ok(created.map(|c| {
+            (c.delegation_set())
+                .map(|d| d.name_servers().to_vec())
+                .unwrap_or_default()
+        }))
     }
 }
 

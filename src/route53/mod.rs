@@ -10,6 +10,7 @@ pub mod landed;
 pub mod role;
 pub mod throttle;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use crate::core::name::Name;
@@ -84,4 +85,17 @@ pub trait HostedZones: Send + Sync + 'static {
         id: Option<&str>,
         role_arn: Option<&str>,
     ) -> impl Future<Output = anyhow::Result<Self::Zone>> + Send;
+
+    /// The names of every hosted zone in the account.
+    fn names(&self) -> impl Future<Output = anyhow::Result<BTreeSet<Name>>> + Send;
+
+    /// Creates a public hosted zone for `zone`. `reference` is Route 53's
+    /// CallerReference: a retried creation with the same one creates
+    /// nothing twice (and returns `None`). Returns the name servers to
+    /// delegate to.
+    fn create(
+        &self,
+        zone: &Name,
+        reference: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<Vec<String>>>> + Send;
 }

@@ -31,6 +31,7 @@ mod core_safety;
 mod core_scoped;
 mod core_svcb;
 mod daemon_audit;
+mod daemon_catalog;
 mod daemon_change_cost;
 mod daemon_e2e;
 mod daemon_inprocess;

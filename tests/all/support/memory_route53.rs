@@ -4,7 +4,7 @@
 //! write a zone as another writer would (at once, or just before the
 //! daemon's next change), and take Route 53 down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Result};
@@ -30,6 +30,8 @@ struct Account {
     down: Option<Outage>,
     /// Sets another writer puts into a zone just before its next `change`.
     before_change: BTreeMap<String, Vec<RecordSet>>,
+    /// The CallerReference of each zone created, as Route 53 remembers it.
+    references: BTreeMap<String, String>,
 }
 
 /// How Route 53 fails while it is down.
@@ -91,6 +93,11 @@ impl MemoryRoute53 {
             route53.0.lock().unwrap().zones.insert(key, empty);
         }
         route53
+    }
+
+    /// Whether the account holds a hosted zone named `zone`.
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.0.lock().unwrap().zones.contains_key(&key(zone))
     }
 
     /// How many `request`s were made for `zone`.
@@ -180,6 +187,36 @@ impl HostedZones for MemoryRoute53 {
             id: format!("Z{}", zone.as_str().trim_end_matches('.')),
             account: self.clone(),
         })
+    }
+
+    async fn names(&self) -> Result<BTreeSet<Name>> {
+        self.note(&Name::parse_route53(".").unwrap(), "names")?;
+        let account = self.0.lock().unwrap();
+        Ok((account.zones.keys())
+            .map(|z| Name::parse_route53(z).unwrap())
+            .collect())
+    }
+
+    /// As CreateHostedZone: nothing when the reference was used (Route
+    /// 53's HostedZoneAlreadyExists), else an empty zone and its name
+    /// servers. A second zone of one name (which Route 53 would create)
+    /// is an error here: xfr53 must never ask for one.
+    async fn create(&self, zone: &Name, reference: &str) -> Result<Option<Vec<String>>> {
+        self.note(zone, "create")?;
+        let mut account = self.0.lock().unwrap();
+        if account.references.contains_key(reference) {
+            return Ok(None);
+        }
+        if account.zones.contains_key(zone.as_str()) {
+            bail!("a second hosted zone named {zone} was asked for");
+        }
+        (account.references).insert(reference.to_string(), zone.to_string());
+        let empty = route53_model::HostedZone::new(Vec::new());
+        account.zones.insert(zone.to_string(), empty);
+        Ok(Some(vec![
+            "ns-1.memory.example.".to_string(),
+            "ns-2.memory.example.".to_string(),
+        ]))
     }
 }
 
