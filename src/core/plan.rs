@@ -143,22 +143,28 @@ pub struct TooLarge {
 /// Builds the plan for `diff` bringing Route 53 to `serial`.
 pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Result<Plan, TooLarge> {
     let managed_count = diff.managed_count;
-    let previous_serial = diff
-        .current_serial
-        .as_ref()
-        .and_then(mark_of)
-        .and_then(SerialMark::complete);
+    let mark = diff.current_serial.as_ref().and_then(mark_of);
+    let previous_serial = mark.and_then(SerialMark::complete);
     let mut refusals = Vec::new();
-    if let Some(previous) = previous_serial {
-        if !matches!(
-            serial.partial_cmp(&previous),
+    // older than what Route 53 holds in full, or than what a writer is
+    // applying on top of it
+    let guards = [
+        previous_serial.map(|s| (s, "holds")),
+        match mark {
+            Some(SerialMark::Applying { to, .. }) => Some((to, "is being brought to")),
+            _ => None,
+        },
+    ];
+    if let Some((newer, holds)) = guards.into_iter().flatten().find(|(guard, _)| {
+        !matches!(
+            serial.partial_cmp(guard),
             Some(Ordering::Greater | Ordering::Equal)
-        ) {
-            refusals.push(format!(
-                "the primary serves serial {serial}, older (RFC 1982) than the {previous} Route 53's _serial says it holds: was the primary restored from a backup, its serial reset, or the zone moved to another provider? Nothing was changed. If the primary is right, `xfr53 sync --force {}` publishes its zone",
-                rules.zone.as_str().trim_end_matches('.')
-            ));
-        }
+        )
+    }) {
+        refusals.push(format!(
+            "the primary serves serial {serial}, older (RFC 1982) than the {newer} Route 53's _serial says it {holds}: was the primary restored from a backup, its serial reset, or the zone moved to another provider? Nothing was changed. If the primary is right, `xfr53 sync --force {}` publishes its zone",
+            rules.zone.as_str().trim_end_matches('.')
+        ));
     }
     let destructive = diff
         .changes
@@ -316,7 +322,12 @@ fn batch_with_serial(
     }
     // A backward plan (forced) marks no `from`: the serial it would protect
     // is the one being overridden.
-    let from = previous.filter(|p| matches!(serial.partial_cmp(p), Some(Ordering::Greater)));
+    let from = previous.filter(|p| {
+        matches!(
+            serial.partial_cmp(p),
+            Some(Ordering::Greater | Ordering::Equal)
+        )
+    });
     let mark = applying_set(serial, from, rules);
     let swap = |old: Option<RecordSet>, new: &RecordSet| match old {
         None => Change::Create { set: new.clone() },
@@ -401,6 +412,13 @@ impl SerialMark {
         match self {
             SerialMark::Complete(serial) => Some(serial),
             SerialMark::Applying { from, .. } => from,
+        }
+    }
+
+    /// The newest serial Route 53 holds or is being brought to.
+    pub fn newest(self) -> Serial {
+        match self {
+            SerialMark::Complete(serial) | SerialMark::Applying { to: serial, .. } => serial,
         }
     }
 }

@@ -22,7 +22,8 @@ use crate::route53::throttle::{in_lane, Lane, LaneCell};
 use crate::route53::HostedZones;
 
 /// The audit's settings, and the turn one zone at a time takes: an audit
-/// waiting in its lane holds only its own zone's engine.
+/// waiting in its lane holds only its own zone's engine, and a NOTIFY for
+/// that zone raises it to the NOTIFY lane.
 pub struct Auditing {
     pub settings: AuditSettings,
     turn: Semaphore,
@@ -64,7 +65,12 @@ pub async fn audit_zone<Z: HostedZones>(
             repair: repair_drift,
         };
         let _turn = auditing.turn.acquire().await;
-        let mut engine = engine.lock().await;
+        // a zone syncing now is looked at by that sync: skipped this time
+        let Ok(mut engine) = engine.try_lock() else {
+            continue;
+        };
+        let lane = LaneCell::new(Lane::Audit);
+        *links.audit_lane.lock().expect("not poisoned") = Some(lane.clone());
         let options = SyncOptions {
             insync_timeout: shared.insync_timeout,
             stop: Some(links.stop.clone()),
@@ -77,9 +83,9 @@ pub async fn audit_zone<Z: HostedZones>(
             shared.zones.as_ref(),
             options,
         );
-        match tokio::time::timeout(zone.sync_timeout, in_lane(LaneCell::new(Lane::Audit), work))
-            .await
-        {
+        let ran = tokio::time::timeout(zone.sync_timeout, in_lane(lane, work)).await;
+        *links.audit_lane.lock().expect("not poisoned") = None;
+        match ran {
             Ok(report) => record(&report, audit.deep, &links),
             Err(_) => {
                 engine.abandoned();

@@ -21,7 +21,7 @@ use crate::engine::sync::SyncOutcome;
 use crate::engine::{SyncOptions, SyncReport, ZoneEngine};
 use crate::observe::alerts::ZoneAlerts;
 use crate::observe::metrics::{SyncResult, ZoneMetrics};
-use crate::route53::throttle::in_lane;
+use crate::route53::throttle::{in_lane, LaneCell};
 use crate::route53::HostedZones;
 
 /// How long a running sync may take to finish once the daemon stops.
@@ -55,6 +55,9 @@ pub struct ZoneLinks {
     /// Says when the task this one replaces has stopped: the two never
     /// sync the zone at once.
     pub after: Option<watch::Receiver<bool>>,
+    /// The lane of the zone's audit while one runs: a NOTIFY raises it, so
+    /// the sync it asks for does not wait for the audit at the audit's pace.
+    pub audit_lane: Arc<std::sync::Mutex<Option<LaneCell>>>,
 }
 
 /// The zone's task under its supervisor: a task that dies is alerted on,

@@ -20,6 +20,7 @@ use crate::engine::state::StateDir;
 use crate::loaded::Loaded;
 use crate::observe::alerts::{Alerter, ZoneAlerts};
 use crate::observe::metrics::Metrics;
+use crate::route53::throttle::{Lane, LaneCell};
 use crate::route53::HostedZones;
 
 /// The zone tasks and what they share.
@@ -76,6 +77,7 @@ struct ZoneTask {
     gate: Arc<NotifyGate>,
     synced: Arc<SyncedSerial>,
     stop: Arc<AtomicBool>,
+    audit_lane: Arc<std::sync::Mutex<Option<LaneCell>>>,
     shutdown: watch::Sender<bool>,
     handle: JoinHandle<()>,
 }
@@ -201,6 +203,7 @@ impl<Z: HostedZones> Zones<Z> {
             shutdown: stopping,
             stop: Arc::new(AtomicBool::new(false)),
             after,
+            audit_lane: Arc::default(),
         };
         let handle = tokio::spawn(supervised(
             zone.clone(),
@@ -216,6 +219,7 @@ impl<Z: HostedZones> Zones<Z> {
             gate: NotifyGate::new(self.notify_sync_interval),
             synced: links.synced.clone(),
             stop: links.stop.clone(),
+            audit_lane: links.audit_lane.clone(),
             shutdown,
             handle,
         };
@@ -242,6 +246,9 @@ impl<Z: HostedZones> Zones<Z> {
             return;
         };
         let metrics = self.metrics.zone(&event.zone);
+        if let Some(audit) = task.audit_lane.lock().expect("not poisoned").as_ref() {
+            audit.raise(Lane::Notify);
+        }
         if let (Some(serial), Some(synced)) = (event.serial, task.synced.get()) {
             if serial <= synced {
                 metrics.skip_notify();

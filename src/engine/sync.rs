@@ -21,7 +21,7 @@ use crate::core::diff::diff;
 use crate::core::hosted::HostedSets;
 use crate::core::name::Name;
 use crate::core::pipeline::{plan_names, plan_zone, Baseline, PlanError};
-use crate::core::plan::{mark_of, serial_of, Plan, SerialMark};
+use crate::core::plan::{mark_of, Plan, SerialMark};
 use crate::core::rrset::RrType;
 use crate::core::serial::Serial;
 use crate::core::zone::{Delta, Zone};
@@ -112,18 +112,23 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     pub async fn sync(&mut self, force: bool) -> Result<SyncOutcome> {
         let zone = self.config.rules.zone.clone();
         let mut primary_serial = self.primary_serial().await?;
-        let (route53_serial, mut current, mut listed_now) = match (&self.state.route53, force) {
-            (Some(view), false) => (Some(view.serial()), view.sets.clone(), false),
+        let (mark, mut current, mut listed_now) = match (&self.state.route53, force) {
+            (Some(view), false) => (
+                Some(SerialMark::Complete(view.serial())),
+                view.sets.clone(),
+                false,
+            ),
             _ => {
                 let sets = Arc::new(self.list().await?);
                 self.remember(&sets);
-                (self.serial_in(&sets), sets, true)
+                (self.mark_in(&sets), sets, true)
             }
         };
-        if let Some(route53) = route53_serial.filter(|r| !force && *r > primary_serial) {
+        let newest = mark.map(SerialMark::newest);
+        if let Some(route53) = newest.filter(|r| !force && *r > primary_serial) {
             primary_serial = self.ask_again(route53, primary_serial).await?;
         }
-        if !force && route53_serial == Some(primary_serial) {
+        if !force && mark == Some(SerialMark::Complete(primary_serial)) {
             tracing::info!(zone = %zone, serial = primary_serial.0, "Route 53 already holds this serial");
             return Ok(SyncOutcome::UpToDate(primary_serial));
         }
@@ -240,18 +245,20 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(true)
     }
 
-    /// Whether `fresh`'s `_serial` is ahead of `plan`'s serial with the
-    /// primary agreeing (asked again): another writer did the work, and
-    /// that serial is the one Route 53 holds. When the primary is newer
-    /// still, the held copy is brought up to it for the re-plan.
+    /// Whether `fresh`'s `_serial` holds, or is being brought to, a serial
+    /// ahead of `plan`'s: another writer got a newer answer. The primary is
+    /// asked again: when Route 53 holds its answer in full, that writer did
+    /// the work; when the answer is newer than the plan's, the held copy is
+    /// brought up to it for the re-plan (which a still older answer is
+    /// refused by, as a rollback).
     async fn overtaken(&mut self, plan: &Plan, fresh: &HostedSets) -> Result<Option<Serial>> {
-        let Some(theirs) = self.serial_in(fresh).filter(|t| *t > plan.serial) else {
+        let Some(mark) = self.mark_in(fresh).filter(|m| m.newest() > plan.serial) else {
             return Ok(None);
         };
-        let primary = self.ask_again(theirs, plan.serial).await?;
-        if primary == theirs {
-            tracing::info!(zone = %self.config.rules.zone, serial = theirs.0, "another writer already applied the primary's newer serial");
-            return Ok(Some(theirs));
+        let primary = self.ask_again(mark.newest(), plan.serial).await?;
+        if mark == SerialMark::Complete(primary) {
+            tracing::info!(zone = %self.config.rules.zone, serial = primary.0, "another writer already applied the primary's newer serial");
+            return Ok(Some(primary));
         }
         if primary > plan.serial {
             self.transfer_held(primary).await?;
@@ -376,13 +383,21 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(serial)
     }
 
-    /// The serial `_serial` holds among listed sets.
-    fn serial_in(&self, sets: &HostedSets) -> Option<Serial> {
+    /// What `_serial` says among listed sets.
+    fn mark_in(&self, sets: &HostedSets) -> Option<SerialMark> {
         let key = (self.config.rules.serial_name.clone(), RrType::TXT);
         sets.get(&key)
             .iter()
             .find(|s| s.unmanaged.is_none())
-            .and_then(|s| serial_of(&s.set))
+            .and_then(|s| mark_of(&s.set))
+    }
+
+    /// The serial `_serial` holds among listed sets.
+    fn serial_in(&self, sets: &HostedSets) -> Option<Serial> {
+        match self.mark_in(sets)? {
+            SerialMark::Complete(serial) => Some(serial),
+            SerialMark::Applying { .. } => None,
+        }
     }
 
     /// The serial all of which Route 53 holds, per its `_serial`.

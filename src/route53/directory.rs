@@ -2,11 +2,13 @@
 //! zones: 100 a page, so a thousand zones are found in ten requests
 //! rather than a thousand (at 5 a second, the difference between two
 //! seconds and over three minutes). Each entry is used once: a zone looked
-//! up again (after a failure, or a reload) asks Route 53 afresh, so a
-//! hosted zone deleted and created again since is never missed.
+//! up again (after a failure, or a reload) asks Route 53 afresh, and the
+//! listing serves only the start-up it was made for (`FRESH`), so a hosted
+//! zone deleted and created again since is never missed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use aws_sdk_route53::Client;
 
@@ -18,6 +20,9 @@ use crate::core::name::Name;
 /// The most hosted zones one ListHostedZonesByName page holds.
 const PAGE: i32 = 100;
 
+/// How long a listing answers: the start-up's lookups, not later ones.
+const FRESH: Duration = Duration::from_secs(300);
+
 /// A hosted zone as listed.
 #[derive(Clone, Debug)]
 pub struct Listed {
@@ -25,9 +30,12 @@ pub struct Listed {
     pub private: bool,
 }
 
-/// Hosted zones by name, from one listing, each taken at most once.
+/// Hosted zones by name, from one listing (and when it was made), each
+/// taken at most once.
 #[derive(Default)]
-pub struct Directory(Mutex<HashMap<Name, Vec<Listed>>>);
+pub struct Directory(Mutex<Option<(Instant, ByName)>>);
+
+type ByName = HashMap<Name, Vec<Listed>>;
 
 impl Directory {
     /// Lists every hosted zone when that costs fewer requests than looking
@@ -40,7 +48,7 @@ impl Directory {
                     hosted_zones = listed.values().map(Vec::len).sum::<usize>(),
                     "listed the account's hosted zones"
                 );
-                *self.0.lock().expect("not poisoned") = listed;
+                *self.0.lock().expect("not poisoned") = Some((Instant::now(), listed));
             }
             Ok(None) => {}
             Err(e) => tracing::warn!("listing the account's hosted zones failed ({e}); each zone is looked up on its own"),
@@ -51,7 +59,13 @@ impl Directory {
     /// taken out of the directory; `None` when the listing cannot say
     /// (not listed, taken already, or `id` not among those of its name).
     pub fn take(&self, zone: &Name, id: Option<&str>) -> Option<Result<String, Route53Error>> {
-        let listed = self.0.lock().expect("not poisoned").remove(zone)?;
+        let mut directory = self.0.lock().expect("not poisoned");
+        let (made, zones) = directory.as_mut()?;
+        if made.elapsed() > FRESH {
+            *directory = None;
+            return None;
+        }
+        let listed = zones.remove(zone)?;
         match id {
             Some(id) => listed
                 .iter()
@@ -93,7 +107,7 @@ async fn list_when_cheaper(
     client: &Client,
     throttle: &Throttle,
     zones: usize,
-) -> Result<Option<HashMap<Name, Vec<Listed>>>, Route53Error> {
+) -> Result<Option<ByName>, Route53Error> {
     if zones < 2 {
         return Ok(None);
     }
@@ -113,7 +127,7 @@ async fn list_when_cheaper(
     if pages >= zones {
         return Ok(None);
     }
-    let mut listed: HashMap<Name, Vec<Listed>> = HashMap::new();
+    let mut listed = ByName::new();
     let mut next: Option<(String, String)> = None;
     loop {
         let page = throttle
@@ -163,14 +177,17 @@ mod tests {
     #[test]
     fn each_entry_is_taken_once_and_ambiguity_is_named() {
         let directory = Directory::default();
-        *directory.0.lock().unwrap() = HashMap::from([
-            (name("a.test."), vec![listed("Z1", false)]),
-            (
-                name("b.test."),
-                vec![listed("Z2", false), listed("Z3", true)],
-            ),
-            (name("c.test."), vec![listed("Z4", false)]),
-        ]);
+        *directory.0.lock().unwrap() = Some((
+            Instant::now(),
+            HashMap::from([
+                (name("a.test."), vec![listed("Z1", false)]),
+                (
+                    name("b.test."),
+                    vec![listed("Z2", false), listed("Z3", true)],
+                ),
+                (name("c.test."), vec![listed("Z4", false)]),
+            ]),
+        ));
         assert_eq!(
             directory.take(&name("a.test."), None).unwrap().unwrap(),
             "Z1"
@@ -187,5 +204,10 @@ mod tests {
         // a configured id not listed under the name: the listing cannot say
         assert!(directory.take(&name("c.test."), Some("Z9")).is_none());
         assert!(directory.take(&name("d.test."), None).is_none());
+        // an old listing answers nothing
+        let made = Instant::now() - FRESH - Duration::from_secs(1);
+        let zones = HashMap::from([(name("e.test."), vec![listed("Z5", false)])]);
+        *directory.0.lock().unwrap() = Some((made, zones));
+        assert!(directory.take(&name("e.test."), None).is_none());
     }
 }

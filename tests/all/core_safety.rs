@@ -184,6 +184,20 @@ fn after_an_interrupted_apply_the_next_plan_replaces_the_mark_and_keeps_the_safe
     assert_eq!(serial_writes(&next, &rules), [(0, "\"101\"".to_string())]);
     // the last complete serial still guards against an older primary
     assert!(plan_of(&sets(1), &current, 99, &rules).is_refused());
+    // and so does a serial another writer is applying
+    let applying = RecordSet {
+        values: vec!["\"applying 7 from 5\"".into()],
+        ..serial_set(Serial(7), &rules)
+    };
+    let current = vec![CurrentSet::managed(applying)];
+    let stale = plan_of(&sets(1), &current, 6, &rules);
+    assert!(stale.is_refused());
+    assert!(
+        stale.refusals[0].contains("older (RFC 1982) than the 7 Route 53's _serial says it is being brought to"),
+        "{:?}",
+        stale.refusals
+    );
+    assert!(!plan_of(&sets(1), &current, 7, &rules).is_refused());
 }
 
 fn plan_of(desired: &RecordSets, current: &[CurrentSet], serial: u32, rules: &ZoneRules) -> Plan {
