@@ -51,6 +51,13 @@ pub enum SyncOutcome {
     Drifted { plan: Plan, repaired: bool },
 }
 
+/// A fresh listing to re-plan on, or the serial another writer already
+/// brought Route 53 to.
+enum Relisted {
+    Fresh(Arc<HostedSets>),
+    Overtaken(Serial),
+}
+
 /// Everything one zone's sync needs.
 pub struct ZoneSync<'a, Z: HostedZone> {
     config: &'a ZoneConfig,
@@ -112,18 +119,7 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
     pub async fn sync(&mut self, force: bool) -> Result<SyncOutcome> {
         let zone = self.config.rules.zone.clone();
         let mut primary_serial = self.primary_serial().await?;
-        let (mark, mut current, mut listed_now) = match (&self.state.route53, force) {
-            (Some(view), false) => (
-                Some(SerialMark::Complete(view.serial())),
-                view.sets.clone(),
-                false,
-            ),
-            _ => {
-                let sets = Arc::new(self.list().await?);
-                self.remember(&sets);
-                (self.mark_in(&sets), sets, true)
-            }
-        };
+        let (mark, mut current, mut listed_now) = self.starting_view(force).await?;
         let newest = mark.map(SerialMark::newest);
         if let Some(route53) = newest.filter(|r| !force && *r > primary_serial) {
             primary_serial = self.ask_again(route53, primary_serial).await?;
@@ -150,10 +146,10 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                 // batch that landed before a crash could save it, another
                 // writer): judged again on a listing before it stands.
                 tracing::info!(zone = %zone, "the plan on the kept Route 53 view breaks a safety rule; judging it again on a fresh listing");
-                let fresh = self.relist().await?;
-                if let Some(serial) = self.overtaken(&plan, &fresh).await? {
-                    return Ok(SyncOutcome::UpToDate(serial));
-                }
+                let fresh = match self.relist_unless_overtaken(&plan, force).await? {
+                    Relisted::Overtaken(serial) => return Ok(SyncOutcome::UpToDate(serial)),
+                    Relisted::Fresh(fresh) => fresh,
+                };
                 scope = None;
                 desired = Arc::new(self.convert(None).await?);
                 (current, listed_now) = (fresh, true);
@@ -180,12 +176,10 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     if landed == 0 && !force && self.landed_elsewhere(&plan, &current).await? {
                         return Ok(SyncOutcome::UpToDate(plan.serial));
                     }
-                    let fresh = self.relist().await?;
-                    if !force {
-                        if let Some(serial) = self.overtaken(&plan, &fresh).await? {
-                            return Ok(SyncOutcome::UpToDate(serial));
-                        }
-                    }
+                    let fresh = match self.relist_unless_overtaken(&plan, force).await? {
+                        Relisted::Overtaken(serial) => return Ok(SyncOutcome::UpToDate(serial)),
+                        Relisted::Fresh(fresh) => fresh,
+                    };
                     // the held copy moved on when the primary had
                     if scope.take().is_some() || self.state.zone.serial() != Some(plan.serial) {
                         desired = Arc::new(self.convert(None).await?);
@@ -201,22 +195,40 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
                     tracing::warn!(zone = %zone, %reason, attempt = attempt + 1, "Route 53 changed underneath; re-planning on a fresh listing");
                     (current, listed_now) = (fresh, true);
                 }
-                Err(Stopped { error, .. }) => {
-                    // The view stays trusted only while `_serial` says what
-                    // it said before: every batch of a plan that moves
-                    // `_serial` moves it (a compare-and-swap), so a batch
-                    // that may have landed is noticed. A plan that does not
-                    // move it leaves nothing to notice it by.
-                    if (self.state.route53.as_ref()).is_some_and(|v| v.serial() == plan.serial) {
-                        self.state.route53 = None;
-                    }
-                    return Err(error)
-                        .with_context(|| format!("zone {zone}: applying the plan to Route 53"));
-                }
+                Err(Stopped { error, .. }) => return Err(self.apply_failed(&plan, error)),
             }
         }
         // a refusal is judged again only on the kept view, at most once
         unreachable!("the last attempt returns")
+    }
+
+    /// Route 53 as the sync starts from, what its `_serial` says, and
+    /// whether it was listed now: the kept view (trusted: its serial held
+    /// in full), or a listing when forced or nothing is kept.
+    async fn starting_view(
+        &mut self,
+        force: bool,
+    ) -> Result<(Option<SerialMark>, Arc<HostedSets>, bool)> {
+        if let (Some(view), false) = (&self.state.route53, force) {
+            let mark = SerialMark::Complete(view.serial());
+            return Ok((Some(mark), view.sets.clone(), false));
+        }
+        let sets = Arc::new(self.list().await?);
+        self.remember(&sets);
+        Ok((self.mark_in(&sets), sets, true))
+    }
+
+    /// The error of an apply that failed other than by a rejection. The
+    /// view stays trusted only while `_serial` says what it said before:
+    /// every batch of a plan that moves `_serial` moves it (a
+    /// compare-and-swap), so a batch that may have landed is noticed. A
+    /// plan that does not move it leaves nothing to notice it by.
+    fn apply_failed(&mut self, plan: &Plan, error: Route53Error) -> anyhow::Error {
+        if (self.state.route53.as_ref()).is_some_and(|v| v.serial() == plan.serial) {
+            self.state.route53 = None;
+        }
+        let zone = &self.config.rules.zone;
+        anyhow::Error::new(error).context(format!("zone {zone}: applying the plan to Route 53"))
     }
 
     /// Route 53's `_serial` is ahead of the serial the primary answered:
@@ -245,25 +257,30 @@ impl<'a, Z: HostedZone> ZoneSync<'a, Z> {
         Ok(true)
     }
 
-    /// Whether `fresh`'s `_serial` holds, or is being brought to, a serial
-    /// ahead of `plan`'s: another writer got a newer answer. The primary is
-    /// asked again: when Route 53 holds its answer in full, that writer did
-    /// the work; when the answer is newer than the plan's, the held copy is
-    /// brought up to it for the re-plan (which a still older answer is
-    /// refused by, as a rollback).
-    async fn overtaken(&mut self, plan: &Plan, fresh: &HostedSets) -> Result<Option<Serial>> {
-        let Some(mark) = self.mark_in(fresh).filter(|m| m.newest() > plan.serial) else {
-            return Ok(None);
+    /// Lists Route 53 afresh, kept as the view, for re-planning `plan`;
+    /// unless (not forced) `_serial` there holds, or is being brought to, a
+    /// serial ahead of `plan`'s: another writer got a newer answer. The
+    /// primary is then asked again: when Route 53 holds its answer in
+    /// full, that writer did the work; when the answer is newer than the
+    /// plan's, the held copy is brought up to it for the re-plan (which a
+    /// still older answer is refused by, as a rollback).
+    async fn relist_unless_overtaken(&mut self, plan: &Plan, force: bool) -> Result<Relisted> {
+        let fresh = self.relist().await?;
+        let ahead = self
+            .mark_in(&fresh)
+            .filter(|m| !force && m.newest() > plan.serial);
+        let Some(mark) = ahead else {
+            return Ok(Relisted::Fresh(fresh));
         };
         let primary = self.ask_again(mark.newest(), plan.serial).await?;
         if mark == SerialMark::Complete(primary) {
             tracing::info!(zone = %self.config.rules.zone, serial = primary.0, "another writer already applied the primary's newer serial");
-            return Ok(Some(primary));
+            return Ok(Relisted::Overtaken(primary));
         }
         if primary > plan.serial {
             self.transfer_held(primary).await?;
         }
-        Ok(None)
+        Ok(Relisted::Fresh(fresh))
     }
 
     /// Lists Route 53 afresh and keeps the listing as the view.

@@ -193,7 +193,8 @@ fn after_an_interrupted_apply_the_next_plan_replaces_the_mark_and_keeps_the_safe
     let stale = plan_of(&sets(1), &current, 6, &rules);
     assert!(stale.is_refused());
     assert!(
-        stale.refusals[0].contains("older (RFC 1982) than the 7 Route 53's _serial says it is being brought to"),
+        stale.refusals[0]
+            .contains("older (RFC 1982) than the 7 Route 53's _serial says it is being brought to"),
         "{:?}",
         stale.refusals
     );
