@@ -308,7 +308,21 @@ fn batch_with_serial(
     let fits =
         |batch: &Batch, change: &Change| (batch.size() + Size::of(change)).fits(rules.limits);
     match (batches.len(), serial_change(current.clone(), &target)) {
-        (0 | 1, None) => return Ok(batches),
+        (0, None) => return Ok(batches),
+        // changes at the serial Route 53 holds (a drift repair, a forced
+        // sync): `_serial` is swapped for itself, so the batch still lands
+        // only on the Route 53 it was planned for
+        (1, None) => {
+            let old = current.clone().expect("equivalent to the target");
+            let touch = Change::Modify {
+                old,
+                new: target.clone(),
+            };
+            if fits(&batches[0], &touch) {
+                batches[0].changes.push(touch);
+                return Ok(batches);
+            }
+        }
         (0, Some(change)) => {
             return Ok(vec![Batch {
                 changes: vec![change],

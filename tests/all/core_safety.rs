@@ -201,6 +201,28 @@ fn after_an_interrupted_apply_the_next_plan_replaces_the_mark_and_keeps_the_safe
     assert!(!plan_of(&sets(1), &current, 7, &rules).is_refused());
 }
 
+/// Changes at the serial Route 53 holds (an audit's repair of drift)
+/// still swap `_serial`, for itself: the batch lands only on the Route 53
+/// it was planned for, not over a newer serial another writer landed.
+#[test]
+fn changes_at_the_serial_held_still_swap_serial() {
+    let rules = ZoneRules::new(Name::parse_route53("safe.test").unwrap());
+    let mut current: Vec<CurrentSet> = sets(3).into_values().map(CurrentSet::managed).collect();
+    current.push(CurrentSet::managed(serial_set(Serial(5), &rules)));
+    let repair = plan_of(&sets(4), &current, 5, &rules);
+    assert_eq!(repair.batches.len(), 1);
+    let serial = |action| {
+        (repair.batches[0].actions())
+            .filter(|(a, set)| *a == action && set.name == rules.serial_name)
+            .map(|(_, set)| set.values.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(serial(Action::Delete), [vec!["\"5\"".to_string()]]);
+    assert_eq!(serial(Action::Create), [vec!["\"5\"".to_string()]]);
+    // nothing to change: nothing sent
+    assert!(plan_of(&sets(3), &current, 5, &rules).batches.is_empty());
+}
+
 fn plan_of(desired: &RecordSets, current: &[CurrentSet], serial: u32, rules: &ZoneRules) -> Plan {
     plan(diff(desired, current, rules), Serial(serial), rules, false).unwrap()
 }
