@@ -20,6 +20,9 @@ pub struct CatalogConfig {
     pub zone: ZoneConfig,
     /// A member with no hosted zone gets a public one.
     pub create_hosted_zones: bool,
+    /// A member removed from the catalog (and synced by nothing else) has
+    /// its hosted zone emptied and deleted.
+    pub delete_removed: bool,
 }
 
 impl CatalogConfig {
@@ -45,9 +48,6 @@ pub(super) fn catalog_config(
     raw: &RawCatalog,
     keys: &BTreeMap<String, TsigConfig>,
 ) -> Result<CatalogConfig> {
-    if raw.delete_removed {
-        bail!("delete_removed = true is not supported yet: a removed member's hosted zone is left as it is (delete it by hand once emptied of all but its SOA and NS); remove delete_removed");
-    }
     let members = &raw.members;
     if let Some(record) = members.serial_record.as_ref().filter(|r| r.ends_with('.')) {
         bail!("members.serial_record = {record:?}: give a name relative to each member, like \"_serial._dyn\"");
@@ -78,6 +78,7 @@ pub(super) fn catalog_config(
     Ok(CatalogConfig {
         zone: zone_config(&as_zone, keys)?,
         create_hosted_zones: raw.create_hosted_zones,
+        delete_removed: raw.delete_removed,
     })
 }
 

@@ -238,10 +238,6 @@ fn catalog_errors_name_the_section_and_the_fix() {
     let catalog = "[[catalog]]\nzone = \"catz.test\"\nprimaries = [\"192.0.2.1\"]\n";
     let cases = [
         (
-            format!("{catalog}delete_removed = true\n"),
-            "catalog[0] (catz.test): delete_removed = true is not supported yet",
-        ),
-        (
             format!("{catalog}{catalog}"),
             "catalog[1]: catz.test. is configured twice",
         ),

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod convert;
 pub mod diff;
 pub mod edits;
+pub mod emptying;
 pub mod escape;
 pub mod hosted;
 pub mod mnemonic;

@@ -222,7 +222,7 @@ pub fn plan(diff: Diff, serial: Serial, rules: &ZoneRules, force: bool) -> Resul
 /// less what is kept for `_serial`), one owner name's changes together. A
 /// name that fits a request only without that room gets a batch of its own;
 /// one too large for any request is split change by change.
-fn pack(
+pub(super) fn pack(
     changes: Vec<Change>,
     room: RequestLimits,
     rules: &ZoneRules,

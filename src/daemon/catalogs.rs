@@ -9,8 +9,10 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::catalog_delete::delete_member;
 use super::catalog_task::{catalog_task, MemberSet};
 use crate::config::CatalogConfig;
+use crate::core::emptying::too_many_removed;
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::primary::Primary;
@@ -27,6 +29,9 @@ pub struct Catalogs<Z> {
     route53: Arc<Z>,
     updates: mpsc::Sender<MemberSet>,
     metrics: CatalogMetrics,
+    /// Removed members whose hosted zones are to be deleted (with their
+    /// catalog's `delete_removed`) once their zone tasks have stopped.
+    doomed: Vec<(CatalogConfig, Name)>,
 }
 
 struct CatalogTask {
@@ -53,6 +58,7 @@ impl<Z: HostedZones> Catalogs<Z> {
             route53: route53.clone(),
             updates,
             metrics,
+            doomed: Vec::new(),
         };
         catalogs.reload(loaded, route53);
         catalogs
@@ -149,10 +155,9 @@ impl<Z: HostedZones> Catalogs<Z> {
             Some(before) if before == now => return false,
             Some(before) => {
                 let removed: Vec<&Name> = before.difference(now).collect();
-                for zone in &removed {
-                    tracing::warn!(catalog = %catalog, zone = %zone, "member zone removed from the catalog: no longer synced; its hosted zone in Route 53 is left as it is");
-                }
                 self.metrics.count_removed(&catalog, removed.len());
+                let doomed = self.doomed(&catalog, before.len(), &removed, loaded);
+                self.doomed.extend(doomed);
                 let added: Vec<&Name> = now.difference(before).collect();
                 for zone in &added {
                     tracing::info!(catalog = %catalog, zone = %zone, "member zone added to the catalog: synced from now on");
@@ -166,6 +171,79 @@ impl<Z: HostedZones> Catalogs<Z> {
             }
         }
         true
+    }
+
+    /// Logs each of `removed` (of `before` members) leaving `catalog`; those
+    /// whose hosted zones are to be deleted: with `delete_removed`, within
+    /// the guard, and synced by nothing else.
+    fn doomed(
+        &self,
+        catalog: &Name,
+        before: usize,
+        removed: &[&Name],
+        loaded: &Loaded,
+    ) -> Vec<(CatalogConfig, Name)> {
+        let config = (loaded.config.catalogs.iter()).find(|c| c.name() == catalog);
+        let Some(config) = config.filter(|c| c.delete_removed) else {
+            for zone in removed {
+                tracing::warn!(catalog = %catalog, zone = %zone, "member zone removed from the catalog: no longer synced; its hosted zone in Route 53 is left as it is");
+            }
+            return Vec::new();
+        };
+        if let Some(why) = too_many_removed(before, removed.len()) {
+            for zone in removed {
+                tracing::warn!(catalog = %catalog, zone = %zone, "member zone removed from the catalog: no longer synced; its hosted zone is left as it is (see the error on delete_removed)");
+            }
+            tracing::error!(catalog = %catalog, "delete_removed: no hosted zone deleted: {why}");
+            self.metrics.count_delete_failures(catalog, removed.len());
+            return Vec::new();
+        }
+        let mut doomed = Vec::new();
+        for zone in removed {
+            if let Some(why) = self.kept(zone, catalog, loaded) {
+                tracing::warn!(catalog = %catalog, zone = %zone, "member zone removed from the catalog: its hosted zone is kept, {why}");
+                continue;
+            }
+            tracing::warn!(catalog = %catalog, zone = %zone, "member zone removed from the catalog: no longer synced; its hosted zone is deleted (delete_removed) once its sync has stopped");
+            doomed.push((config.clone(), (*zone).clone()));
+        }
+        doomed
+    }
+
+    /// What else keeps the hosted zone of `zone`, removed from `catalog`:
+    /// a `[[zone]]`, or another catalog listing it.
+    fn kept(&self, zone: &Name, catalog: &Name, loaded: &Loaded) -> Option<String> {
+        if loaded.config.zones.iter().any(|z| z.rules.zone == *zone) {
+            return Some("it is also a [[zone]]".into());
+        }
+        if loaded.config.catalogs.iter().any(|c| c.name() == zone) {
+            return Some("it is a catalog".into());
+        }
+        (self.members.iter())
+            .find(|(other, members)| *other != catalog && members.contains(zone))
+            .map(|(other, _)| format!("it is also a member of catalog {other}"))
+    }
+
+    /// Deletes the hosted zones of the removed members, each once
+    /// `stopped` says the zone tasks the last reload stopped have stopped.
+    pub fn delete_removed(&mut self, stopped: watch::Receiver<bool>) {
+        for (catalog, zone) in std::mem::take(&mut self.doomed) {
+            let rules = match catalog.member(&zone) {
+                Ok(member) => member.rules,
+                Err(e) => {
+                    tracing::error!(catalog = %catalog.name(), zone = %zone, "removed member's hosted zone not deleted: {e:#}");
+                    self.metrics.count_delete_failures(catalog.name(), 1);
+                    continue;
+                }
+            };
+            tokio::spawn(delete_member(
+                self.route53.clone(),
+                rules,
+                catalog.name().clone(),
+                self.metrics.clone(),
+                stopped.clone(),
+            ));
+        }
     }
 
     /// What else claims member `zone` of `catalog`, which then keeps it: a

@@ -7,6 +7,7 @@
 //! sockets and every unchanged zone's task.
 
 mod audit;
+mod catalog_delete;
 mod catalog_task;
 mod catalogs;
 mod listen;
@@ -87,7 +88,8 @@ pub async fn run<B: Backends>(
             Some(set) = members.recv() => if catalogs.update(set, &loaded) {
                 let effective = catalogs.effective(&loaded);
                 listener.set_policy(effective.notify_policy());
-                zones.reload(&effective);
+                let stopped = zones.reload(&effective);
+                catalogs.delete_removed(stopped);
                 metrics.retain(&zones.names());
                 tracing::info!(zones = zones.count(), "catalog members changed");
             },

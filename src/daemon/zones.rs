@@ -132,8 +132,8 @@ impl<Z: HostedZones> Zones<Z> {
     /// a zone whose configuration is unchanged keeps its task (its timers,
     /// alert state and held copy); a changed one is stopped and started
     /// anew; added ones start, removed ones stop. Stopping tasks finish in
-    /// the background.
-    pub fn reload(&mut self, loaded: &Loaded) {
+    /// the background; what is returned says when they have.
+    pub fn reload(&mut self, loaded: &Loaded) -> watch::Receiver<bool> {
         let wanted: BTreeMap<&Name, (&ZoneConfig, Vec<Primary>)> = (loaded.config.zones.iter())
             .map(|z| (&z.rules.zone, (z, loaded.primaries(z))))
             .collect();
@@ -150,6 +150,7 @@ impl<Z: HostedZones> Zones<Z> {
                 self.start_zone(zone, primaries, Some(stopped.clone()), alerts);
             }
         }
+        stopped
     }
 
     /// Stops the tasks of `names` in the background. Returns what says

@@ -1,5 +1,6 @@
 //! The per-catalog metric families of `/metrics`: how many members each
-//! catalog lists, how many it removed, and how often it could not be read;
+//! catalog lists, how many it removed, how often it could not be read, and the hosted
+//! zones of removed members deleted or not (`delete_removed`);
 //! and for `/readyz`, the catalogs not read yet (their members unknown).
 
 use std::collections::BTreeSet;
@@ -30,6 +31,8 @@ pub struct CatalogMetrics {
     members: Family<CatalogLabel, Gauge>,
     removed: Family<CatalogLabel, Counter>,
     failures: Family<CatalogLabel, Counter>,
+    deleted: Family<CatalogLabel, Counter>,
+    delete_failures: Family<CatalogLabel, Counter>,
     unread: Arc<Mutex<BTreeSet<Name>>>,
 }
 
@@ -46,6 +49,16 @@ impl CatalogMetrics {
             "catalog_failures",
             "Reads of the catalog that failed (no primary answered, a transfer failed, or the catalog is broken): its member set stays as it was",
             f.failures,
+        );
+        registry.register(
+            "catalog_deleted",
+            "Hosted zones of removed members emptied and deleted (delete_removed)",
+            f.deleted,
+        );
+        registry.register(
+            "catalog_delete_failures",
+            "Hosted zones of removed members that could not be emptied or deleted, or whose deletion the guard refused (delete_removed): left as they are, not tried again",
+            f.delete_failures,
         );
     }
 
@@ -75,12 +88,22 @@ impl CatalogMetrics {
             .set(i64::try_from(count).unwrap_or(i64::MAX));
         let _ = self.removed.get_or_create(&label);
         let _ = self.failures.get_or_create(&label);
+        let _ = self.deleted.get_or_create(&label);
+        let _ = self.delete_failures.get_or_create(&label);
     }
 
     pub fn count_removed(&self, catalog: &Name, count: usize) {
         self.removed
             .get_or_create(&label(catalog))
             .inc_by(count as u64);
+    }
+
+    pub fn count_deleted(&self, catalog: &Name) {
+        self.deleted.get_or_create(&label(catalog)).inc();
+    }
+
+    pub fn count_delete_failures(&self, catalog: &Name, count: usize) {
+        (self.delete_failures.get_or_create(&label(catalog))).inc_by(count as u64);
     }
 
     pub fn count_failure(&self, catalog: &Name) {
@@ -94,5 +117,7 @@ impl CatalogMetrics {
         self.members.remove(&label);
         self.removed.remove(&label);
         self.failures.remove(&label);
+        self.deleted.remove(&label);
+        self.delete_failures.remove(&label);
     }
 }

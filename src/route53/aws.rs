@@ -309,6 +309,22 @@ impl HostedZones for AwsZones {
                 .unwrap_or_default()
         }))
     }
+
+    async fn delete(&self, zone: &Name, id: &str) -> anyhow::Result<()> {
+        use anyhow::Context;
+        self.throttle
+            .run("DeleteHostedZone", || async {
+                self.client
+                    .delete_hosted_zone()
+                    .id(id)
+                    .send()
+                    .await
+                    .map_err(|e| classify("DeleteHostedZone", e))
+            })
+            .await
+            .with_context(|| format!("zone {zone}: deleting its hosted zone {id} in Route 53"))?;
+        Ok(())
+    }
 }
 
 impl HostedZone for AwsHostedZone {

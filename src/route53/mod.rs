@@ -98,4 +98,8 @@ pub trait HostedZones: Send + Sync + 'static {
         zone: &Name,
         reference: &str,
     ) -> impl Future<Output = anyhow::Result<Option<Vec<String>>>> + Send;
+
+    /// Deletes hosted zone `id` of `zone` (DeleteHostedZone), which Route
+    /// 53 does only once it holds nothing but its apex SOA and NS.
+    fn delete(&self, zone: &Name, id: &str) -> impl Future<Output = anyhow::Result<()>> + Send;
 }

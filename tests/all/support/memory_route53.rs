@@ -24,7 +24,7 @@ pub struct MemoryRoute53(Arc<Mutex<Account>>);
 struct Account {
     zones: BTreeMap<String, route53_model::HostedZone>,
     /// (zone, request) in the order made: "open", "list", "get", "change",
-    /// "insync".
+    /// "insync", "create", "delete".
     requests: Vec<(String, &'static str)>,
     /// What every request answers while Route 53 is down.
     down: Option<Outage>,
@@ -217,6 +217,24 @@ impl HostedZones for MemoryRoute53 {
             "ns-1.memory.example.".to_string(),
             "ns-2.memory.example.".to_string(),
         ]))
+    }
+
+    /// As DeleteHostedZone: refused (HostedZoneNotEmpty) while the zone
+    /// holds any set but its apex SOA and NS.
+    async fn delete(&self, zone: &Name, id: &str) -> Result<()> {
+        self.note(zone, "delete")?;
+        let mut account = self.0.lock().unwrap();
+        let Some(hosted) = account.zones.get(zone.as_str()) else {
+            bail!("NoSuchHostedZone: {id}");
+        };
+        let apex = |(name, rtype): &(Name, RrType)| {
+            name == zone && matches!(rtype.to_string().as_str(), "SOA" | "NS")
+        };
+        if let Some((name, rtype)) = hosted.sets.keys().find(|k| !apex(k)) {
+            bail!("HostedZoneNotEmpty: {id} still holds {name} {rtype}");
+        }
+        account.zones.remove(zone.as_str());
+        Ok(())
     }
 }
 
