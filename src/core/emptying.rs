@@ -46,7 +46,7 @@ pub fn emptying(listed: &[CurrentSet], rules: &ZoneRules) -> Result<Vec<Batch>, 
         deletes.push(Change::Delete { set: set.clone() });
     }
     // one owner name's sets side by side, as `pack` groups them
-    deletes.sort_by(|a, b| a.set().key().cmp(&b.set().key()));
+    deletes.sort_by_key(|c| c.set().key());
     pack(deletes, rules.limits, rules).map_err(|e| e.to_string())
 }
 
