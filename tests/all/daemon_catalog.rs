@@ -1,7 +1,8 @@
 //! Catalog zones (RFC 9432) in-process: BIND serves a catalog as a plain
 //! zone (transferred with TSIG, NOTIFYing); members added and removed with
 //! nsupdate start and stop being synced, Route 53 is left alone on a
-//! removal, and the removal is counted.
+//! removal (or, with delete_removed, the hosted zone is emptied and
+//! deleted, within the guard), and the removal is counted.
 
 use std::time::Duration;
 
@@ -116,6 +117,11 @@ async fn members_added_are_synced_and_removed_ones_no_longer() {
     assert!(!synced(&route53, &bind, "a.test").await);
     assert_eq!(route53.contents("a.test"), before, "Route 53 left as it is");
     assert_eq!(route53.count("a.test", "change"), changes);
+    assert_eq!(
+        route53.count("a.test", "delete"),
+        0,
+        "delete_removed is off"
+    );
     assert!(
         eventually(Duration::from_secs(10), || async {
             daemon
@@ -127,6 +133,123 @@ async fn members_added_are_synced_and_removed_ones_no_longer() {
         "the removed member leaves /metrics"
     );
     assert_eq!(daemon.metric(&removed).await, Some(1.0), "counted once");
+    daemon.stop().await.unwrap();
+}
+
+fn catalog_series(family: &str) -> String {
+    format!("xfr53_catalog_{family}_total{{catalog=\"{CATALOG}.\"}}")
+}
+
+/// With delete_removed, a removed member's hosted zone is emptied and then
+/// deleted (the double refuses to delete a zone holding more than its apex
+/// SOA and NS); the member added back gets a new hosted zone and is synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_members_hosted_zone_is_deleted_when_asked() {
+    let sockets = InProcess::bind().await;
+    let notify = sockets.dns;
+    let Some(bind) = Bind::start(vec![
+        catalog("2", &[("m1", "a.test"), ("m2", "b.test")], notify),
+        member("a.test", notify),
+        member("b.test", notify),
+    ]) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let route53 = MemoryRoute53::with_zones(&["a.test", "b.test"]);
+    let extra = "delete_removed = true\ncreate_hosted_zones = true";
+    let daemon = InProcess::run(
+        sockets,
+        &config(state.path(), &bind, extra),
+        route53.clone(),
+    );
+    wait_synced(&route53, &bind, "a.test").await;
+    wait_synced(&route53, &bind, "b.test").await;
+    assert!(
+        route53.contents("a.test").len() > 1,
+        "records to delete first"
+    );
+    let changes = route53.count("a.test", "change");
+
+    bind.nsupdate(CATALOG, "update delete m1.zones.catz.test. PTR");
+    assert!(
+        daemon
+            .metric_reaches(&catalog_series("deleted"), 1.0, Duration::from_secs(30))
+            .await,
+        "{}",
+        bind.log()
+    );
+    assert!(!route53.has_zone("a.test"), "the hosted zone is deleted");
+    assert_eq!(route53.count("a.test", "delete"), 1);
+    assert!(
+        route53.count("a.test", "change") > changes,
+        "its record sets were deleted first"
+    );
+    assert_eq!(
+        daemon.metric(&catalog_series("delete_failures")).await,
+        Some(0.0)
+    );
+    assert!(
+        route53.has_zone("b.test"),
+        "the member still listed is kept"
+    );
+    assert_eq!(route53.count("b.test", "delete"), 0);
+
+    // back in the catalog: a new hosted zone, synced again
+    bind.nsupdate(CATALOG, "update add m3.zones.catz.test. 0 PTR a.test.");
+    let created = || async { route53.has_zone("a.test") };
+    assert!(eventually(Duration::from_secs(30), created).await);
+    wait_synced(&route53, &bind, "a.test").await;
+    daemon.stop().await.unwrap();
+}
+
+/// The guard: one read removing most members deletes no hosted zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_most_members_at_once_deletes_nothing() {
+    let sockets = InProcess::bind().await;
+    let notify = sockets.dns;
+    let zones = ["a.test", "b.test", "c.test", "d.test"];
+    let listed: Vec<(String, &str)> = (zones.iter().enumerate())
+        .map(|(i, z)| (format!("m{i}"), *z))
+        .collect();
+    let listed: Vec<(&str, &str)> = listed.iter().map(|(id, z)| (id.as_str(), *z)).collect();
+    let mut served = vec![catalog("2", &listed, notify)];
+    served.extend(zones.iter().map(|z| member(z, notify)));
+    let Some(bind) = Bind::start(served) else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let route53 = MemoryRoute53::with_zones(&zones);
+    let daemon = InProcess::run(
+        sockets,
+        &config(state.path(), &bind, "delete_removed = true"),
+        route53.clone(),
+    );
+    for zone in zones {
+        wait_synced(&route53, &bind, zone).await;
+    }
+    bind.nsupdate(
+        CATALOG,
+        "update delete m0.zones.catz.test. PTR\nupdate delete m1.zones.catz.test. PTR\nupdate delete m2.zones.catz.test. PTR",
+    );
+    assert!(
+        daemon
+            .metric_reaches(
+                &catalog_series("delete_failures"),
+                3.0,
+                Duration::from_secs(30)
+            )
+            .await,
+        "the refusal is counted for each member"
+    );
+    assert_eq!(daemon.metric(&catalog_series("removed")).await, Some(3.0));
+    // a later change of the member left is synced: the daemon moved on
+    bind.nsupdate("d.test", "update add new.d.test. 300 A 192.0.2.7");
+    wait_synced(&route53, &bind, "d.test").await;
+    for zone in zones {
+        assert!(route53.has_zone(zone), "{zone} kept");
+        assert_eq!(route53.count(zone, "delete"), 0, "{zone}");
+    }
+    assert_eq!(daemon.metric(&catalog_series("deleted")).await, Some(0.0));
     daemon.stop().await.unwrap();
 }
 

@@ -32,6 +32,8 @@ struct Account {
     before_change: BTreeMap<String, Vec<RecordSet>>,
     /// The CallerReference of each zone created, as Route 53 remembers it.
     references: BTreeMap<String, String>,
+    /// The ID of each zone created: a new one each time, as in Route 53.
+    ids: BTreeMap<String, String>,
 }
 
 /// How Route 53 fails while it is down.
@@ -179,12 +181,15 @@ impl HostedZones for MemoryRoute53 {
         _role_arn: Option<&str>,
     ) -> Result<MemoryZone> {
         self.note(zone, "open")?;
-        if !self.0.lock().unwrap().zones.contains_key(zone.as_str()) {
+        let account = self.0.lock().unwrap();
+        if !account.zones.contains_key(zone.as_str()) {
             bail!("zone {zone}: no hosted zone of that name");
         }
+        let id = (account.ids.get(zone.as_str()).cloned())
+            .unwrap_or_else(|| format!("Z{}", zone.as_str().trim_end_matches('.')));
         Ok(MemoryZone {
             zone: zone.clone(),
-            id: format!("Z{}", zone.as_str().trim_end_matches('.')),
+            id,
             account: self.clone(),
         })
     }
@@ -211,6 +216,12 @@ impl HostedZones for MemoryRoute53 {
             bail!("a second hosted zone named {zone} was asked for");
         }
         (account.references).insert(reference.to_string(), zone.to_string());
+        let id = format!(
+            "Z{}-{}",
+            zone.as_str().trim_end_matches('.'),
+            account.references.len()
+        );
+        account.ids.insert(zone.to_string(), id);
         let empty = route53_model::HostedZone::new(Vec::new());
         account.zones.insert(zone.to_string(), empty);
         Ok(Some(vec![
@@ -234,6 +245,7 @@ impl HostedZones for MemoryRoute53 {
             bail!("HostedZoneNotEmpty: {id} still holds {name} {rtype}");
         }
         account.zones.remove(zone.as_str());
+        account.ids.remove(zone.as_str());
         Ok(())
     }
 }
