@@ -380,7 +380,8 @@ async fn a_reload_keeps_members_until_the_catalog_goes() {
 
 /// The real binary with moto as Route 53: a member without a hosted zone
 /// gets one through the SDK (ListHostedZones, CreateHostedZone), is
-/// synced into it, and the name servers to delegate to are logged.
+/// synced into it, and the name servers to delegate to are logged; removed
+/// with delete_removed, it is emptied and deleted (DeleteHostedZone).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_creates_a_missing_hosted_zone_in_moto() {
     use crate::support::daemon::Daemon;
@@ -406,7 +407,11 @@ async fn the_binary_creates_a_missing_hosted_zone_in_moto() {
     };
     let text = format!(
         "{}\n[route53]\nendpoint = \"{}\"\nrequests_per_second = 50\ninsync_timeout_seconds = 30\n\n[listen]\ndns = [\"127.0.0.1:{dns}\"]\nhttp = \"127.0.0.1:{http}\"\n",
-        config(setup.dir.path(), &setup.bind, "create_hosted_zones = true"),
+        config(
+            setup.dir.path(),
+            &setup.bind,
+            "create_hosted_zones = true\ndelete_removed = true"
+        ),
         setup.backend.endpoint()
     );
     std::fs::write(setup.config_path(), text).unwrap();
@@ -442,5 +447,25 @@ async fn the_binary_creates_a_missing_hosted_zone_in_moto() {
     assert!(
         log.contains("created a public hosted zone for the new member"),
         "{log}"
+    );
+
+    // removed: emptied and deleted through the SDK (DeleteHostedZone)
+    setup
+        .bind
+        .nsupdate(CATALOG, "update delete m1.zones.catz.test. PTR");
+    let deleted = || async { hosted().await.is_none() };
+    assert!(
+        eventually(Duration::from_secs(60), deleted).await,
+        "{}",
+        daemon.log()
+    );
+    let logged = || async {
+        let log = daemon.log();
+        log.contains("removed member's hosted zone deleted") && log.contains(&id)
+    };
+    assert!(
+        eventually(Duration::from_secs(10), logged).await,
+        "{}",
+        daemon.log()
     );
 }
