@@ -9,13 +9,14 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::catalog_delete::delete_member;
+use super::catalog_delete::{delete_member, Guards};
 use super::catalog_task::{catalog_task, MemberSet};
 use crate::config::CatalogConfig;
 use crate::core::emptying::too_many_removed;
 use crate::core::name::Name;
 use crate::dns::notify::NotifyEvent;
 use crate::dns::primary::Primary;
+use crate::engine::state::StateDir;
 use crate::loaded::Loaded;
 use crate::observe::catalogs::CatalogMetrics;
 use crate::route53::HostedZones;
@@ -32,6 +33,9 @@ pub struct Catalogs<Z> {
     /// Removed members whose hosted zones are to be deleted (with their
     /// catalog's `delete_removed`) once their zone tasks have stopped.
     doomed: Vec<(CatalogConfig, Name)>,
+    /// Every catalog's members, as last read: a deletion skips a member
+    /// that came back meanwhile.
+    listed: watch::Sender<BTreeSet<Name>>,
 }
 
 struct CatalogTask {
@@ -59,6 +63,7 @@ impl<Z: HostedZones> Catalogs<Z> {
             updates,
             metrics,
             doomed: Vec::new(),
+            listed: watch::Sender::new(BTreeSet::new()),
         };
         catalogs.reload(loaded, route53);
         catalogs
@@ -146,6 +151,8 @@ impl<Z: HostedZones> Catalogs<Z> {
         }
         self.metrics.set_members(&catalog, members.len());
         let before = self.members.insert(catalog.clone(), members);
+        let listed = self.members.values().flatten().cloned().collect();
+        self.listed.send_replace(listed);
         let now = &self.members[&catalog];
         let added: Vec<&Name> = match &before {
             None => {
@@ -226,7 +233,8 @@ impl<Z: HostedZones> Catalogs<Z> {
 
     /// Deletes the hosted zones of the removed members, each once
     /// `stopped` says the zone tasks the last reload stopped have stopped.
-    pub fn delete_removed(&mut self, stopped: watch::Receiver<bool>) {
+    pub fn delete_removed(&mut self, stopped: watch::Receiver<bool>, loaded: &Loaded) {
+        let states = StateDir::new(loaded.config.state_path());
         for (catalog, zone) in std::mem::take(&mut self.doomed) {
             let rules = match catalog.member(&zone) {
                 Ok(member) => member.rules,
@@ -241,7 +249,11 @@ impl<Z: HostedZones> Catalogs<Z> {
                 rules,
                 catalog.name().clone(),
                 self.metrics.clone(),
-                stopped.clone(),
+                Guards {
+                    stopped: stopped.clone(),
+                    states: states.clone(),
+                    listed: self.listed.subscribe(),
+                },
             ));
         }
     }

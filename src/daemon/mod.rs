@@ -89,7 +89,7 @@ pub async fn run<B: Backends>(
                 let effective = catalogs.effective(&loaded);
                 listener.set_policy(effective.notify_policy());
                 let stopped = zones.reload(&effective);
-                catalogs.delete_removed(stopped);
+                catalogs.delete_removed(stopped, &loaded);
                 metrics.retain(&zones.names());
                 tracing::info!(zones = zones.count(), "catalog members changed");
             },
