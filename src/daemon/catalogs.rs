@@ -207,7 +207,7 @@ impl<Z: HostedZones> Catalogs<Z> {
         }
         let mut doomed = Vec::new();
         for zone in removed {
-            if let Some(why) = self.kept(zone, catalog, loaded) {
+            if let Some(why) = kept(&self.members, zone, catalog, loaded) {
                 tracing::warn!(catalog = %catalog, zone = %zone, "member zone removed from the catalog: its hosted zone is kept, {why}");
                 continue;
             }
@@ -215,20 +215,6 @@ impl<Z: HostedZones> Catalogs<Z> {
             doomed.push((config.clone(), (*zone).clone()));
         }
         doomed
-    }
-
-    /// What else keeps the hosted zone of `zone`, removed from `catalog`:
-    /// a `[[zone]]`, or another catalog listing it.
-    fn kept(&self, zone: &Name, catalog: &Name, loaded: &Loaded) -> Option<String> {
-        if loaded.config.zones.iter().any(|z| z.rules.zone == *zone) {
-            return Some("it is also a [[zone]]".into());
-        }
-        if loaded.config.catalogs.iter().any(|c| c.name() == zone) {
-            return Some("it is a catalog".into());
-        }
-        (self.members.iter())
-            .find(|(other, members)| *other != catalog && members.contains(zone))
-            .map(|(other, _)| format!("it is also a member of catalog {other}"))
     }
 
     /// Deletes the hosted zones of the removed members, each once
@@ -309,6 +295,25 @@ impl CatalogTask {
     }
 }
 
+/// What else keeps the hosted zone of `zone`, removed from `catalog`:
+/// a `[[zone]]`, or another catalog listing it.
+fn kept(
+    members: &BTreeMap<Name, BTreeSet<Name>>,
+    zone: &Name,
+    catalog: &Name,
+    loaded: &Loaded,
+) -> Option<String> {
+    if loaded.config.zones.iter().any(|z| z.rules.zone == *zone) {
+        return Some("it is also a [[zone]]".into());
+    }
+    if loaded.config.catalogs.iter().any(|c| c.name() == zone) {
+        return Some("it is a catalog".into());
+    }
+    (members.iter())
+        .find(|(other, members)| *other != catalog && members.contains(zone))
+        .map(|(other, _)| format!("it is also a member of catalog {other}"))
+}
+
 /// `loaded` with each of `members` (by catalog) as a zone of its own, each
 /// once: a `[[zone]]` of that name keeps its own settings, a catalog's
 /// name is never synced, and a zone in two catalogs is the first one's.
@@ -341,6 +346,25 @@ mod tests {
 
     fn name(text: &str) -> Name {
         Name::parse_route53(text).unwrap()
+    }
+
+    #[test]
+    fn a_removed_member_synced_otherwise_keeps_its_hosted_zone() {
+        let text = "[[zone]]\nname = \"a.test\"\nprimaries = [\"192.0.2.9\"]\n\n[[catalog]]\nzone = \"one.cat\"\nprimaries = [\"192.0.2.1\"]\ndelete_removed = true\n\n[[catalog]]\nzone = \"two.cat\"\nprimaries = [\"192.0.2.2\"]\n";
+        let loaded = Loaded::resolve(Config::parse(text).unwrap()).unwrap();
+        let members = BTreeMap::from([
+            (name("one.cat"), BTreeSet::new()),
+            (name("two.cat"), BTreeSet::from([name("b.test")])),
+        ]);
+        let one = name("one.cat");
+        let kept = |zone: &str| kept(&members, &name(zone), &one, &loaded);
+        assert_eq!(kept("a.test").unwrap(), "it is also a [[zone]]");
+        assert_eq!(
+            kept("b.test").unwrap(),
+            "it is also a member of catalog two.cat."
+        );
+        assert_eq!(kept("two.cat").unwrap(), "it is a catalog");
+        assert_eq!(kept("c.test"), None, "deleted");
     }
 
     #[test]
